@@ -1,0 +1,86 @@
+//! `ampsync events`: the event log, filtered.
+
+use std::path::Path;
+
+use ampsync_engine::clock::{format_micros, parse_time};
+use ampsync_engine::store::EventFilter;
+use serde_json::Value;
+
+use crate::Exit;
+use crate::output::{self, Format};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only events at or after this time (RFC 3339, or a date).
+    #[arg(long, value_parser = time_arg)]
+    since: Option<i64>,
+    /// Only events before this time (RFC 3339, or a date).
+    #[arg(long, value_parser = time_arg)]
+    until: Option<i64>,
+    /// Only these kinds: created, updated, deactivated, reactivated.
+    #[arg(long, value_delimiter = ',', value_parser = ["created", "updated", "deactivated", "reactivated"])]
+    kind: Vec<String>,
+    /// Only events that changed this field (e.g. jobTitle).
+    #[arg(long)]
+    field: Option<String>,
+    /// Only the events of snapshot N.
+    #[arg(long)]
+    snapshot: Option<u64>,
+}
+
+/// Parses `--since`/`--until`.
+pub fn time_arg(text: &str) -> Result<i64, String> {
+    parse_time(text).ok_or_else(|| format!("{text:?} is not an RFC 3339 time or a YYYY-MM-DD date"))
+}
+
+pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
+    let (_, store) = super::open(config_path)?;
+    let filter = EventFilter {
+        since: args.since,
+        until: args.until,
+        kinds: args.kind,
+        field: args.field,
+        snapshot: args.snapshot,
+    };
+    let events = store.events(&filter)?;
+    let snapshots = output::snapshot_map(&store)?;
+    match format {
+        Format::Json => output::json(&Value::Array(
+            events
+                .iter()
+                .map(|(e, d)| output::event_json(e, d, &snapshots))
+                .collect(),
+        ))?,
+        Format::Csv => output::events_csv(&events, &snapshots)?,
+        Format::Table => output::table(
+            &["SEQ", "TIME", "KEY", "KIND", "CAUSE", "CHANGES", "DELIVERY"],
+            events.iter().map(|(e, d)| {
+                let changes = match &e.body.kind {
+                    ampsync_engine::store::EventKind::Created { record } => {
+                        format!(
+                            "{} fields, email {}",
+                            record.len(),
+                            record.get("email").unwrap_or("∅")
+                        )
+                    }
+                    kind => kind
+                        .changes()
+                        .iter()
+                        .map(output::change_text)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                };
+                vec![
+                    e.seq.to_string(),
+                    format_micros(e.body.time),
+                    e.body.key.clone(),
+                    e.body.kind.name().to_owned(),
+                    output::cause_text(&e.body.cause),
+                    changes,
+                    d.name().to_owned(),
+                ]
+            }),
+        )?,
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,57 @@
+//! `ampsync history KEY`: who changed this person, when, from which file.
+
+use std::io::Write;
+use std::path::Path;
+
+use ampsync_engine::clock::format_micros;
+use ampsync_engine::resolve_key;
+use serde_json::json;
+
+use crate::Exit;
+use crate::output::{self, Format, short_hex};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The person: external id (the key), or an email they have or had.
+    key: String,
+}
+
+pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
+    let (_, store) = super::open(config_path)?;
+    let Some(key) = resolve_key(&store, &args.key)? else {
+        anyhow::bail!("no person with key or email {:?} in the store", args.key);
+    };
+    let events = store.user_events(&key)?;
+    let snapshots = output::snapshot_map(&store)?;
+    match format {
+        Format::Json => output::json(&json!({
+            "key": key,
+            "events": events.iter().map(|(e, d)| output::event_json(e, d, &snapshots)).collect::<Vec<_>>(),
+        }))?,
+        Format::Csv => output::events_csv(&events, &snapshots)?,
+        Format::Table => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "history of {key}")?;
+            for (e, d) in &events {
+                let source = match e.body.cause.snapshot().and_then(|id| snapshots.get(&id)) {
+                    Some(s) => format!(" from {} (blake3 {})", s.source, short_hex(&s.file_hash)),
+                    None => String::new(),
+                };
+                writeln!(
+                    out,
+                    "#{} {} {} by {}{} [{}]",
+                    e.seq,
+                    format_micros(e.body.time),
+                    e.body.kind.name(),
+                    output::cause_text(&e.body.cause),
+                    source,
+                    output::delivery_text(d)
+                )?;
+                for change in e.body.kind.changes() {
+                    writeln!(out, "    {}", output::change_text(&change))?;
+                }
+            }
+        }
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,38 @@
+//! One module per subcommand.
+
+pub mod events;
+pub mod history;
+pub mod import;
+pub mod init;
+pub mod show;
+pub mod snapshots;
+
+use std::path::Path;
+
+use ampsync_engine::Config;
+use ampsync_engine::store::Store;
+use anyhow::Context;
+
+/// Loads the config; a missing default config gets a hint to run `init`.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no config file at {}: run `ampsync init` to write one, or pass --config FILE",
+            path.display()
+        );
+    }
+    Ok(Config::load(path)?)
+}
+
+/// Opens (creating if needed) the store the config names.
+pub fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config.store_path();
+    Store::open(&path).with_context(|| format!("opening the store {}", path.display()))
+}
+
+/// Loads the config and opens its store.
+pub fn open(config_path: &Path) -> anyhow::Result<(Config, Store)> {
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
+    Ok((config, store))
+}

@@ -1,0 +1,67 @@
+//! `ampsync show KEY`: a person's record now, or as it stood at a time or
+//! after a snapshot, rebuilt from the log.
+
+use std::path::Path;
+
+use ampsync_engine::{AsOf, resolve_key, state_as_of};
+use serde_json::{Map, Value, json};
+
+use crate::Exit;
+use crate::output::{self, Format};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The person: external id (the key), or an email they have or had.
+    key: String,
+    /// The record as it stood at this time (RFC 3339, or a date).
+    #[arg(long, value_parser = super::events::time_arg, conflicts_with = "snapshot")]
+    as_of: Option<i64>,
+    /// The record as it stood after snapshot N.
+    #[arg(long)]
+    snapshot: Option<u64>,
+}
+
+pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
+    let (_, store) = super::open(config_path)?;
+    let Some(key) = resolve_key(&store, &args.key)? else {
+        anyhow::bail!("no person with key or email {:?} in the store", args.key);
+    };
+    let at = match (args.as_of, args.snapshot) {
+        (Some(t), _) => AsOf::Time(t),
+        (None, Some(n)) => AsOf::Snapshot(n),
+        (None, None) => AsOf::Now,
+    };
+    let Some(state) = state_as_of(&store, &key, at)? else {
+        anyhow::bail!("{key} did not exist yet at that point");
+    };
+    match format {
+        Format::Json => {
+            let record: Map<String, Value> = state
+                .record
+                .iter()
+                .map(|(k, v)| (k.to_owned(), json!(v)))
+                .collect();
+            output::json(&json!({"key": key, "active": state.active, "record": record}))?
+        }
+        Format::Table | Format::Csv => {
+            let status = if state.active {
+                "active"
+            } else {
+                "deactivated"
+            };
+            let rows = [
+                vec!["key".to_owned(), key.clone()],
+                vec!["status".to_owned(), status.to_owned()],
+            ]
+            .into_iter()
+            .chain(
+                state
+                    .record
+                    .iter()
+                    .map(|(k, v)| vec![k.to_owned(), v.to_owned()]),
+            );
+            output::table(&["FIELD", "VALUE"], rows)?
+        }
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,100 @@
+//! `ampsync snapshots`: the imports, oldest first.
+
+use std::path::Path;
+
+use ampsync_engine::clock::format_micros;
+use serde_json::json;
+
+use crate::Exit;
+use crate::output::{self, Format, hex, short_hex};
+
+pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
+    let (_, store) = super::open(config_path)?;
+    let snapshots = store.snapshots()?;
+    match format {
+        Format::Json => output::json(&json!(
+            snapshots
+                .iter()
+                .map(|s| json!({
+                    "id": s.id,
+                    "received": format_micros(s.received),
+                    "file_hash": hex(&s.file_hash),
+                    "source": s.source,
+                    "rows": s.rows,
+                    "bytes": s.bytes,
+                    "created": s.counts.created,
+                    "updated": s.counts.updated,
+                    "deactivated": s.counts.deactivated,
+                    "reactivated": s.counts.reactivated,
+                    "skipped": s.counts.skipped,
+                    "status": s.status.name(),
+                }))
+                .collect::<Vec<_>>()
+        ))?,
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            w.write_record([
+                "id",
+                "received",
+                "file_hash",
+                "source",
+                "rows",
+                "created",
+                "updated",
+                "deactivated",
+                "reactivated",
+                "skipped",
+                "status",
+            ])?;
+            for s in &snapshots {
+                let c = s.counts;
+                w.write_record([
+                    s.id.to_string(),
+                    format_micros(s.received),
+                    hex(&s.file_hash),
+                    s.source.clone(),
+                    s.rows.to_string(),
+                    c.created.to_string(),
+                    c.updated.to_string(),
+                    c.deactivated.to_string(),
+                    c.reactivated.to_string(),
+                    c.skipped.to_string(),
+                    s.status.name().to_owned(),
+                ])?;
+            }
+            w.flush()?;
+        }
+        Format::Table => output::table(
+            &[
+                "ID",
+                "RECEIVED",
+                "BLAKE3",
+                "SOURCE",
+                "ROWS",
+                "CREATED",
+                "UPDATED",
+                "DEACTIVATED",
+                "REACTIVATED",
+                "SKIPPED",
+                "STATUS",
+            ],
+            snapshots.iter().map(|s| {
+                let c = s.counts;
+                vec![
+                    s.id.to_string(),
+                    format_micros(s.received),
+                    short_hex(&s.file_hash),
+                    s.source.clone(),
+                    s.rows.to_string(),
+                    c.created.to_string(),
+                    c.updated.to_string(),
+                    c.deactivated.to_string(),
+                    c.reactivated.to_string(),
+                    c.skipped.to_string(),
+                    s.status.name().to_owned(),
+                ]
+            }),
+        )?,
+    }
+    Ok(Exit::Success)
+}

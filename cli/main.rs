@@ -1,0 +1,114 @@
+//! The `ampsync` command line: parses arguments, calls the engine, prints.
+//!
+//! Exit status: 0 success, 1 error, 2 usage error, 3 import held by a
+//! safeguard. Errors become an exit status in one place, `main`.
+
+mod commands;
+mod output;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::Format;
+
+/// Keeps a company's people in Learn Amp in step with its daily HR export.
+#[derive(Debug, Parser)]
+#[command(name = "ampsync", version, about)]
+struct Cli {
+    /// The config file.
+    #[arg(long, global = true, default_value = "ampsync.toml")]
+    config: PathBuf,
+    /// Output: a human table, JSON, or CSV (for lists).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a commented ampsync.toml and create the store.
+    Init(commands::init::Args),
+    /// Import a file: snapshot, diff, append events.
+    Import(commands::import::Args),
+    /// List imports: id, time, file hash, source, counts, status.
+    Snapshots,
+    /// The event log, filtered.
+    Events(commands::events::Args),
+    /// One person's events: who changed what, when, from which file.
+    History(commands::history::Args),
+    /// A person's record now, or at a point in time.
+    Show(commands::show::Args),
+}
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// An import held by a safeguard (exit 3).
+    Held,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(&cli.config, args),
+        Command::Import(args) => commands::import::run(&cli.config, cli.format, args),
+        Command::Snapshots => commands::snapshots::run(&cli.config, cli.format),
+        Command::Events(args) => commands::events::run(&cli.config, cli.format, args),
+        Command::History(args) => commands::history::run(&cli.config, cli.format, args),
+        Command::Show(args) => commands::show::run(&cli.config, cli.format, args),
+    };
+    match result {
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Held) => ExitCode::from(3),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints an error and its causes, and the row errors of a rejected file.
+fn report(e: &anyhow::Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {e}");
+    for cause in e.chain().skip(1) {
+        let _ = writeln!(err, "  caused by: {cause}");
+    }
+    if let Some(ampsync_engine::ImportError::InvalidRows { errors, count, .. }) = e.downcast_ref() {
+        for row in errors.iter().take(output::MAX_LISTED_ERRORS) {
+            let _ = writeln!(err, "  {row}");
+        }
+        if *count > output::MAX_LISTED_ERRORS as u64 {
+            let _ = writeln!(
+                err,
+                "  … and {} more",
+                count - output::MAX_LISTED_ERRORS as u64
+            );
+        }
+    }
+}
+
+/// Logs go to stderr; `AMPSYNC_LOG` sets the filter (default `warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AMPSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Output to a closed pipe (`ampsync events | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,200 @@
+//! Output formatting shared by the commands: human tables, JSON and CSV.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use ampsync_engine::clock::format_micros;
+use ampsync_engine::store::{Cause, Delivery, Event, FieldChange, SnapshotMeta};
+use serde_json::{Value, json};
+
+/// How many row errors are printed before "… and N more".
+pub const MAX_LISTED_ERRORS: usize = 20;
+
+/// `--format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Writes `rows` as aligned columns under `header`.
+pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> std::io::Result<()> {
+    let mut tw = tabwriter::TabWriter::new(std::io::stdout().lock()).padding(2);
+    writeln!(tw, "{}", header.join("\t"))?;
+    for row in rows {
+        writeln!(tw, "{}", row.join("\t"))?;
+    }
+    tw.flush()
+}
+
+/// Prints a JSON value, pretty, with a newline.
+pub fn json(value: &Value) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
+    writeln!(out)
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The first 12 hex digits of a hash, for tables.
+pub fn short_hex(bytes: &[u8]) -> String {
+    hex(&bytes[..bytes.len().min(6)])
+}
+
+/// Snapshots by id, to name the file each event came from.
+pub type Snapshots = BTreeMap<u64, SnapshotMeta>;
+
+/// A cause as a phrase: "import of snapshot 2".
+pub fn cause_text(cause: &Cause) -> String {
+    match cause {
+        Cause::Import { snapshot } => format!("import of snapshot {snapshot}"),
+        Cause::Rollback { to } => format!("rollback to snapshot {to}"),
+        Cause::Approval { snapshot } => format!("approval of snapshot {snapshot}"),
+        Cause::Repair => "reconcile repair".to_owned(),
+    }
+}
+
+/// A delivery status as a phrase.
+pub fn delivery_text(d: &Delivery) -> String {
+    match d {
+        Delivery::Pending => "pending".into(),
+        Delivery::Delivered { time, remote_id } => match remote_id {
+            Some(id) => format!("delivered {} (Learn Amp id {id})", format_micros(*time)),
+            None => format!("delivered {}", format_micros(*time)),
+        },
+        Delivery::Failed {
+            attempts,
+            last_error,
+            ..
+        } => format!("failed after {attempts} attempt(s): {last_error}"),
+        Delivery::Dead {
+            attempts,
+            last_error,
+            ..
+        } => format!("dead after {attempts} attempt(s): {last_error}"),
+        Delivery::Skipped { reason } => format!("skipped: {reason}"),
+    }
+}
+
+/// `field: old → new`, with `∅` for no value.
+pub fn change_text(c: &FieldChange) -> String {
+    format!(
+        "{}: {} → {}",
+        c.field,
+        c.old.as_deref().unwrap_or("∅"),
+        c.new.as_deref().unwrap_or("∅")
+    )
+}
+
+/// An event as JSON, with its source file and delivery status.
+pub fn event_json(event: &Event, delivery: &Delivery, snapshots: &Snapshots) -> Value {
+    let snapshot = event
+        .body
+        .cause
+        .snapshot()
+        .and_then(|id| snapshots.get(&id));
+    json!({
+        "seq": event.seq,
+        "time": format_micros(event.body.time),
+        "key": event.body.key,
+        "kind": event.body.kind.name(),
+        "cause": cause_json(&event.body.cause),
+        "source": snapshot.map(|s| s.source.clone()),
+        "file_hash": snapshot.map(|s| hex(&s.file_hash)),
+        "changes": event.body.kind.changes().iter().map(|c| json!({"field": c.field, "old": c.old, "new": c.new})).collect::<Vec<_>>(),
+        "delivery": delivery_json(delivery),
+        "prev_hash": hex(&event.prev_hash),
+        "hash": hex(&event.hash),
+    })
+}
+
+fn cause_json(cause: &Cause) -> Value {
+    match cause {
+        Cause::Import { snapshot } => json!({"type": "import", "snapshot": snapshot}),
+        Cause::Rollback { to } => json!({"type": "rollback", "to": to}),
+        Cause::Approval { snapshot } => json!({"type": "approval", "snapshot": snapshot}),
+        Cause::Repair => json!({"type": "repair"}),
+    }
+}
+
+/// A delivery status as JSON.
+pub fn delivery_json(d: &Delivery) -> Value {
+    match d {
+        Delivery::Pending => json!({"status": "pending"}),
+        Delivery::Delivered { time, remote_id } => {
+            json!({"status": "delivered", "time": format_micros(*time), "remote_id": remote_id})
+        }
+        Delivery::Failed {
+            attempts,
+            last_error,
+            time,
+        } => {
+            json!({"status": "failed", "attempts": attempts, "error": last_error, "time": format_micros(*time)})
+        }
+        Delivery::Dead {
+            attempts,
+            last_error,
+            time,
+        } => {
+            json!({"status": "dead", "attempts": attempts, "error": last_error, "time": format_micros(*time)})
+        }
+        Delivery::Skipped { reason } => json!({"status": "skipped", "reason": reason}),
+    }
+}
+
+/// Events as CSV: one line per field change (one for an event without any).
+pub fn events_csv(events: &[(Event, Delivery)], snapshots: &Snapshots) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record([
+        "seq", "time", "key", "kind", "cause", "source", "field", "old", "new", "delivery",
+    ])?;
+    for (event, delivery) in events {
+        let source = event
+            .body
+            .cause
+            .snapshot()
+            .and_then(|id| snapshots.get(&id))
+            .map_or("", |s| s.source.as_str());
+        let base = [
+            event.seq.to_string(),
+            format_micros(event.body.time),
+            event.body.key.clone(),
+            event.body.kind.name().to_owned(),
+            cause_text(&event.body.cause),
+            source.to_owned(),
+        ];
+        let changes = event.body.kind.changes();
+        let lines: Vec<[String; 3]> = if changes.is_empty() {
+            vec![Default::default()]
+        } else {
+            changes
+                .into_iter()
+                .map(|c| {
+                    [
+                        c.field,
+                        c.old.unwrap_or_default(),
+                        c.new.unwrap_or_default(),
+                    ]
+                })
+                .collect()
+        };
+        for line in lines {
+            w.write_record(
+                base.iter()
+                    .chain(line.iter())
+                    .chain(std::iter::once(&delivery.name().to_owned())),
+            )?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// All snapshots by id.
+pub fn snapshot_map(store: &ampsync_engine::store::Store) -> anyhow::Result<Snapshots> {
+    Ok(store.snapshots()?.into_iter().map(|s| (s.id, s)).collect())
+}

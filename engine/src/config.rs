@@ -1,0 +1,547 @@
+//! The TOML config (`ampsync.toml`): loading, defaults and validation.
+//!
+//! Secrets never sit in this file: it names the environment variables and
+//! key files that hold them. Relative paths are taken from the config file's
+//! folder, so a config works from any working directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::fields::{Field, LANGUAGES, ROLES};
+
+/// The commented config `ampsync init` writes.
+pub const CONFIG_TEMPLATE: &str = include_str!("config_template.toml");
+
+/// A config that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read the config file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {}", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("invalid setting `{setting}` in {}: {reason}", path.display())]
+    Invalid {
+        path: PathBuf,
+        setting: String,
+        reason: String,
+    },
+}
+
+/// The whole config.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub store: StoreConfig,
+    pub source: Option<SourceConfig>,
+    pub pgp: Option<PgpConfig>,
+    #[serde(default)]
+    pub csv: CsvConfig,
+    #[serde(default)]
+    pub mapping: MappingConfig,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub learnamp: LearnAmpConfig,
+    pub schedule: Option<ScheduleConfig>,
+    /// The folder relative paths are resolved against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    #[serde(default = "default_keep_raw_days")]
+    pub keep_raw_days: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+            keep_raw_days: default_keep_raw_days(),
+        }
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("ampsync.redb")
+}
+fn default_keep_raw_days() -> u32 {
+    30
+}
+
+/// `[source]`: where the daily file comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub kind: SourceKind,
+    pub host: Option<String>,
+    #[serde(default = "default_ssh_port")]
+    pub port: u16,
+    pub user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    pub private_key_passphrase_env: Option<String>,
+    pub known_host_key: Option<String>,
+    /// The remote folder (sftp) or local folder (dir).
+    #[serde(alias = "dir")]
+    pub remote_dir: PathBuf,
+    #[serde(default = "default_pattern")]
+    pub pattern: String,
+    #[serde(default = "default_settle_seconds")]
+    pub settle_seconds: u64,
+    #[serde(default = "default_after_import")]
+    pub after_import: String,
+}
+
+/// `source.kind`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Sftp,
+    Dir,
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+fn default_pattern() -> String {
+    "*.csv*".into()
+}
+fn default_settle_seconds() -> u64 {
+    30
+}
+fn default_after_import() -> String {
+    "keep".into()
+}
+
+/// `[pgp]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgpConfig {
+    pub secret_key: PathBuf,
+    pub passphrase_env: Option<String>,
+    pub require_signature_from: Option<PathBuf>,
+}
+
+/// `[csv]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvConfig {
+    #[serde(default = "default_delimiter")]
+    pub delimiter: String,
+    /// The column that identifies a person; unset: the employee ID column,
+    /// or email when the file has none.
+    pub key: Option<String>,
+    #[serde(default = "default_delimiter")]
+    pub list_separator: String,
+    #[serde(default)]
+    pub encoding: Encoding,
+}
+
+impl Default for CsvConfig {
+    fn default() -> Self {
+        CsvConfig {
+            delimiter: default_delimiter(),
+            key: None,
+            list_separator: default_delimiter(),
+            encoding: Encoding::default(),
+        }
+    }
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+
+/// `csv.encoding`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum Encoding {
+    #[default]
+    #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
+    Utf8,
+    #[serde(rename = "windows-1252", alias = "cp1252", alias = "Windows-1252")]
+    Windows1252,
+}
+
+/// `[mapping]`: Learn Amp field = CSV column, plus custom fields and value
+/// translations.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MappingConfig {
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// `[policy]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    #[serde(default)]
+    pub on_invalid_row: OnInvalidRow,
+    #[serde(default = "yes")]
+    pub deactivate_missing: bool,
+    #[serde(default = "one")]
+    pub deactivate_after_missing: u32,
+    #[serde(default)]
+    pub skip_invitation: bool,
+    #[serde(default = "default_max_deactivate_percent")]
+    pub max_deactivate_percent: f64,
+    #[serde(default = "default_max_change_percent")]
+    pub max_change_percent: f64,
+    #[serde(default = "one_u64")]
+    pub min_rows: u64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            on_invalid_row: OnInvalidRow::default(),
+            deactivate_missing: true,
+            deactivate_after_missing: 1,
+            skip_invitation: false,
+            max_deactivate_percent: default_max_deactivate_percent(),
+            max_change_percent: default_max_change_percent(),
+            min_rows: 1,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> u32 {
+    1
+}
+fn one_u64() -> u64 {
+    1
+}
+fn default_max_deactivate_percent() -> f64 {
+    10.0
+}
+fn default_max_change_percent() -> f64 {
+    50.0
+}
+
+/// `policy.on_invalid_row`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnInvalidRow {
+    /// Import nothing when any row is invalid.
+    #[default]
+    RejectFile,
+    /// Import the valid rows and report the rest.
+    SkipRow,
+}
+
+/// `[learnamp]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnAmpConfig {
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    #[serde(default = "default_client_id_env")]
+    pub client_id_env: String,
+    #[serde(default = "default_client_secret_env")]
+    pub client_secret_env: String,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    #[serde(default = "default_max_rps")]
+    pub max_requests_per_second: f64,
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default)]
+    pub create_missing_teams: bool,
+}
+
+impl Default for LearnAmpConfig {
+    fn default() -> Self {
+        LearnAmpConfig {
+            base_url: default_base_url(),
+            client_id_env: default_client_id_env(),
+            client_secret_env: default_client_secret_env(),
+            concurrency: default_concurrency(),
+            max_requests_per_second: default_max_rps(),
+            max_attempts: default_max_attempts(),
+            create_missing_teams: false,
+        }
+    }
+}
+
+fn default_base_url() -> String {
+    "https://api.learnamp.com".into()
+}
+fn default_client_id_env() -> String {
+    "AMPSYNC_CLIENT_ID".into()
+}
+fn default_client_secret_env() -> String {
+    "AMPSYNC_CLIENT_SECRET".into()
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_max_rps() -> f64 {
+    20.0
+}
+fn default_max_attempts() -> u32 {
+    8
+}
+
+/// `[schedule]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub cron: String,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    pub expect_file_by: Option<String>,
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
+}
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` names it in errors and
+    /// anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// `path` resolved against the config's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() || self.base_dir.as_os_str().is_empty() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// Where the store file is.
+    pub fn store_path(&self) -> PathBuf {
+        self.resolve(&self.store.path)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |setting: &str, reason: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            setting: setting.to_owned(),
+            reason,
+        };
+        single_byte(&self.csv.delimiter).ok_or_else(|| {
+            invalid(
+                "csv.delimiter",
+                format!(
+                    "must be one ASCII character such as \",\" \";\" or \"\\t\", not {:?}",
+                    self.csv.delimiter
+                ),
+            )
+        })?;
+        if self.csv.list_separator.chars().count() != 1 {
+            return Err(invalid(
+                "csv.list_separator",
+                format!("must be one character, not {:?}", self.csv.list_separator),
+            ));
+        }
+        for (field, column) in &self.mapping.fields {
+            if Field::from_api_name(field).is_none() {
+                let known: Vec<&str> = Field::ALL.iter().map(|f| f.api_name()).collect();
+                return Err(invalid(
+                    &format!("mapping.{field}"),
+                    format!(
+                        "unknown Learn Amp field; known fields: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            if column.trim().is_empty() {
+                return Err(invalid(
+                    &format!("mapping.{field}"),
+                    "names no column".into(),
+                ));
+            }
+        }
+        for (field, table) in &self.mapping.values {
+            let Some(f) = Field::from_api_name(field) else {
+                return Err(invalid(
+                    &format!("mapping.values.{field}"),
+                    "unknown Learn Amp field".into(),
+                ));
+            };
+            for (from, to) in table {
+                let ok = match f {
+                    Field::Role => ROLES.contains(&to.as_str()),
+                    Field::Language => LANGUAGES.contains(&to.as_str()),
+                    _ => true,
+                };
+                if !ok {
+                    let list = if f == Field::Role {
+                        ROLES.join(", ")
+                    } else {
+                        LANGUAGES.join(", ")
+                    };
+                    return Err(invalid(
+                        &format!("mapping.values.{field}.\"{from}\""),
+                        format!("{to:?} is not a Learn Amp {field} (one of: {list})"),
+                    ));
+                }
+            }
+        }
+        for (name, setting) in [
+            (
+                &"policy.max_deactivate_percent",
+                self.policy.max_deactivate_percent,
+            ),
+            (&"policy.max_change_percent", self.policy.max_change_percent),
+        ] {
+            if !(0.0..=100.0).contains(&setting) {
+                return Err(invalid(
+                    name,
+                    format!("must be between 0 and 100, not {setting}"),
+                ));
+            }
+        }
+        if self.policy.deactivate_after_missing == 0 {
+            return Err(invalid(
+                "policy.deactivate_after_missing",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.learnamp.concurrency == 0 {
+            return Err(invalid("learnamp.concurrency", "must be at least 1".into()));
+        }
+        if self.learnamp.max_requests_per_second <= 0.0 {
+            return Err(invalid(
+                "learnamp.max_requests_per_second",
+                "must be above 0".into(),
+            ));
+        }
+        if self.learnamp.max_attempts == 0 {
+            return Err(invalid(
+                "learnamp.max_attempts",
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The delimiter as a byte (validated at load).
+    pub fn delimiter(&self) -> u8 {
+        single_byte(&self.csv.delimiter).unwrap_or(b',')
+    }
+}
+
+/// `","`, `";"`, `"\t"` (or the word `tab`) as one byte.
+fn single_byte(s: &str) -> Option<u8> {
+    match s {
+        "tab" | "\\t" => Some(b'\t'),
+        _ => match s.as_bytes() {
+            [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => Some(*b),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/ampsync/ampsync.toml"))
+    }
+
+    #[test]
+    fn empty_config_has_the_documented_defaults() {
+        let c = parse("").expect("empty config is valid");
+        assert_eq!(c.store_path(), PathBuf::from("/etc/ampsync/ampsync.redb"));
+        assert_eq!(c.delimiter(), b',');
+        assert_eq!(c.policy.on_invalid_row, OnInvalidRow::RejectFile);
+        assert!(c.policy.deactivate_missing);
+        assert_eq!(c.learnamp.concurrency, 8);
+    }
+
+    #[test]
+    fn the_init_template_is_valid() {
+        let c = parse(CONFIG_TEMPLATE).expect("template parses");
+        assert_eq!(c.policy.max_deactivate_percent, 10.0);
+    }
+
+    #[test]
+    fn mapping_reads_fields_custom_fields_and_values() {
+        let c = parse(
+            "[mapping]\nfirstName = \"Given\"\n[mapping.custom_fields]\n\"Cost centre\" = \"CC\"\n[mapping.values.role]\n\"Manager\" = \"reporter\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            c.mapping.fields.get("firstName").map(String::as_str),
+            Some("Given")
+        );
+        assert_eq!(
+            c.mapping
+                .custom_fields
+                .get("Cost centre")
+                .map(String::as_str),
+            Some("CC")
+        );
+        assert_eq!(c.mapping.values["role"]["Manager"], "reporter");
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let cases = [
+            ("[csv]\ndelimiter = \"::\"\n", "csv.delimiter"),
+            ("[mapping]\nfirstname = \"X\"\n", "mapping.firstname"),
+            (
+                "[mapping.values.role]\n\"Boss\" = \"king\"\n",
+                "mapping.values.role.\"Boss\"",
+            ),
+            (
+                "[policy]\nmax_deactivate_percent = 150\n",
+                "policy.max_deactivate_percent",
+            ),
+        ];
+        for (text, setting) in cases {
+            match parse(text) {
+                Err(ConfigError::Invalid { setting: s, .. }) => assert_eq!(s, setting),
+                other => panic!("{text}: expected an invalid {setting}, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("[learnamp]\nclient_secret = \"s3cret\"\n"),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+}

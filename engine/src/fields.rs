@@ -1,0 +1,169 @@
+//! Learn Amp's user fields as ampsync names them, the header aliases that
+//! find them in a file, and the values Learn Amp accepts.
+
+/// A user field ampsync can read from a file. The names are Learn Amp's API
+/// names; `Name` (a full name) and `Deactivate` (a flag) are read from files
+/// but never stored as such.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    FirstName,
+    LastName,
+    Name,
+    Email,
+    IntegrationExternalId,
+    JobTitle,
+    Role,
+    Language,
+    Location,
+    Department,
+    HireDate,
+    ManagerEmail,
+    Coach,
+    PrimaryTeam,
+    SecondaryTeams,
+    TimeZone,
+    Deactivate,
+}
+
+impl Field {
+    /// Every field, in declaration order.
+    pub const ALL: [Field; 17] = [
+        Field::FirstName,
+        Field::LastName,
+        Field::Name,
+        Field::Email,
+        Field::IntegrationExternalId,
+        Field::JobTitle,
+        Field::Role,
+        Field::Language,
+        Field::Location,
+        Field::Department,
+        Field::HireDate,
+        Field::ManagerEmail,
+        Field::Coach,
+        Field::PrimaryTeam,
+        Field::SecondaryTeams,
+        Field::TimeZone,
+        Field::Deactivate,
+    ];
+
+    /// The name used in `[mapping]`, in records and in the event log.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Field::FirstName => "firstName",
+            Field::LastName => "lastName",
+            Field::Name => "name",
+            Field::Email => "email",
+            Field::IntegrationExternalId => "integrationExternalId",
+            Field::JobTitle => "jobTitle",
+            Field::Role => "role",
+            Field::Language => "language",
+            Field::Location => "location",
+            Field::Department => "department",
+            Field::HireDate => "hireDate",
+            Field::ManagerEmail => "managerEmail",
+            Field::Coach => "coachEmail",
+            Field::PrimaryTeam => "primaryTeam",
+            Field::SecondaryTeams => "secondaryTeams",
+            Field::TimeZone => "timeZone",
+            Field::Deactivate => "deactivate",
+        }
+    }
+
+    /// The field a `[mapping]` key names.
+    pub fn from_api_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.api_name() == name)
+    }
+
+    /// Header spellings recognised without a mapping, already folded by
+    /// [`fold_header`]: Learn Amp's sFTP sync format, its bulk-invite
+    /// template, and common HR export names.
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::FirstName => &["firstname", "givenname", "forename"],
+            Field::LastName => &["lastname", "surname", "familyname"],
+            Field::Name => &["name", "fullname"],
+            Field::Email => &["email", "emailaddress", "workemail"],
+            Field::IntegrationExternalId => {
+                &["employeeid", "integrationexternalid", "employeenumber"]
+            }
+            Field::JobTitle => &["jobtitle", "title"],
+            Field::Role => &["role"],
+            Field::Language => &["language"],
+            Field::Location => &["location"],
+            Field::Department => &["department"],
+            Field::HireDate => &["hiredate", "startdate"],
+            Field::ManagerEmail => &["manageremail", "manager"],
+            Field::Coach => &["coach", "coachemail"],
+            Field::PrimaryTeam => &["primaryteam"],
+            Field::SecondaryTeams => &["secondaryteam", "secondaryteams", "teams"],
+            Field::TimeZone => &["timezone"],
+            Field::Deactivate => &["deactivate"],
+        }
+    }
+
+    /// The field a header names without any mapping.
+    pub fn from_header(header: &str) -> Option<Field> {
+        let folded = fold_header(header);
+        Field::ALL
+            .into_iter()
+            .find(|f| f.aliases().contains(&folded.as_str()))
+    }
+}
+
+/// A header folded for matching: lower case, without spaces, underscores or
+/// hyphens, so `First name`, `first_name` and `FirstName` are one.
+pub fn fold_header(header: &str) -> String {
+    header
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Learn Amp's roles, as the API names them.
+pub const ROLES: [&str; 6] = [
+    "viewer",
+    "curator",
+    "reporter",
+    "learning_designer",
+    "hr",
+    "admin",
+];
+
+/// Learn Amp's languages, as the API names them.
+pub const LANGUAGES: [&str; 13] = [
+    "en", "en-US", "de", "fr", "es-CO", "it", "nl", "pt-BR", "pl", "ja", "zh-CN", "zh-TW", "ar",
+];
+
+/// The record field name of a custom field.
+pub fn custom_field_name(name: &str) -> String {
+    format!("customFields.{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_match_ignoring_case_spaces_and_underscores() {
+        for h in ["First name", "first_name", "FIRSTNAME", " First Name "] {
+            assert_eq!(Field::from_header(h), Some(Field::FirstName), "{h}");
+        }
+        assert_eq!(
+            Field::from_header("Employee ID"),
+            Some(Field::IntegrationExternalId)
+        );
+        assert_eq!(
+            Field::from_header("secondary_team"),
+            Some(Field::SecondaryTeams)
+        );
+        assert_eq!(
+            Field::from_header("Secondary teams"),
+            Some(Field::SecondaryTeams)
+        );
+        assert_eq!(Field::from_header("Timezone"), Some(Field::TimeZone));
+        assert_eq!(Field::from_header("time_zone"), Some(Field::TimeZone));
+        assert_eq!(Field::from_header("Cost centre"), None);
+    }
+}

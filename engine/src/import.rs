@@ -1,0 +1,364 @@
+//! An import: one file turned into a snapshot and its events.
+//!
+//! 1. blake3 of the exact bytes; a file already imported stops here.
+//! 2. The state index is loaded from the store (keys, active flags, hashes).
+//! 3. The file is streamed through ingest; each valid row is looked up in
+//!    the index. Unchanged rows cost a lookup and nothing else; new and
+//!    changed rows are kept, compactly, in an arena.
+//! 4. Changed people's old records are read and diffed field by field;
+//!    active people the file did not mention are missing.
+//! 5. The events, in key order, go to the store in one write transaction
+//!    (records of new people are rebuilt from the arena one at a time).
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ampsync_store::{
+    AppendOutcome, Counts, EventKind, NewSnapshot, SnapshotMeta, Store, StoreError,
+};
+
+use crate::clock::{self, ClockError};
+use crate::config::{Config, OnInvalidRow};
+use crate::diff::{self, DiffPolicy, Incoming};
+use crate::index::{Lookup, StateIndex};
+use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent};
+
+/// The bytes to import.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A file on disk, read twice (hash, then parse), never whole in memory.
+    File(PathBuf),
+    /// Bytes already in memory (a decrypted file), named for messages.
+    Bytes { name: String, bytes: Vec<u8> },
+}
+
+impl Input {
+    /// The name used in messages and recorded as the snapshot's source.
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(path) => path.display().to_string(),
+            Input::Bytes { name, .. } => name.clone(),
+        }
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(match self {
+            Input::File(path) => Box::new(BufReader::with_capacity(256 * 1024, File::open(path)?)),
+            Input::Bytes { bytes, .. } => Box::new(bytes.as_slice()),
+        })
+    }
+
+    /// blake3 and length of the bytes.
+    fn hash(&self) -> io::Result<([u8; 32], u64)> {
+        match self {
+            Input::File(path) => {
+                let mut hasher = blake3::Hasher::new();
+                hasher.update_reader(File::open(path)?)?;
+                Ok((*hasher.finalize().as_bytes(), hasher.count()))
+            }
+            Input::Bytes { bytes, .. } => Ok((*blake3::hash(bytes).as_bytes(), bytes.len() as u64)),
+        }
+    }
+}
+
+/// Why an import failed. In every case the store is as it was.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(
+        "{file}: {count} invalid row(s); nothing was imported (policy.on_invalid_row = \"reject_file\")"
+    )]
+    InvalidRows {
+        file: String,
+        errors: Vec<RowError>,
+        count: u64,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Clock(#[from] ClockError),
+}
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub enum ImportOutcome {
+    /// The file's bytes were imported before, as this snapshot.
+    AlreadyImported(SnapshotMeta),
+    /// A new snapshot.
+    Imported(ImportReport),
+}
+
+/// The summary of a new snapshot.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub snapshot: SnapshotMeta,
+    /// The rows skipped as invalid (`on_invalid_row = "skip_row"`), first ones.
+    pub skipped: Vec<RowError>,
+    pub elapsed: Duration,
+}
+
+/// Imports `input` into `store`. `progress` is told how many bytes of the
+/// file have been parsed so far.
+pub fn import(
+    store: &Store,
+    config: &Config,
+    input: &Input,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<ImportOutcome, ImportError> {
+    let started = Instant::now();
+    let received = clock::now_micros()?;
+    let name = input.name();
+    let read_error = |source| ImportError::Read {
+        path: PathBuf::from(&name),
+        source,
+    };
+
+    let (file_hash, bytes) = input.hash().map_err(read_error)?;
+    if let Some(meta) = store.snapshot_by_hash(&file_hash)? {
+        tracing::info!(snapshot = meta.id, "{name} was already imported");
+        return Ok(ImportOutcome::AlreadyImported(meta));
+    }
+
+    let mut index = StateIndex::with_capacity(store.state_len()? as usize);
+    store.for_each_state(|e| index.push(e))?;
+    tracing::debug!(people = index.len(), "loaded the state index");
+
+    let mut arena = Arena::default();
+    let reader = Counting {
+        inner: input.open().map_err(read_error)?,
+        read: 0,
+        progress,
+    };
+    let summary = ingest::read_rows(reader, &display_name(&name), config, |event| match event {
+        RowEvent::Valid(row) => match index.visit(row.key, &row.hash) {
+            Lookup::Absent if !row.deactivate => arena.push(&row, false),
+            Lookup::Absent => {}
+            Lookup::Unchanged if !row.deactivate => {}
+            Lookup::Unchanged | Lookup::Differs => arena.push(&row, true),
+        },
+        RowEvent::Invalid { key: Some(key) } => index.mark_seen(key),
+        RowEvent::Invalid { key: None } => {}
+    })?;
+    tracing::debug!(
+        rows = summary.rows,
+        kept = arena.rows.len(),
+        "parsed the file"
+    );
+
+    if summary.error_count > 0 && config.policy.on_invalid_row == OnInvalidRow::RejectFile {
+        return Err(ImportError::InvalidRows {
+            file: display_name(&name),
+            errors: summary.errors,
+            count: summary.error_count,
+        });
+    }
+
+    let policy = DiffPolicy {
+        deactivate_missing: config.policy.deactivate_missing,
+    };
+    let mut planned = plan_events(store, &arena, &summary.layout, &index, policy)?;
+    planned.sort_unstable_by(|a, b| a.key(&arena).cmp(b.key(&arena)));
+
+    let mut counts = Counts {
+        skipped: summary.error_count,
+        ..Counts::default()
+    };
+    for p in &planned {
+        match p {
+            Planned::Create { .. } => counts.created += 1,
+            Planned::Event {
+                kind: EventKind::Created { .. },
+                ..
+            } => counts.created += 1,
+            Planned::Event {
+                kind: EventKind::Updated { .. },
+                ..
+            } => counts.updated += 1,
+            Planned::Event {
+                kind: EventKind::Deactivated,
+                ..
+            } => counts.deactivated += 1,
+            Planned::Event {
+                kind: EventKind::Reactivated { .. },
+                ..
+            } => counts.reactivated += 1,
+        }
+    }
+    let snapshot = NewSnapshot {
+        file_hash,
+        source: name.clone(),
+        received,
+        rows: summary.rows,
+        bytes,
+        header: summary.header.clone(),
+        counts,
+    };
+    tracing::debug!(
+        events = counts.events(),
+        "writing the snapshot and its events"
+    );
+    let layout = &summary.layout;
+    let arena = &arena;
+    let events = planned.into_iter().map(|p| match p {
+        Planned::Create { row } => {
+            let r = &arena.rows[row];
+            (
+                arena.key(r).to_owned(),
+                EventKind::Created {
+                    record: layout.decode_record(arena.values(r)),
+                },
+            )
+        }
+        Planned::Event { key, kind } => (key, kind),
+    });
+    let meta = match store.append_import(snapshot, events)? {
+        AppendOutcome::Appended(meta) => meta,
+        AppendOutcome::AlreadyImported(meta) => return Ok(ImportOutcome::AlreadyImported(meta)),
+    };
+    tracing::info!(
+        snapshot = meta.id,
+        events = counts.events(),
+        "imported {name}"
+    );
+    Ok(ImportOutcome::Imported(ImportReport {
+        snapshot: meta,
+        skipped: summary.errors,
+        elapsed: started.elapsed(),
+    }))
+}
+
+/// Decides the events for kept rows (reading old records for known people)
+/// and for active people the file did not mention.
+fn plan_events(
+    store: &Store,
+    arena: &Arena,
+    layout: &FileLayout,
+    index: &StateIndex,
+    policy: DiffPolicy,
+) -> Result<Vec<Planned>, StoreError> {
+    let known: Vec<&ArenaRow> = arena.rows.iter().filter(|r| r.known).collect();
+    let before = store.user_states(known.iter().map(|r| arena.key(r)))?;
+    let mut planned: Vec<Planned> = Vec::with_capacity(arena.rows.len());
+    planned.extend(
+        arena
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.known)
+            .map(|(row, _)| Planned::Create { row }),
+    );
+    for (r, before) in known.into_iter().zip(before) {
+        let record = layout.decode_record(arena.values(r));
+        let incoming = Incoming::Row {
+            record: &record,
+            deactivate: r.deactivate,
+        };
+        if let Some(kind) = diff::decide(before.as_ref(), incoming, policy) {
+            planned.push(Planned::Event {
+                key: arena.key(r).to_owned(),
+                kind,
+            });
+        }
+    }
+    if policy.deactivate_missing {
+        for key in index.unseen_active() {
+            planned.push(Planned::Event {
+                key: key.to_owned(),
+                kind: EventKind::Deactivated,
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// An event to append: a creation still in the arena, or a decided event.
+enum Planned {
+    Create { row: usize },
+    Event { key: String, kind: EventKind },
+}
+
+impl Planned {
+    fn key<'a>(&'a self, arena: &'a Arena) -> &'a str {
+        match self {
+            Planned::Create { row } => arena.key(&arena.rows[*row]),
+            Planned::Event { key, .. } => key,
+        }
+    }
+}
+
+/// New and changed rows, packed: key bytes then encoded values, back to back.
+#[derive(Default)]
+struct Arena {
+    bytes: Vec<u8>,
+    rows: Vec<ArenaRow>,
+}
+
+struct ArenaRow {
+    start: usize,
+    key_len: u32,
+    values_len: u32,
+    deactivate: bool,
+    /// The person is in the state (changed or returning), not new.
+    known: bool,
+}
+
+impl Arena {
+    fn push(&mut self, row: &Row<'_>, known: bool) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(row.key.as_bytes());
+        row.encode_values(&mut self.bytes);
+        let values_len = (self.bytes.len() - start - row.key.len()) as u32;
+        self.rows.push(ArenaRow {
+            start,
+            key_len: row.key.len() as u32,
+            values_len,
+            deactivate: row.deactivate,
+            known,
+        });
+    }
+
+    fn key(&self, r: &ArenaRow) -> &str {
+        // Keys were pushed from `&str`, so they are UTF-8.
+        std::str::from_utf8(&self.bytes[r.start..r.start + r.key_len as usize]).unwrap_or_default()
+    }
+
+    fn values(&self, r: &ArenaRow) -> &[u8] {
+        let start = r.start + r.key_len as usize;
+        &self.bytes[start..start + r.values_len as usize]
+    }
+}
+
+/// Counts bytes as ingest reads them, for the progress bar.
+struct Counting<'p, R> {
+    inner: R,
+    read: u64,
+    progress: Option<&'p dyn Fn(u64)>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if let Some(progress) = self.progress {
+            progress(self.read);
+        }
+        Ok(n)
+    }
+}
+
+/// The file name as messages show it: the last path component.
+fn display_name(name: &str) -> String {
+    Path::new(name)
+        .file_name()
+        .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned())
+}

@@ -1,0 +1,67 @@
+//! Ingest errors: a file that cannot be read at all, and row errors that
+//! are collected with their line and column.
+
+use std::fmt;
+
+/// A file that cannot be imported at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("{file}: the file is empty (no header line)")]
+    Empty { file: String },
+    #[error("{file}: the file has a header (line 1) but no rows")]
+    NoRows { file: String },
+    #[error("{file}, line 1: no {what} column; the header has: {found}{hint}", found = quoted_list(found))]
+    MissingColumn {
+        file: String,
+        what: String,
+        found: Vec<String>,
+        hint: String,
+    },
+    #[error("{file}, line 1: columns {first:?} and {second:?} both give Learn Amp's {field}")]
+    DuplicateColumn {
+        file: String,
+        field: String,
+        first: String,
+        second: String,
+    },
+    #[error(
+        "{file}, line 1, column {column}: the header is not valid UTF-8; if the file comes from Excel, set csv.encoding = \"windows-1252\""
+    )]
+    HeaderEncoding { file: String, column: usize },
+    #[error("{file}: cannot read the file")]
+    Read {
+        file: String,
+        #[source]
+        source: csv::Error,
+    },
+}
+
+fn quoted_list(items: &[String]) -> String {
+    let shown: Vec<String> = items.iter().take(30).map(|h| format!("{h:?}")).collect();
+    let more = items.len().saturating_sub(30);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// One row that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// The column's header, when one column is at fault.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(column) => write!(f, "line {}, column {column:?}: {}", self.line, self.message),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Value normalisation: what makes two spellings of the same value one, so
+//! cosmetic differences in a file cause no events.
+
+use crate::fields::{LANGUAGES, ROLES};
+
+/// Appends `src` trimmed, with inner runs of whitespace folded to one space.
+pub(crate) fn push_collapsed(dst: &mut String, src: &str) {
+    let mut words = src.split_whitespace();
+    if let Some(first) = words.next() {
+        dst.push_str(first);
+        for w in words {
+            dst.push(' ');
+            dst.push_str(w);
+        }
+    }
+}
+
+/// Lower-cases an email in place (already trimmed) and checks its shape.
+pub(crate) fn email(value: &mut String) -> Result<(), String> {
+    value.make_ascii_lowercase();
+    if value.chars().any(|c| c.is_uppercase()) {
+        *value = value.to_lowercase();
+    }
+    let valid = match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+                && !value.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("{value:?} is not an email address"))
+    }
+}
+
+/// A role as Learn Amp names it: `learner` is `viewer`, case and spaces
+/// are ignored.
+pub(crate) fn role(value: &mut String) -> Result<(), String> {
+    let folded: String = value.to_lowercase().replace([' ', '-'], "_");
+    let folded = if folded == "learner" {
+        "viewer".to_owned()
+    } else {
+        folded
+    };
+    match ROLES.iter().find(|r| **r == folded) {
+        Some(r) => {
+            value.clear();
+            value.push_str(r);
+            Ok(())
+        }
+        None => Err(format!(
+            "unknown role {value:?}; Learn Amp's roles are: {}, and learner",
+            ROLES.join(", ")
+        )),
+    }
+}
+
+/// A language code as Learn Amp spells it (`en-us` → `en-US`).
+pub(crate) fn language(value: &mut String) -> Result<(), String> {
+    let folded = value.replace('_', "-");
+    match LANGUAGES.iter().find(|l| l.eq_ignore_ascii_case(&folded)) {
+        Some(l) => {
+            value.clear();
+            value.push_str(l);
+            Ok(())
+        }
+        None => Err(format!(
+            "unknown language {value:?}; Learn Amp's languages are: {}",
+            LANGUAGES.join(", ")
+        )),
+    }
+}
+
+/// An ISO date (`YYYY-MM-DD`).
+pub(crate) fn date(value: &str) -> Result<(), String> {
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(|_| ())
+        .map_err(|_| format!("{value:?} is not a date in the form YYYY-MM-DD"))
+}
+
+/// A `deactivate` flag: 1/true/yes (any case) or 0/false/no/empty.
+pub(crate) fn flag(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" => Ok(true),
+        "" | "0" | "false" | "no" | "n" => Ok(false),
+        _ => Err(format!(
+            "{value:?} is not a yes/no value (1/true/yes or 0/false/no)"
+        )),
+    }
+}
+
+/// Splits a team list on `sep`, honouring `\` + `sep` as a literal
+/// separator inside a name; items are whitespace-collapsed, empties dropped.
+pub(crate) fn split_list(value: &str, sep: char) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&sep) {
+            current.push(sep);
+            chars.next();
+        } else if c == sep {
+            items.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    items.push(current);
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let mut out = String::new();
+            push_collapsed(&mut out, &item);
+            (!out.is_empty()).then_some(out)
+        })
+        .collect()
+}
+
+/// The canonical form of a team list: sorted, deduplicated, joined with
+/// `", "`, commas inside names escaped as `\,`.
+pub(crate) fn join_list(mut items: Vec<String>) -> String {
+    items.sort();
+    items.dedup();
+    items
+        .iter()
+        .map(|i| i.replace(',', "\\,"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Splits a full name: `Last, First` or `First Rest of name`.
+pub(crate) fn split_name(name: &str) -> (String, String) {
+    if let Some((last, first)) = name.split_once(',') {
+        return (first.trim().to_owned(), last.trim().to_owned());
+    }
+    match name.split_once(' ') {
+        Some((first, last)) => (first.to_owned(), last.to_owned()),
+        None => (name.to_owned(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_trims_and_folds_whitespace() {
+        let mut s = String::new();
+        push_collapsed(&mut s, "  Head \t of\u{a0} Sales ");
+        assert_eq!(s, "Head of Sales");
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        let mut e = "Ann.Lee@X.Example".to_owned();
+        assert_eq!(email(&mut e), Ok(()));
+        assert_eq!(e, "ann.lee@x.example");
+        for bad in [
+            "not-an-email",
+            "a@b",
+            "@x.com",
+            "a@@x.com",
+            "a b@x.com",
+            "a@x..com",
+        ] {
+            assert!(email(&mut bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_and_languages_are_canonical() {
+        for (input, want) in [
+            ("Learner", "viewer"),
+            ("ADMIN", "admin"),
+            ("Learning Designer", "learning_designer"),
+        ] {
+            let mut v = input.to_owned();
+            assert_eq!(role(&mut v), Ok(()));
+            assert_eq!(v, want);
+        }
+        assert!(role(&mut "superuser".to_owned()).is_err());
+        let mut l = "en_us".to_owned();
+        assert_eq!(language(&mut l), Ok(()));
+        assert_eq!(l, "en-US");
+        assert!(language(&mut "klingon".to_owned()).is_err());
+    }
+
+    #[test]
+    fn team_lists_honour_escaped_separators() {
+        assert_eq!(
+            split_list(r"Research\, Development,Marketing", ','),
+            vec!["Research, Development", "Marketing"]
+        );
+        assert_eq!(split_list(" a ,, b ", ','), vec!["a", "b"]);
+        assert_eq!(
+            join_list(vec!["b".into(), "a, c".into(), "b".into()]),
+            r"a\, c, b"
+        );
+    }
+
+    #[test]
+    fn names_split_into_first_and_last() {
+        assert_eq!(
+            split_name("Ana María Gómez"),
+            ("Ana".into(), "María Gómez".into())
+        );
+        assert_eq!(
+            split_name("Gómez, Ana María"),
+            ("Ana María".into(), "Gómez".into())
+        );
+        assert_eq!(split_name("Cher"), ("Cher".into(), String::new()));
+    }
+}

@@ -1,0 +1,25 @@
+//! The ampsync domain: config, ingest of the daily file, the diff into
+//! events, and (later) replay to Learn Amp. Storage is `ampsync-store`'s.
+
+mod audit;
+pub mod clock;
+mod config;
+mod diff;
+mod fields;
+mod import;
+mod index;
+mod ingest;
+
+pub use ampsync_store as store;
+pub use audit::{AsOf, resolve_key, state_as_of};
+pub use config::{
+    CONFIG_TEMPLATE, Config, ConfigError, CsvConfig, Encoding, LearnAmpConfig, MappingConfig,
+    OnInvalidRow, PgpConfig, PolicyConfig, ScheduleConfig, SourceConfig, SourceKind, StoreConfig,
+};
+pub use diff::{DiffPolicy, Incoming, apply, decide, diff, field_changes};
+pub use fields::{Field, LANGUAGES, ROLES};
+pub use import::{ImportError, ImportOutcome, ImportReport, Input, import};
+pub use index::{Lookup, StateIndex};
+pub use ingest::{
+    FileLayout, FileSummary, IngestError, MAX_FIELD_BYTES, Row, RowError, RowEvent, read_rows,
+};

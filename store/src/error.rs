@@ -1,0 +1,75 @@
+//! The store's error type.
+
+use std::path::PathBuf;
+
+/// What can go wrong when opening, reading or writing the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file could not be opened as a database at all.
+    #[error("cannot open the store {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// The file exists but is not an ampsync store.
+    #[error("{} is not an ampsync store", path.display())]
+    NotAStore { path: PathBuf },
+    /// The file was written by a newer version of ampsync.
+    #[error(
+        "{} was written by a newer ampsync (store schema {found}; this build reads schema {supported} and older): upgrade ampsync",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    /// Another process has the store open.
+    #[error("the store {} is in use by another ampsync process", path.display())]
+    Busy { path: PathBuf },
+    /// redb failed underneath (I/O, corruption).
+    #[error("store operation failed")]
+    Redb(#[from] redb::Error),
+    /// A stored value could not be decoded.
+    #[error("corrupt value in table `{table}`")]
+    Decode {
+        table: &'static str,
+        #[source]
+        source: postcard::Error,
+    },
+    /// A value could not be encoded (a bug: our types always serialise).
+    #[error("cannot encode a value for table `{table}`")]
+    Encode {
+        table: &'static str,
+        #[source]
+        source: postcard::Error,
+    },
+    /// A stored value carries a format version this build does not know.
+    #[error("value in table `{table}` has format version {version}, unknown to this build")]
+    UnknownFormat { table: &'static str, version: u8 },
+    /// A caller asked for something that does not exist.
+    #[error("no snapshot {0}")]
+    NoSuchSnapshot(u64),
+    /// A caller asked for a state change the store refuses (a bug in the caller).
+    #[error("inconsistent append: {0}")]
+    Inconsistent(String),
+}
+
+// redb splits its errors by operation; they all convert into `redb::Error`.
+macro_rules! via_redb_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Redb(e.into())
+            }
+        }
+    )*};
+}
+via_redb_error!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);

@@ -1,0 +1,25 @@
+//! The ampsync event store: the only code that touches redb.
+//!
+//! It keeps the snapshots that were imported, the append-only, hash-chained
+//! log of events they caused, the state that log projects to, and the
+//! delivery status of every event. It knows nothing of CSV, HTTP or SSH: the
+//! engine hands it events and asks it questions.
+//!
+//! Every value is stored as one format-version byte followed by postcard, so
+//! the schema can evolve; see `codec`.
+
+mod codec;
+mod error;
+mod event;
+mod record;
+mod snapshot;
+mod state;
+mod store;
+mod tables;
+
+pub use error::StoreError;
+pub use event::{Cause, Delivery, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};
+pub use record::{Record, RecordHash, hash_fields};
+pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
+pub use state::UserState;
+pub use store::{AppendOutcome, EventFilter, SCHEMA_VERSION, StateEntry, Store};

@@ -1,0 +1,452 @@
+//! `Store`: opening the file, appending imports, and the queries.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use redb::{
+    Database, DatabaseError, MultimapTableHandle, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
+};
+
+use crate::tables::{
+    DELIVERY, EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, STATE, USER_EVENTS,
+};
+use crate::{
+    Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, RecordHash,
+    SnapshotMeta, SnapshotStatus, StoreError, UserState, codec,
+};
+
+/// The schema this build writes and the newest it reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// redb's file signature: a file that does not start with it is no store.
+const REDB_MAGIC: &[u8; 4] = b"redb";
+
+/// One person in the projected state, as the import's scan sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct StateEntry<'a> {
+    pub key: &'a str,
+    pub active: bool,
+    pub hash: RecordHash,
+}
+
+/// The result of appending an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// A new snapshot and its events were recorded.
+    Appended(SnapshotMeta),
+    /// The same file was already imported (found inside the transaction).
+    AlreadyImported(SnapshotMeta),
+}
+
+/// Which events a query wants. Empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Microseconds since the epoch, inclusive.
+    pub since: Option<i64>,
+    /// Microseconds since the epoch, exclusive.
+    pub until: Option<i64>,
+    /// Event kind names (`created`, `updated`, …).
+    pub kinds: Vec<String>,
+    /// Only events that changed this field.
+    pub field: Option<String>,
+    /// Only events of this snapshot.
+    pub snapshot: Option<u64>,
+}
+
+impl EventFilter {
+    fn matches(&self, e: &EventBody) -> bool {
+        self.since.is_none_or(|t| e.time >= t)
+            && self.until.is_none_or(|t| e.time < t)
+            && (self.kinds.is_empty() || self.kinds.iter().any(|k| k == e.kind.name()))
+            && self
+                .field
+                .as_deref()
+                .is_none_or(|f| e.kind.changes().iter().any(|c| c.field == f))
+            && self.snapshot.is_none_or(|s| e.cause.snapshot() == Some(s))
+    }
+}
+
+/// The event store. Cheap to query; one writer at a time (redb's file lock
+/// also keeps other processes out while it is open).
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it when the file does not exist.
+    ///
+    /// Refuses a file that is not an ampsync store, and one written by a
+    /// newer schema. Opening an existing store writes nothing to it.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let existed = std::fs::metadata(path)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+        if existed && !starts_with_redb_magic(path) {
+            return Err(StoreError::NotAStore {
+                path: path.to_owned(),
+            });
+        }
+        let db = Database::create(path).map_err(|source| match source {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Busy {
+                path: path.to_owned(),
+            },
+            source => StoreError::Open {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
+        let store = Store {
+            db,
+            path: path.to_owned(),
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = match txn.open_table(META) {
+            Ok(meta) => meta,
+            Err(TableError::TableDoesNotExist(_)) => {
+                let has_tables = txn.list_tables()?.next().is_some()
+                    || txn.list_multimap_tables()?.next().is_some();
+                drop(txn);
+                if has_tables {
+                    return Err(StoreError::NotAStore {
+                        path: self.path.clone(),
+                    });
+                }
+                return self.initialise();
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let found = meta
+            .get("schema")?
+            .and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
+            .map(u32::from_le_bytes)
+            .ok_or_else(|| StoreError::NotAStore {
+                path: self.path.clone(),
+            })?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates every table and records the schema version, in one commit.
+    fn initialise(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(META)?
+                .insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+            txn.open_table(SNAPSHOTS)?;
+            txn.open_table(SNAPSHOT_BY_HASH)?;
+            txn.open_table(EVENTS)?;
+            txn.open_multimap_table(USER_EVENTS)?;
+            txn.open_table(STATE)?;
+            txn.open_table(DELIVERY)?;
+            txn.open_table(REMOTE_IDS)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// The snapshot that imported a file with this hash, if any.
+    pub fn snapshot_by_hash(&self, hash: &[u8; 32]) -> Result<Option<SnapshotMeta>, StoreError> {
+        let txn = self.read()?;
+        let id = txn
+            .open_table(SNAPSHOT_BY_HASH)?
+            .get(hash)?
+            .map(|g| g.value());
+        match id {
+            Some(id) => self.snapshot_in(&txn, id),
+            None => Ok(None),
+        }
+    }
+
+    /// Snapshot `id`.
+    pub fn snapshot(&self, id: u64) -> Result<Option<SnapshotMeta>, StoreError> {
+        self.snapshot_in(&self.read()?, id)
+    }
+
+    fn snapshot_in(
+        &self,
+        txn: &ReadTransaction,
+        id: u64,
+    ) -> Result<Option<SnapshotMeta>, StoreError> {
+        match txn.open_table(SNAPSHOTS)?.get(id)? {
+            Some(v) => Ok(Some(codec::decode("snapshots", v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// All snapshots, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotMeta>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(SNAPSHOTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (_, v) = entry?;
+            out.push(codec::decode("snapshots", v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Visits every person in the projected state, in key order, reading
+    /// only their key, active flag and record hash.
+    pub fn for_each_state(&self, mut f: impl FnMut(StateEntry<'_>)) -> Result<(), StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(STATE)?;
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let (active, hash) = UserState::decode_summary(v.value())?;
+            f(StateEntry {
+                key: k.value(),
+                active,
+                hash,
+            });
+        }
+        Ok(())
+    }
+
+    /// Number of people in the projected state (active or not).
+    pub fn state_len(&self) -> Result<u64, StoreError> {
+        Ok(self.read()?.open_table(STATE)?.len()?)
+    }
+
+    /// One person's current state.
+    pub fn user_state(&self, key: &str) -> Result<Option<UserState>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(STATE)?;
+        table
+            .get(key)?
+            .map(|v| UserState::decode(v.value()))
+            .transpose()
+    }
+
+    /// Several people's current state, read in one transaction.
+    pub fn user_states<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<Vec<Option<UserState>>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(STATE)?;
+        keys.into_iter()
+            .map(|k| {
+                table
+                    .get(k)?
+                    .map(|v| UserState::decode(v.value()))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    /// Records an import: the snapshot, its events (in the order given, made
+    /// lazily so a million of them need not sit in memory at once; all
+    /// with cause `Import` of the new snapshot and time `received`), their
+    /// pending deliveries and the state they project to — in one write
+    /// transaction, so a crash leaves either all of it or none.
+    pub fn append_import(
+        &self,
+        snapshot: NewSnapshot,
+        events: impl IntoIterator<Item = (String, EventKind)>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let txn = self.db.begin_write()?;
+        let meta = {
+            let by_hash = txn.open_table(SNAPSHOT_BY_HASH)?;
+            if let Some(id) = by_hash.get(&snapshot.file_hash)?.map(|g| g.value()) {
+                let meta = txn
+                    .open_table(SNAPSHOTS)?
+                    .get(id)?
+                    .map(|v| codec::decode("snapshots", v.value()));
+                return match meta {
+                    Some(meta) => Ok(AppendOutcome::AlreadyImported(meta?)),
+                    None => Err(StoreError::NoSuchSnapshot(id)),
+                };
+            }
+            drop(by_hash);
+            let id = txn
+                .open_table(SNAPSHOTS)?
+                .last()?
+                .map_or(1, |(k, _)| k.value() + 1);
+            let time = snapshot.received;
+            let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
+            let meta = SnapshotMeta {
+                id,
+                file_hash: snapshot.file_hash,
+                source: snapshot.source,
+                received: snapshot.received,
+                rows: snapshot.rows,
+                bytes: snapshot.bytes,
+                header: snapshot.header,
+                counts: snapshot.counts,
+                status: SnapshotStatus::Applied,
+                events: range,
+                log_end: match range {
+                    Some((_, last)) => last,
+                    None => txn
+                        .open_table(EVENTS)?
+                        .last()?
+                        .map_or(0, |(k, _)| k.value()),
+                },
+            };
+            txn.open_table(SNAPSHOTS)?
+                .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
+            txn.open_table(SNAPSHOT_BY_HASH)?
+                .insert(&meta.file_hash, id)?;
+            meta
+        };
+        txn.commit()?;
+        Ok(AppendOutcome::Appended(meta))
+    }
+
+    /// Events matching `filter`, oldest first, each with its delivery status.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<(Event, Delivery)>, StoreError> {
+        let txn = self.read()?;
+        let range = match filter.snapshot {
+            Some(id) => match self.snapshot_in(&txn, id)? {
+                Some(meta) => meta.events,
+                None => return Err(StoreError::NoSuchSnapshot(id)),
+            },
+            None => Some((1, u64::MAX)),
+        };
+        let Some((first, last)) = range else {
+            return Ok(Vec::new());
+        };
+        let events = txn.open_table(EVENTS)?;
+        let delivery = txn.open_table(DELIVERY)?;
+        let mut out = Vec::new();
+        for entry in events.range(first..=last)? {
+            let (seq, bytes) = entry?;
+            let event = Event::decode(seq.value(), bytes.value())?;
+            if filter.matches(&event.body) {
+                let status = delivery_of(&delivery, event.seq)?;
+                out.push((event, status));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One person's events, oldest first, each with its delivery status.
+    pub fn user_events(&self, key: &str) -> Result<Vec<(Event, Delivery)>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_multimap_table(USER_EVENTS)?;
+        let events = txn.open_table(EVENTS)?;
+        let delivery = txn.open_table(DELIVERY)?;
+        let mut out = Vec::new();
+        for seq in index.get(key)? {
+            let seq = seq?.value();
+            let bytes = events.get(seq)?.ok_or_else(|| {
+                StoreError::Inconsistent(format!("event {seq} indexed but missing"))
+            })?;
+            out.push((
+                Event::decode(seq, bytes.value())?,
+                delivery_of(&delivery, seq)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Number of events in the log.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        Ok(self.read()?.open_table(EVENTS)?.len()?)
+    }
+
+    /// Names of the tables in the file (for diagnostics and tests).
+    pub fn table_names(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.read()?;
+        let mut names: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
+        names.extend(txn.list_multimap_tables()?.map(|t| t.name().to_owned()));
+        names.sort();
+        Ok(names)
+    }
+}
+
+fn delivery_of(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    seq: u64,
+) -> Result<Delivery, StoreError> {
+    match table.get(seq)? {
+        Some(v) => codec::decode("delivery", v.value()),
+        None => Ok(Delivery::Pending),
+    }
+}
+
+/// Appends `events` after the last one, chaining hashes, projecting state and
+/// marking each pending. Returns the range of sequence numbers used.
+fn append_events(
+    txn: &WriteTransaction,
+    cause: Cause,
+    time: i64,
+    events: impl IntoIterator<Item = (String, EventKind)>,
+) -> Result<Option<(u64, u64)>, StoreError> {
+    let mut log = txn.open_table(EVENTS)?;
+    let mut index = txn.open_multimap_table(USER_EVENTS)?;
+    let mut state = txn.open_table(STATE)?;
+    let mut delivery = txn.open_table(DELIVERY)?;
+    let (mut seq, mut prev): (u64, Hash32) = match log.last()? {
+        Some((k, v)) => (k.value(), Event::split(v.value())?.1),
+        None => (0, GENESIS_HASH),
+    };
+    let first = seq + 1;
+    let pending = codec::encode("delivery", &Delivery::Pending)?;
+    for (key, kind) in events {
+        seq += 1;
+        let before = match kind {
+            // A creation needs no read: `insert` below reports a clash.
+            EventKind::Created { .. } => None,
+            _ => state
+                .get(key.as_str())?
+                .map(|v| UserState::decode(v.value()))
+                .transpose()?,
+        };
+        let is_create = before.is_none();
+        let after = UserState::apply(before, &kind)
+            .map_err(|why| StoreError::Inconsistent(format!("{key}: {why}")))?;
+        if state
+            .insert(key.as_str(), after.encode()?.as_slice())?
+            .is_some()
+            && is_create
+        {
+            return Err(StoreError::Inconsistent(format!(
+                "{key}: created a person who already exists"
+            )));
+        }
+        let body = EventBody {
+            key,
+            kind,
+            cause,
+            time,
+        };
+        let (bytes, hash) = Event::encode_new(&body, &prev)?;
+        log.insert(seq, bytes.as_slice())?;
+        index.insert(body.key.as_str(), seq)?;
+        delivery.insert(seq, pending.as_slice())?;
+        prev = hash;
+    }
+    Ok((seq >= first).then_some((first, seq)))
+}
+
+fn starts_with_redb_magic(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == REDB_MAGIC
+}
