@@ -86,11 +86,7 @@ fn report(e: &anyhow::Error) {
             let _ = writeln!(err, "  {row}");
         }
         if *count > output::MAX_LISTED_ERRORS as u64 {
-            let _ = writeln!(
-                err,
-                "  … and {} more",
-                count - output::MAX_LISTED_ERRORS as u64
-            );
+            let _ = writeln!(err, "  … and {} more", count - output::MAX_LISTED_ERRORS as u64);
         }
     }
 }

@@ -67,14 +67,10 @@ pub fn delivery_text(d: &Delivery) -> String {
             None => format!("delivered {}", format_micros(*time)),
         },
         Delivery::Failed {
-            attempts,
-            last_error,
-            ..
+            attempts, last_error, ..
         } => format!("failed after {attempts} attempt(s): {last_error}"),
         Delivery::Dead {
-            attempts,
-            last_error,
-            ..
+            attempts, last_error, ..
         } => format!("dead after {attempts} attempt(s): {last_error}"),
         Delivery::Skipped { reason } => format!("skipped: {reason}"),
     }
@@ -92,11 +88,7 @@ pub fn change_text(c: &FieldChange) -> String {
 
 /// An event as JSON, with its source file and delivery status.
 pub fn event_json(event: &Event, delivery: &Delivery, snapshots: &Snapshots) -> Value {
-    let snapshot = event
-        .body
-        .cause
-        .snapshot()
-        .and_then(|id| snapshots.get(&id));
+    let snapshot = event.body.cause.snapshot().and_then(|id| snapshots.get(&id));
     json!({
         "seq": event.seq,
         "time": format_micros(event.body.time),
@@ -173,13 +165,7 @@ pub fn events_csv(events: &[(Event, Delivery)], snapshots: &Snapshots) -> anyhow
         } else {
             changes
                 .into_iter()
-                .map(|c| {
-                    [
-                        c.field,
-                        c.old.unwrap_or_default(),
-                        c.new.unwrap_or_default(),
-                    ]
-                })
+                .map(|c| [c.field, c.old.unwrap_or_default(), c.new.unwrap_or_default()])
                 .collect()
         };
         for line in lines {

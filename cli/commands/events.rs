@@ -57,11 +57,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             events.iter().map(|(e, d)| {
                 let changes = match &e.body.kind {
                     ampsync_engine::store::EventKind::Created { record } => {
-                        format!(
-                            "{} fields, email {}",
-                            record.len(),
-                            record.get("email").unwrap_or("∅")
-                        )
+                        format!("{} fields, email {}", record.len(), record.get("email").unwrap_or("∅"))
                     }
                     kind => kind
                         .changes()

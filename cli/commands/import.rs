@@ -25,9 +25,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_MIN_BYTES).then(|| {
         let bar = ProgressBar::new(size);
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        {
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
             bar.set_style(style);
         }
         bar
@@ -87,24 +85,10 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     report.elapsed.as_secs_f64()
                 );
                 output::table(
-                    &[
-                        "rows",
-                        "created",
-                        "updated",
-                        "deactivated",
-                        "reactivated",
-                        "skipped",
-                    ],
-                    [[
-                        s.rows,
-                        c.created,
-                        c.updated,
-                        c.deactivated,
-                        c.reactivated,
-                        c.skipped,
-                    ]
-                    .map(|n| n.to_string())
-                    .to_vec()],
+                    &["rows", "created", "updated", "deactivated", "reactivated", "skipped"],
+                    [[s.rows, c.created, c.updated, c.deactivated, c.reactivated, c.skipped]
+                        .map(|n| n.to_string())
+                        .to_vec()],
                 )?;
                 for e in report.skipped.iter().take(output::MAX_LISTED_ERRORS) {
                     println!("skipped {e}");

@@ -16,16 +16,12 @@ pub struct Args {
 
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
     if config_path.exists() && !args.force {
-        anyhow::bail!(
-            "{} already exists; pass --force to overwrite it",
-            config_path.display()
-        );
+        anyhow::bail!("{} already exists; pass --force to overwrite it", config_path.display());
     }
     if let Some(dir) = config_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(config_path, CONFIG_TEMPLATE)
-        .with_context(|| format!("writing {}", config_path.display()))?;
+    std::fs::write(config_path, CONFIG_TEMPLATE).with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(config_path)?;
     let store = super::open_store(&config)?;
     println!("wrote {}", config_path.display());

@@ -36,30 +36,17 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     };
     match format {
         Format::Json => {
-            let record: Map<String, Value> = state
-                .record
-                .iter()
-                .map(|(k, v)| (k.to_owned(), json!(v)))
-                .collect();
+            let record: Map<String, Value> = state.record.iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
             output::json(&json!({"key": key, "active": state.active, "record": record}))?
         }
         Format::Table | Format::Csv => {
-            let status = if state.active {
-                "active"
-            } else {
-                "deactivated"
-            };
+            let status = if state.active { "active" } else { "deactivated" };
             let rows = [
                 vec!["key".to_owned(), key.clone()],
                 vec!["status".to_owned(), status.to_owned()],
             ]
             .into_iter()
-            .chain(
-                state
-                    .record
-                    .iter()
-                    .map(|(k, v)| vec![k.to_owned(), v.to_owned()]),
-            );
+            .chain(state.record.iter().map(|(k, v)| vec![k.to_owned(), v.to_owned()]));
             output::table(&["FIELD", "VALUE"], rows)?
         }
     }

@@ -32,12 +32,9 @@ pub fn resolve_key(store: &Store, text: &str) -> Result<Option<String>, StoreErr
     for (event, _) in store.events(&Default::default())? {
         let sets_email = match &event.body.kind {
             EventKind::Created { record } => record.get("email") == Some(&email),
-            EventKind::Updated { changes } | EventKind::Reactivated { changes } => {
-                changes.iter().any(|c| {
-                    c.field == "email"
-                        && (c.new.as_deref() == Some(&email) || c.old.as_deref() == Some(&email))
-                })
-            }
+            EventKind::Updated { changes } | EventKind::Reactivated { changes } => changes
+                .iter()
+                .any(|c| c.field == "email" && (c.new.as_deref() == Some(&email) || c.old.as_deref() == Some(&email))),
             EventKind::Deactivated => false,
         };
         if sets_email {
@@ -51,19 +48,10 @@ pub fn resolve_key(store: &Store, text: &str) -> Result<Option<String>, StoreErr
 /// did not exist yet.
 pub fn state_as_of(store: &Store, key: &str, at: AsOf) -> Result<Option<UserState>, StoreError> {
     let limit_seq = match at {
-        AsOf::Snapshot(id) => Some(
-            store
-                .snapshot(id)?
-                .ok_or(StoreError::NoSuchSnapshot(id))?
-                .log_end,
-        ),
+        AsOf::Snapshot(id) => Some(store.snapshot(id)?.ok_or(StoreError::NoSuchSnapshot(id))?.log_end),
         _ => None,
     };
-    let events: Vec<Event> = store
-        .user_events(key)?
-        .into_iter()
-        .map(|(e, _)| e)
-        .collect();
+    let events: Vec<Event> = store.user_events(key)?.into_iter().map(|(e, _)| e).collect();
     let mut state = None;
     for event in events {
         let included = match at {

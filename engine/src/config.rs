@@ -24,12 +24,11 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid config file {}", path.display())]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: toml::de::Error,
-    },
+    /// The TOML is malformed or has an unknown or mistyped setting. The
+    /// message never quotes the file's text: a line may hold a secret
+    /// someone put there by mistake.
+    #[error("invalid config file {}, line {line}, column {column}: {message}", path.display())]
+    Parse { path: PathBuf, line: usize, column: usize, message: String },
     #[error("invalid setting `{setting}` in {}: {reason}", path.display())]
     Invalid {
         path: PathBuf,
@@ -332,10 +331,7 @@ impl Config {
     /// Parses and validates config text; `path` names it in errors and
     /// anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
+        let mut config: Config = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.validate(path)?;
         Ok(config)
@@ -381,17 +377,11 @@ impl Config {
                 let known: Vec<&str> = Field::ALL.iter().map(|f| f.api_name()).collect();
                 return Err(invalid(
                     &format!("mapping.{field}"),
-                    format!(
-                        "unknown Learn Amp field; known fields: {}",
-                        known.join(", ")
-                    ),
+                    format!("unknown Learn Amp field; known fields: {}", known.join(", ")),
                 ));
             }
             if column.trim().is_empty() {
-                return Err(invalid(
-                    &format!("mapping.{field}"),
-                    "names no column".into(),
-                ));
+                return Err(invalid(&format!("mapping.{field}"), "names no column".into()));
             }
         }
         for (field, table) in &self.mapping.values {
@@ -421,39 +411,24 @@ impl Config {
             }
         }
         for (name, setting) in [
-            (
-                &"policy.max_deactivate_percent",
-                self.policy.max_deactivate_percent,
-            ),
+            (&"policy.max_deactivate_percent", self.policy.max_deactivate_percent),
             (&"policy.max_change_percent", self.policy.max_change_percent),
         ] {
             if !(0.0..=100.0).contains(&setting) {
-                return Err(invalid(
-                    name,
-                    format!("must be between 0 and 100, not {setting}"),
-                ));
+                return Err(invalid(name, format!("must be between 0 and 100, not {setting}")));
             }
         }
         if self.policy.deactivate_after_missing == 0 {
-            return Err(invalid(
-                "policy.deactivate_after_missing",
-                "must be at least 1".into(),
-            ));
+            return Err(invalid("policy.deactivate_after_missing", "must be at least 1".into()));
         }
         if self.learnamp.concurrency == 0 {
             return Err(invalid("learnamp.concurrency", "must be at least 1".into()));
         }
         if self.learnamp.max_requests_per_second <= 0.0 {
-            return Err(invalid(
-                "learnamp.max_requests_per_second",
-                "must be above 0".into(),
-            ));
+            return Err(invalid("learnamp.max_requests_per_second", "must be above 0".into()));
         }
         if self.learnamp.max_attempts == 0 {
-            return Err(invalid(
-                "learnamp.max_attempts",
-                "must be at least 1".into(),
-            ));
+            return Err(invalid("learnamp.max_attempts", "must be at least 1".into()));
         }
         Ok(())
     }
@@ -462,6 +437,21 @@ impl Config {
     pub fn delimiter(&self) -> u8 {
         single_byte(&self.csv.delimiter).unwrap_or(b',')
     }
+}
+
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let offset = e.span().map_or(0, |s| s.start).min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let mut message = e.message().trim().to_owned();
+    let names_a_secret = ["secret", "passphrase", "password", "token"].iter().any(|w| {
+        message.split('`').nth(1).is_some_and(|field| field.contains(w) && !field.ends_with("_env"))
+    });
+    if message.starts_with("unknown field") && names_a_secret {
+        message.push_str(" (secrets never go in the config file: name an environment variable or a key file instead)");
+    }
+    ConfigError::Parse { path: path.to_owned(), line, column, message }
 }
 
 /// `","`, `";"`, `"\t"` (or the word `tab`) as one byte.
@@ -505,15 +495,9 @@ mod tests {
             "[mapping]\nfirstName = \"Given\"\n[mapping.custom_fields]\n\"Cost centre\" = \"CC\"\n[mapping.values.role]\n\"Manager\" = \"reporter\"\n",
         )
         .expect("valid");
+        assert_eq!(c.mapping.fields.get("firstName").map(String::as_str), Some("Given"));
         assert_eq!(
-            c.mapping.fields.get("firstName").map(String::as_str),
-            Some("Given")
-        );
-        assert_eq!(
-            c.mapping
-                .custom_fields
-                .get("Cost centre")
-                .map(String::as_str),
+            c.mapping.custom_fields.get("Cost centre").map(String::as_str),
             Some("CC")
         );
         assert_eq!(c.mapping.values["role"]["Manager"], "reporter");

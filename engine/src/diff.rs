@@ -12,10 +12,7 @@ use ampsync_store::{EventKind, FieldChange, Record, UserState};
 #[derive(Debug, Clone, Copy)]
 pub enum Incoming<'a> {
     /// A row for them, and whether it asks to deactivate them.
-    Row {
-        record: &'a Record,
-        deactivate: bool,
-    },
+    Row { record: &'a Record, deactivate: bool },
     /// No row for them.
     Missing,
 }
@@ -29,11 +26,7 @@ pub struct DiffPolicy {
 
 /// The event, if any, that brings one person from `before` to what the file
 /// says. An email change under the same key is an update.
-pub fn decide(
-    before: Option<&UserState>,
-    incoming: Incoming<'_>,
-    policy: DiffPolicy,
-) -> Option<EventKind> {
+pub fn decide(before: Option<&UserState>, incoming: Incoming<'_>, policy: DiffPolicy) -> Option<EventKind> {
     match (before, incoming) {
         (
             None,
@@ -41,9 +34,7 @@ pub fn decide(
                 record,
                 deactivate: false,
             },
-        ) => Some(EventKind::Created {
-            record: record.clone(),
-        }),
+        ) => Some(EventKind::Created { record: record.clone() }),
         (None, _) => None,
         (
             Some(s),
@@ -59,15 +50,8 @@ pub fn decide(
                 (false, _) => Some(EventKind::Reactivated { changes }),
             }
         }
-        (
-            Some(s),
-            Incoming::Row {
-                deactivate: true, ..
-            },
-        ) => s.active.then_some(EventKind::Deactivated),
-        (Some(s), Incoming::Missing) => {
-            (s.active && policy.deactivate_missing).then_some(EventKind::Deactivated)
-        }
+        (Some(s), Incoming::Row { deactivate: true, .. }) => s.active.then_some(EventKind::Deactivated),
+        (Some(s), Incoming::Missing) => (s.active && policy.deactivate_missing).then_some(EventKind::Deactivated),
     }
 }
 
@@ -272,13 +256,7 @@ mod tests {
 
     fn arb_record() -> impl Strategy<Value = Record> {
         prop::collection::btree_map(
-            prop::sample::select(vec![
-                "email",
-                "firstName",
-                "jobTitle",
-                "role",
-                "customFields.cc",
-            ]),
+            prop::sample::select(vec!["email", "firstName", "jobTitle", "role", "customFields.cc"]),
             "[a-c]{0,2}",
             0..5,
         )

@@ -84,9 +84,7 @@ impl Field {
             Field::LastName => &["lastname", "surname", "familyname"],
             Field::Name => &["name", "fullname"],
             Field::Email => &["email", "emailaddress", "workemail"],
-            Field::IntegrationExternalId => {
-                &["employeeid", "integrationexternalid", "employeenumber"]
-            }
+            Field::IntegrationExternalId => &["employeeid", "integrationexternalid", "employeenumber"],
             Field::JobTitle => &["jobtitle", "title"],
             Field::Role => &["role"],
             Field::Language => &["language"],
@@ -105,9 +103,7 @@ impl Field {
     /// The field a header names without any mapping.
     pub fn from_header(header: &str) -> Option<Field> {
         let folded = fold_header(header);
-        Field::ALL
-            .into_iter()
-            .find(|f| f.aliases().contains(&folded.as_str()))
+        Field::ALL.into_iter().find(|f| f.aliases().contains(&folded.as_str()))
     }
 }
 
@@ -122,14 +118,7 @@ pub fn fold_header(header: &str) -> String {
 }
 
 /// Learn Amp's roles, as the API names them.
-pub const ROLES: [&str; 6] = [
-    "viewer",
-    "curator",
-    "reporter",
-    "learning_designer",
-    "hr",
-    "admin",
-];
+pub const ROLES: [&str; 6] = ["viewer", "curator", "reporter", "learning_designer", "hr", "admin"];
 
 /// Learn Amp's languages, as the API names them.
 pub const LANGUAGES: [&str; 13] = [
@@ -150,18 +139,9 @@ mod tests {
         for h in ["First name", "first_name", "FIRSTNAME", " First Name "] {
             assert_eq!(Field::from_header(h), Some(Field::FirstName), "{h}");
         }
-        assert_eq!(
-            Field::from_header("Employee ID"),
-            Some(Field::IntegrationExternalId)
-        );
-        assert_eq!(
-            Field::from_header("secondary_team"),
-            Some(Field::SecondaryTeams)
-        );
-        assert_eq!(
-            Field::from_header("Secondary teams"),
-            Some(Field::SecondaryTeams)
-        );
+        assert_eq!(Field::from_header("Employee ID"), Some(Field::IntegrationExternalId));
+        assert_eq!(Field::from_header("secondary_team"), Some(Field::SecondaryTeams));
+        assert_eq!(Field::from_header("Secondary teams"), Some(Field::SecondaryTeams));
         assert_eq!(Field::from_header("Timezone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("time_zone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("Cost centre"), None);

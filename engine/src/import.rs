@@ -15,9 +15,7 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ampsync_store::{
-    AppendOutcome, Counts, EventKind, NewSnapshot, SnapshotMeta, Store, StoreError,
-};
+use ampsync_store::{AppendOutcome, Counts, EventKind, NewSnapshot, SnapshotMeta, Store, StoreError};
 
 use crate::clock::{self, ClockError};
 use crate::config::{Config, OnInvalidRow};
@@ -75,9 +73,7 @@ pub enum ImportError {
     },
     #[error(transparent)]
     Ingest(#[from] IngestError),
-    #[error(
-        "{file}: {count} invalid row(s); nothing was imported (policy.on_invalid_row = \"reject_file\")"
-    )]
+    #[error("{file}: {count} invalid row(s); nothing was imported (policy.on_invalid_row = \"reject_file\")")]
     InvalidRows {
         file: String,
         errors: Vec<RowError>,
@@ -130,7 +126,7 @@ pub fn import(
     }
 
     let mut index = StateIndex::with_capacity(store.state_len()? as usize);
-    store.for_each_state(|e| index.push(e))?;
+    let based_on = store.for_each_state(|e| index.push(e))?;
     tracing::debug!(people = index.len(), "loaded the state index");
 
     let mut arena = Arena::default();
@@ -149,11 +145,7 @@ pub fn import(
         RowEvent::Invalid { key: Some(key) } => index.mark_seen(key),
         RowEvent::Invalid { key: None } => {}
     })?;
-    tracing::debug!(
-        rows = summary.rows,
-        kept = arena.rows.len(),
-        "parsed the file"
-    );
+    tracing::debug!(rows = summary.rows, kept = arena.rows.len(), "parsed the file");
 
     if summary.error_count > 0 && config.policy.on_invalid_row == OnInvalidRow::RejectFile {
         return Err(ImportError::InvalidRows {
@@ -203,10 +195,7 @@ pub fn import(
         header: summary.header.clone(),
         counts,
     };
-    tracing::debug!(
-        events = counts.events(),
-        "writing the snapshot and its events"
-    );
+    tracing::debug!(events = counts.events(), "writing the snapshot and its events");
     let layout = &summary.layout;
     let arena = &arena;
     let events = planned.into_iter().map(|p| match p {
@@ -221,15 +210,11 @@ pub fn import(
         }
         Planned::Event { key, kind } => (key, kind),
     });
-    let meta = match store.append_import(snapshot, events)? {
+    let meta = match store.append_import(based_on, snapshot, events)? {
         AppendOutcome::Appended(meta) => meta,
         AppendOutcome::AlreadyImported(meta) => return Ok(ImportOutcome::AlreadyImported(meta)),
     };
-    tracing::info!(
-        snapshot = meta.id,
-        events = counts.events(),
-        "imported {name}"
-    );
+    tracing::info!(snapshot = meta.id, events = counts.events(), "imported {name}");
     Ok(ImportOutcome::Imported(ImportReport {
         snapshot: meta,
         skipped: summary.errors,

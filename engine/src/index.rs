@@ -71,9 +71,8 @@ impl StateIndex {
         self.keys.push_str(e.key);
         let h = self.hasher.hash_one(e.key);
         let (entries, keys, hasher) = (&self.entries, &self.keys, &self.hasher);
-        self.table.insert_unique(h, index, |&i| {
-            hasher.hash_one(key_of(keys, &entries[i as usize]))
-        });
+        self.table
+            .insert_unique(h, index, |&i| hasher.hash_one(key_of(keys, &entries[i as usize])));
     }
 
     /// Number of people.
@@ -155,11 +154,7 @@ mod tests {
             hash: [3; 32],
         });
         assert_eq!(index.visit("a", &[1; 32]), Lookup::Unchanged);
-        assert_eq!(
-            index.visit("b", &[2; 32]),
-            Lookup::Differs,
-            "inactive people differ"
-        );
+        assert_eq!(index.visit("b", &[2; 32]), Lookup::Differs, "inactive people differ");
         assert_eq!(index.visit("z", &[1; 32]), Lookup::Absent);
         assert_eq!(index.unseen_active().collect::<Vec<_>>(), vec!["c"]);
         index.mark_seen("c");

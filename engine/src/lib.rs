@@ -13,13 +13,11 @@ mod ingest;
 pub use ampsync_store as store;
 pub use audit::{AsOf, resolve_key, state_as_of};
 pub use config::{
-    CONFIG_TEMPLATE, Config, ConfigError, CsvConfig, Encoding, LearnAmpConfig, MappingConfig,
-    OnInvalidRow, PgpConfig, PolicyConfig, ScheduleConfig, SourceConfig, SourceKind, StoreConfig,
+    CONFIG_TEMPLATE, Config, ConfigError, CsvConfig, Encoding, LearnAmpConfig, MappingConfig, OnInvalidRow, PgpConfig,
+    PolicyConfig, ScheduleConfig, SourceConfig, SourceKind, StoreConfig,
 };
 pub use diff::{DiffPolicy, Incoming, apply, decide, diff, field_changes};
 pub use fields::{Field, LANGUAGES, ROLES};
 pub use import::{ImportError, ImportOutcome, ImportReport, Input, import};
 pub use index::{Lookup, StateIndex};
-pub use ingest::{
-    FileLayout, FileSummary, IngestError, MAX_FIELD_BYTES, Row, RowError, RowEvent, read_rows,
-};
+pub use ingest::{FileLayout, FileSummary, IngestError, MAX_FIELD_BYTES, Row, RowError, RowEvent, read_rows};

@@ -25,14 +25,9 @@ pub(crate) fn encode_after<T: Serialize>(
 }
 
 /// Decodes a value written by [`encode`].
-pub(crate) fn decode<T: DeserializeOwned>(
-    table: &'static str,
-    bytes: &[u8],
-) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&FORMAT_V1, rest)) => {
-            postcard::from_bytes(rest).map_err(|source| StoreError::Decode { table, source })
-        }
+        Some((&FORMAT_V1, rest)) => postcard::from_bytes(rest).map_err(|source| StoreError::Decode { table, source }),
         Some((&version, _)) => Err(StoreError::UnknownFormat { table, version }),
         None => Err(StoreError::UnknownFormat { table, version: 0 }),
     }

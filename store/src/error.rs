@@ -21,11 +21,7 @@ pub enum StoreError {
         "{} was written by a newer ampsync (store schema {found}; this build reads schema {supported} and older): upgrade ampsync",
         path.display()
     )]
-    TooNew {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
+    TooNew { path: PathBuf, found: u32, supported: u32 },
     /// Another process has the store open.
     #[error("the store {} is in use by another ampsync process", path.display())]
     Busy { path: PathBuf },
@@ -52,6 +48,14 @@ pub enum StoreError {
     /// A caller asked for something that does not exist.
     #[error("no snapshot {0}")]
     NoSuchSnapshot(u64),
+    /// The log moved between reading the state and appending.
+    #[error(
+        "the store changed while this import was being prepared (log end {expected}, now {found}): run the import again"
+    )]
+    Conflict { expected: u64, found: u64 },
+    /// A thread panicked while holding the store's handle.
+    #[error("the store handle was poisoned by a panic")]
+    Poisoned,
     /// A caller asked for a state change the store refuses (a bug in the caller).
     #[error("inconsistent append: {0}")]
     Inconsistent(String),

@@ -116,10 +116,7 @@ impl Event {
     }
 
     /// Stored form: version byte, previous hash, own hash, postcard body.
-    pub(crate) fn encode_new(
-        body: &EventBody,
-        prev_hash: &Hash32,
-    ) -> Result<(Vec<u8>, Hash32), StoreError> {
+    pub(crate) fn encode_new(body: &EventBody, prev_hash: &Hash32) -> Result<(Vec<u8>, Hash32), StoreError> {
         let mut out = Vec::with_capacity(160);
         out.push(codec::FORMAT_V1);
         out.extend_from_slice(prev_hash);
@@ -228,8 +225,8 @@ mod tests {
         assert_eq!(
             &bytes[65..],
             &[
-                2, 69, 49, 1, 1, 8, 106, 111, 98, 84, 105, 116, 108, 101, 1, 1, 65, 0, 0, 2, 128,
-                128, 232, 191, 220, 242, 128, 6
+                2, 69, 49, 1, 1, 8, 106, 111, 98, 84, 105, 116, 108, 101, 1, 1, 65, 0, 0, 2, 128, 128, 232, 191, 220,
+                242, 128, 6
             ][..]
         );
         let decoded = Event::decode(7, &bytes).expect("decodes");

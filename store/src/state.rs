@@ -20,14 +20,11 @@ impl UserState {
                 active: true,
                 record: record.clone(),
             }),
-            (Some(_), EventKind::Created { .. }) => {
-                Err("created a person who already exists".into())
-            }
+            (Some(_), EventKind::Created { .. }) => Err("created a person who already exists".into()),
             (None, _) => Err(format!("{} a person who does not exist", kind.name())),
             (Some(mut s), EventKind::Updated { changes }) => {
                 for c in changes {
-                    s.record
-                        .set(c.field.clone(), c.new.clone().unwrap_or_default());
+                    s.record.set(c.field.clone(), c.new.clone().unwrap_or_default());
                 }
                 Ok(s)
             }
@@ -38,8 +35,7 @@ impl UserState {
             (Some(mut s), EventKind::Reactivated { changes }) => {
                 s.active = true;
                 for c in changes {
-                    s.record
-                        .set(c.field.clone(), c.new.clone().unwrap_or_default());
+                    s.record.set(c.field.clone(), c.new.clone().unwrap_or_default());
                 }
                 Ok(s)
             }
@@ -75,10 +71,8 @@ impl UserState {
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<UserState, StoreError> {
         let (active, _) = UserState::decode_summary(bytes)?;
-        let record = postcard::from_bytes(&bytes[34..]).map_err(|source| StoreError::Decode {
-            table: "state",
-            source,
-        })?;
+        let record =
+            postcard::from_bytes(&bytes[34..]).map_err(|source| StoreError::Decode { table: "state", source })?;
         Ok(UserState { active, record })
     }
 }

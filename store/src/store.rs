@@ -2,18 +2,17 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use redb::{
-    Database, DatabaseError, MultimapTableHandle, ReadTransaction, ReadableDatabase, ReadableTable,
+    Database, DatabaseError, MultimapTableHandle, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
     ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
 };
 
-use crate::tables::{
-    DELIVERY, EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, STATE, USER_EVENTS,
-};
+use crate::tables::{DELIVERY, EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, STATE, USER_EVENTS};
 use crate::{
-    Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, RecordHash,
-    SnapshotMeta, SnapshotStatus, StoreError, UserState, codec,
+    Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, RecordHash, SnapshotMeta,
+    SnapshotStatus, StoreError, UserState, codec,
 };
 
 /// The schema this build writes and the newest it reads.
@@ -68,11 +67,30 @@ impl EventFilter {
 }
 
 /// The event store. Cheap to query; one writer at a time (redb's file lock
-/// also keeps other processes out while it is open).
+/// also keeps other processes out while it is open for writing).
+///
+/// A store is opened read-only and becomes writable at its first write:
+/// redb rewrites its header whenever a file is opened for writing, so a
+/// command that only reads, or an import that is rejected before it writes,
+/// leaves the file byte-for-byte as it was.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
+    db: RwLock<Option<Db>>,
     path: PathBuf,
+}
+
+enum Db {
+    Read(ReadOnlyDatabase),
+    Write(Database),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Db::Read(_) => "Db::Read",
+            Db::Write(_) => "Db::Write",
+        })
+    }
 }
 
 impl Store {
@@ -81,25 +99,22 @@ impl Store {
     /// Refuses a file that is not an ampsync store, and one written by a
     /// newer schema. Opening an existing store writes nothing to it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let existed = std::fs::metadata(path)
-            .map(|m| m.len() > 0)
-            .unwrap_or(false);
+        let existed = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
         if existed && !starts_with_redb_magic(path) {
-            return Err(StoreError::NotAStore {
-                path: path.to_owned(),
-            });
+            return Err(StoreError::NotAStore { path: path.to_owned() });
         }
-        let db = Database::create(path).map_err(|source| match source {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::Busy {
-                path: path.to_owned(),
-            },
-            source => StoreError::Open {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
+        let db = if existed {
+            match ReadOnlyDatabase::open(path) {
+                Ok(db) => Db::Read(db),
+                // A store left by a crash needs redb's repair, which writes.
+                Err(DatabaseError::RepairAborted) => Db::Write(open_writable(path)?),
+                Err(source) => return Err(open_error(path, source)),
+            }
+        } else {
+            Db::Write(open_writable(path)?)
+        };
         let store = Store {
-            db,
+            db: RwLock::new(Some(db)),
             path: path.to_owned(),
         };
         store.check_schema()?;
@@ -112,12 +127,11 @@ impl Store {
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let meta = match txn.open_table(META) {
             Ok(meta) => meta,
             Err(TableError::TableDoesNotExist(_)) => {
-                let has_tables = txn.list_tables()?.next().is_some()
-                    || txn.list_multimap_tables()?.next().is_some();
+                let has_tables = txn.list_tables()?.next().is_some() || txn.list_multimap_tables()?.next().is_some();
                 drop(txn);
                 if has_tables {
                     return Err(StoreError::NotAStore {
@@ -147,7 +161,7 @@ impl Store {
 
     /// Creates every table and records the schema version, in one commit.
     fn initialise(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.write()?;
         {
             txn.open_table(META)?
                 .insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
@@ -164,16 +178,34 @@ impl Store {
     }
 
     fn read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.db.begin_read()?)
+        let db = self.db.read().map_err(|_| StoreError::Poisoned)?;
+        Ok(match db.as_ref() {
+            Some(Db::Read(db)) => db.begin_read()?,
+            Some(Db::Write(db)) => db.begin_read()?,
+            None => return Err(StoreError::Poisoned),
+        })
+    }
+
+    /// Begins a write transaction, reopening the file for writing first if
+    /// it was open read-only.
+    fn write(&self) -> Result<WriteTransaction, StoreError> {
+        let mut db = self.db.write().map_err(|_| StoreError::Poisoned)?;
+        if let Some(Db::Read(_)) = db.as_ref() {
+            if let Some(Db::Read(ro)) = db.take() {
+                ro.close().map_err(|source| open_error(&self.path, source))?;
+            }
+            *db = Some(Db::Write(open_writable(&self.path)?));
+        }
+        match db.as_ref() {
+            Some(Db::Write(db)) => Ok(db.begin_write()?),
+            _ => Err(StoreError::Poisoned),
+        }
     }
 
     /// The snapshot that imported a file with this hash, if any.
     pub fn snapshot_by_hash(&self, hash: &[u8; 32]) -> Result<Option<SnapshotMeta>, StoreError> {
         let txn = self.read()?;
-        let id = txn
-            .open_table(SNAPSHOT_BY_HASH)?
-            .get(hash)?
-            .map(|g| g.value());
+        let id = txn.open_table(SNAPSHOT_BY_HASH)?.get(hash)?.map(|g| g.value());
         match id {
             Some(id) => self.snapshot_in(&txn, id),
             None => Ok(None),
@@ -185,11 +217,7 @@ impl Store {
         self.snapshot_in(&self.read()?, id)
     }
 
-    fn snapshot_in(
-        &self,
-        txn: &ReadTransaction,
-        id: u64,
-    ) -> Result<Option<SnapshotMeta>, StoreError> {
+    fn snapshot_in(&self, txn: &ReadTransaction, id: u64) -> Result<Option<SnapshotMeta>, StoreError> {
         match txn.open_table(SNAPSHOTS)?.get(id)? {
             Some(v) => Ok(Some(codec::decode("snapshots", v.value())?)),
             None => Ok(None),
@@ -209,9 +237,12 @@ impl Store {
     }
 
     /// Visits every person in the projected state, in key order, reading
-    /// only their key, active flag and record hash.
-    pub fn for_each_state(&self, mut f: impl FnMut(StateEntry<'_>)) -> Result<(), StoreError> {
+    /// only their key, active flag and record hash. Returns the log's end
+    /// (last sequence number) the state corresponds to: pass it to
+    /// [`Store::append_import`] as `based_on`.
+    pub fn for_each_state(&self, mut f: impl FnMut(StateEntry<'_>)) -> Result<u64, StoreError> {
         let txn = self.read()?;
+        let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
         let table = txn.open_table(STATE)?;
         for entry in table.iter()? {
             let (k, v) = entry?;
@@ -222,7 +253,7 @@ impl Store {
                 hash,
             });
         }
-        Ok(())
+        Ok(log_end)
     }
 
     /// Number of people in the projected state (active or not).
@@ -234,10 +265,7 @@ impl Store {
     pub fn user_state(&self, key: &str) -> Result<Option<UserState>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(STATE)?;
-        table
-            .get(key)?
-            .map(|v| UserState::decode(v.value()))
-            .transpose()
+        table.get(key)?.map(|v| UserState::decode(v.value())).transpose()
     }
 
     /// Several people's current state, read in one transaction.
@@ -248,12 +276,7 @@ impl Store {
         let txn = self.read()?;
         let table = txn.open_table(STATE)?;
         keys.into_iter()
-            .map(|k| {
-                table
-                    .get(k)?
-                    .map(|v| UserState::decode(v.value()))
-                    .transpose()
-            })
+            .map(|k| table.get(k)?.map(|v| UserState::decode(v.value())).transpose())
             .collect()
     }
 
@@ -262,12 +285,17 @@ impl Store {
     /// with cause `Import` of the new snapshot and time `received`), their
     /// pending deliveries and the state they project to — in one write
     /// transaction, so a crash leaves either all of it or none.
+    ///
+    /// `based_on` is the log end the events were computed against; if the
+    /// log has moved since (another process imported meanwhile), nothing is
+    /// written and [`StoreError::Conflict`] says to run again.
     pub fn append_import(
         &self,
+        based_on: u64,
         snapshot: NewSnapshot,
         events: impl IntoIterator<Item = (String, EventKind)>,
     ) -> Result<AppendOutcome, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.write()?;
         let meta = {
             let by_hash = txn.open_table(SNAPSHOT_BY_HASH)?;
             if let Some(id) = by_hash.get(&snapshot.file_hash)?.map(|g| g.value()) {
@@ -281,10 +309,14 @@ impl Store {
                 };
             }
             drop(by_hash);
-            let id = txn
-                .open_table(SNAPSHOTS)?
-                .last()?
-                .map_or(1, |(k, _)| k.value() + 1);
+            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
+            if log_end != based_on {
+                return Err(StoreError::Conflict {
+                    expected: based_on,
+                    found: log_end,
+                });
+            }
+            let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
             let time = snapshot.received;
             let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
             let meta = SnapshotMeta {
@@ -300,16 +332,12 @@ impl Store {
                 events: range,
                 log_end: match range {
                     Some((_, last)) => last,
-                    None => txn
-                        .open_table(EVENTS)?
-                        .last()?
-                        .map_or(0, |(k, _)| k.value()),
+                    None => txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value()),
                 },
             };
             txn.open_table(SNAPSHOTS)?
                 .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
-            txn.open_table(SNAPSHOT_BY_HASH)?
-                .insert(&meta.file_hash, id)?;
+            txn.open_table(SNAPSHOT_BY_HASH)?.insert(&meta.file_hash, id)?;
             meta
         };
         txn.commit()?;
@@ -352,13 +380,10 @@ impl Store {
         let mut out = Vec::new();
         for seq in index.get(key)? {
             let seq = seq?.value();
-            let bytes = events.get(seq)?.ok_or_else(|| {
-                StoreError::Inconsistent(format!("event {seq} indexed but missing"))
-            })?;
-            out.push((
-                Event::decode(seq, bytes.value())?,
-                delivery_of(&delivery, seq)?,
-            ));
+            let bytes = events
+                .get(seq)?
+                .ok_or_else(|| StoreError::Inconsistent(format!("event {seq} indexed but missing")))?;
+            out.push((Event::decode(seq, bytes.value())?, delivery_of(&delivery, seq)?));
         }
         Ok(out)
     }
@@ -378,10 +403,7 @@ impl Store {
     }
 }
 
-fn delivery_of(
-    table: &impl ReadableTable<u64, &'static [u8]>,
-    seq: u64,
-) -> Result<Delivery, StoreError> {
+fn delivery_of(table: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Result<Delivery, StoreError> {
     match table.get(seq)? {
         Some(v) => codec::decode("delivery", v.value()),
         None => Ok(Delivery::Pending),
@@ -417,23 +439,13 @@ fn append_events(
                 .transpose()?,
         };
         let is_create = before.is_none();
-        let after = UserState::apply(before, &kind)
-            .map_err(|why| StoreError::Inconsistent(format!("{key}: {why}")))?;
-        if state
-            .insert(key.as_str(), after.encode()?.as_slice())?
-            .is_some()
-            && is_create
-        {
+        let after = UserState::apply(before, &kind).map_err(|why| StoreError::Inconsistent(format!("{key}: {why}")))?;
+        if state.insert(key.as_str(), after.encode()?.as_slice())?.is_some() && is_create {
             return Err(StoreError::Inconsistent(format!(
                 "{key}: created a person who already exists"
             )));
         }
-        let body = EventBody {
-            key,
-            kind,
-            cause,
-            time,
-        };
+        let body = EventBody { key, kind, cause, time };
         let (bytes, hash) = Event::encode_new(&body, &prev)?;
         log.insert(seq, bytes.as_slice())?;
         index.insert(body.key.as_str(), seq)?;
@@ -441,6 +453,20 @@ fn append_events(
         prev = hash;
     }
     Ok((seq >= first).then_some((first, seq)))
+}
+
+fn open_writable(path: &Path) -> Result<Database, StoreError> {
+    Database::create(path).map_err(|source| open_error(path, source))
+}
+
+fn open_error(path: &Path, source: DatabaseError) -> StoreError {
+    match source {
+        DatabaseError::DatabaseAlreadyOpen => StoreError::Busy { path: path.to_owned() },
+        source => StoreError::Open {
+            path: path.to_owned(),
+            source,
+        },
+    }
 }
 
 fn starts_with_redb_magic(path: &Path) -> bool {

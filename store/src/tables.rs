@@ -8,13 +8,11 @@ pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 /// Snapshot id → `SnapshotMeta`.
 pub(crate) const SNAPSHOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshots");
 /// File blake3 → snapshot id: the idempotency check.
-pub(crate) const SNAPSHOT_BY_HASH: TableDefinition<&[u8; 32], u64> =
-    TableDefinition::new("snapshot_by_hash");
+pub(crate) const SNAPSHOT_BY_HASH: TableDefinition<&[u8; 32], u64> = TableDefinition::new("snapshot_by_hash");
 /// Sequence number → event (see `Event::encode_new`).
 pub(crate) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// User key → that person's event sequence numbers.
-pub(crate) const USER_EVENTS: MultimapTableDefinition<&str, u64> =
-    MultimapTableDefinition::new("user_events");
+pub(crate) const USER_EVENTS: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::new("user_events");
 /// User key → `UserState` (see `UserState::encode`).
 pub(crate) const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
 /// Sequence number → `Delivery`.

@@ -33,11 +33,7 @@ pub(crate) struct ColumnPlan {
 }
 
 impl ColumnPlan {
-    pub(crate) fn resolve(
-        header: Vec<String>,
-        config: &Config,
-        file: &str,
-    ) -> Result<ColumnPlan, IngestError> {
+    pub(crate) fn resolve(header: Vec<String>, config: &Config, file: &str) -> Result<ColumnPlan, IngestError> {
         let folded: Vec<String> = header.iter().map(|h| fold_header(h)).collect();
         let find = |column: &str| folded.iter().position(|h| *h == fold_header(column));
         let missing = |what: String, hint: String| IngestError::MissingColumn {
@@ -53,9 +49,8 @@ impl ColumnPlan {
             let Some(field) = Field::from_api_name(name) else {
                 continue;
             };
-            let index = find(column).ok_or_else(|| {
-                missing(format!("{column:?} column (mapping.{name})"), String::new())
-            })?;
+            let index =
+                find(column).ok_or_else(|| missing(format!("{column:?} column (mapping.{name})"), String::new()))?;
             field_columns.insert(field, index);
         }
         // Then the recognised headers, for fields the mapping left alone.
@@ -63,9 +58,7 @@ impl ColumnPlan {
             let Some(field) = Field::from_header(h) else {
                 continue;
             };
-            if config.mapping.fields.contains_key(field.api_name())
-                || field_columns.values().any(|&i| i == index)
-            {
+            if config.mapping.fields.contains_key(field.api_name()) || field_columns.values().any(|&i| i == index) {
                 continue;
             }
             if let Some(&first) = field_columns.get(&field) {
@@ -101,12 +94,8 @@ impl ColumnPlan {
         // The key: csv.key, else the employee ID column, else email.
         let (key_column, key_is_email) = match &config.csv.key {
             Some(column) => {
-                let index = find(column).ok_or_else(|| {
-                    missing(
-                        format!("{column:?} column (csv.key)"),
-                        semicolon_hint.clone(),
-                    )
-                })?;
+                let index = find(column)
+                    .ok_or_else(|| missing(format!("{column:?} column (csv.key)"), semicolon_hint.clone()))?;
                 (index, field_columns.get(&Field::Email) == Some(&index))
             }
             None => match field_columns.get(&Field::IntegrationExternalId) {
@@ -114,10 +103,7 @@ impl ColumnPlan {
                 None => match field_columns.get(&Field::Email) {
                     Some(&index) => (index, true),
                     None => {
-                        return Err(missing(
-                            "Email (or Employee ID) column".into(),
-                            semicolon_hint,
-                        ));
+                        return Err(missing("Email (or Employee ID) column".into(), semicolon_hint));
                     }
                 },
             },
@@ -131,10 +117,7 @@ impl ColumnPlan {
             return Err(missing("Email column".into(), semicolon_hint));
         }
         let has_name = field_columns.contains_key(&Field::Name);
-        for (field, label) in [
-            (Field::FirstName, "First name"),
-            (Field::LastName, "Last name"),
-        ] {
+        for (field, label) in [(Field::FirstName, "First name"), (Field::LastName, "Last name")] {
             if !field_columns.contains_key(&field) && !has_name {
                 return Err(missing(
                     format!("{label} column (nor a Name column to split)"),
@@ -147,8 +130,7 @@ impl ColumnPlan {
         for field in Field::ALL {
             let present = field_columns.contains_key(&field)
                 || (matches!(field, Field::FirstName | Field::LastName) && has_name)
-                || (field == Field::PrimaryTeam
-                    && field_columns.contains_key(&Field::SecondaryTeams));
+                || (field == Field::PrimaryTeam && field_columns.contains_key(&Field::SecondaryTeams));
             if present && !matches!(field, Field::Name | Field::Deactivate) {
                 order.push((field.api_name().to_owned(), Slot::Field(field)));
             }

@@ -11,7 +11,7 @@ pub enum IngestError {
     Empty { file: String },
     #[error("{file}: the file has a header (line 1) but no rows")]
     NoRows { file: String },
-    #[error("{file}, line 1: no {what} column; the header has: {found}{hint}", found = quoted_list(found))]
+    #[error("{file}, line 1: no {what}; the header has: {found}{hint}", found = quoted_list(found))]
     MissingColumn {
         file: String,
         what: String,

@@ -159,9 +159,7 @@ pub fn read_rows<R: Read>(
 
     let mut record = csv::ByteRecord::new();
     if !csv.read_byte_record(&mut record).map_err(read_error)? {
-        return Err(IngestError::Empty {
-            file: file.to_owned(),
-        });
+        return Err(IngestError::Empty { file: file.to_owned() });
     }
     let header = decode_header(&record, config.csv.encoding, file)?;
     let plan = ColumnPlan::resolve(header, config, file)?;
@@ -172,8 +170,7 @@ pub fn read_rows<R: Read>(
         .map(|(f, _)| *f)
         .unwrap_or(Field::Email);
     let list_sep = config.csv.list_separator.chars().next().unwrap_or(',');
-    let mut columns: Vec<(usize, Field)> =
-        plan.field_columns.iter().map(|(f, i)| (*i, *f)).collect();
+    let mut columns: Vec<(usize, Field)> = plan.field_columns.iter().map(|(f, i)| (*i, *f)).collect();
     columns.sort();
 
     let mut values = RowValues {
@@ -203,11 +200,7 @@ pub fn read_rows<R: Read>(
             fail(
                 &mut row_errors,
                 None,
-                format!(
-                    "{} fields where the header has {}",
-                    record.len(),
-                    plan.header.len()
-                ),
+                format!("{} fields where the header has {}", record.len(), plan.header.len()),
             );
         } else {
             for &(column, field) in &columns {
@@ -303,13 +296,8 @@ pub fn read_rows<R: Read>(
         }
 
         if row_errors.is_empty() {
-            let deactivate =
-                normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
-            let hash = hash_fields(
-                plan.order
-                    .iter()
-                    .map(|(name, slot)| (name.as_str(), values.get(*slot))),
-            );
+            let deactivate = normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
+            let hash = hash_fields(plan.order.iter().map(|(name, slot)| (name.as_str(), values.get(*slot))));
             on_row(RowEvent::Valid(Row {
                 line,
                 key,
@@ -326,9 +314,7 @@ pub fn read_rows<R: Read>(
         }
     }
     if rows == 0 {
-        return Err(IngestError::NoRows {
-            file: file.to_owned(),
-        });
+        return Err(IngestError::NoRows { file: file.to_owned() });
     }
     let layout = FileLayout {
         names: plan.order.iter().map(|(n, _)| n.clone()).collect(),
@@ -409,11 +395,7 @@ fn derive_fields(values: &mut RowValues, plan: &ColumnPlan) {
     }
 }
 
-fn decode_header(
-    record: &csv::ByteRecord,
-    encoding: Encoding,
-    file: &str,
-) -> Result<Vec<String>, IngestError> {
+fn decode_header(record: &csv::ByteRecord, encoding: Encoding, file: &str) -> Result<Vec<String>, IngestError> {
     record
         .iter()
         .enumerate()

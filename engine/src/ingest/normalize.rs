@@ -90,9 +90,7 @@ pub(crate) fn flag(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "y" => Ok(true),
         "" | "0" | "false" | "no" | "n" => Ok(false),
-        _ => Err(format!(
-            "{value:?} is not a yes/no value (1/true/yes or 0/false/no)"
-        )),
+        _ => Err(format!("{value:?} is not a yes/no value (1/true/yes or 0/false/no)")),
     }
 }
 
@@ -162,14 +160,7 @@ mod tests {
         let mut e = "Ann.Lee@X.Example".to_owned();
         assert_eq!(email(&mut e), Ok(()));
         assert_eq!(e, "ann.lee@x.example");
-        for bad in [
-            "not-an-email",
-            "a@b",
-            "@x.com",
-            "a@@x.com",
-            "a b@x.com",
-            "a@x..com",
-        ] {
+        for bad in ["not-an-email", "a@b", "@x.com", "a@@x.com", "a b@x.com", "a@x..com"] {
             assert!(email(&mut bad.to_owned()).is_err(), "{bad}");
         }
     }
@@ -199,22 +190,13 @@ mod tests {
             vec!["Research, Development", "Marketing"]
         );
         assert_eq!(split_list(" a ,, b ", ','), vec!["a", "b"]);
-        assert_eq!(
-            join_list(vec!["b".into(), "a, c".into(), "b".into()]),
-            r"a\, c, b"
-        );
+        assert_eq!(join_list(vec!["b".into(), "a, c".into(), "b".into()]), r"a\, c, b");
     }
 
     #[test]
     fn names_split_into_first_and_last() {
-        assert_eq!(
-            split_name("Ana María Gómez"),
-            ("Ana".into(), "María Gómez".into())
-        );
-        assert_eq!(
-            split_name("Gómez, Ana María"),
-            ("Ana María".into(), "Gómez".into())
-        );
+        assert_eq!(split_name("Ana María Gómez"), ("Ana".into(), "María Gómez".into()));
+        assert_eq!(split_name("Gómez, Ana María"), ("Ana María".into(), "Gómez".into()));
         assert_eq!(split_name("Cher"), ("Cher".into(), String::new()));
     }
 }
