@@ -6,8 +6,11 @@ mod common;
 use common::{TestEnv, example};
 use serde_json::{Value, json};
 
-/// `(key, kind, [(field, old, new)])` of each event, for whole-list checks.
-fn summary(events: &Value) -> Vec<(String, String, Vec<(String, Value, Value)>)> {
+/// One field change: `(field, old, new)`.
+type Change = (String, Value, Value);
+
+/// `(key, kind, changes)` of each event, for whole-list checks.
+fn summary(events: &Value) -> Vec<(String, String, Vec<Change>)> {
     events
         .as_array()
         .expect("an array of events")
@@ -17,14 +20,24 @@ fn summary(events: &Value) -> Vec<(String, String, Vec<(String, Value, Value)>)>
                 .as_array()
                 .expect("changes")
                 .iter()
-                .map(|c| (c["field"].as_str().expect("field").to_owned(), c["old"].clone(), c["new"].clone()))
+                .map(|c| {
+                    (
+                        c["field"].as_str().expect("field").to_owned(),
+                        c["old"].clone(),
+                        c["new"].clone(),
+                    )
+                })
                 .collect();
-            (e["key"].as_str().expect("key").to_owned(), e["kind"].as_str().expect("kind").to_owned(), changes)
+            (
+                e["key"].as_str().expect("key").to_owned(),
+                e["kind"].as_str().expect("kind").to_owned(),
+                changes,
+            )
         })
         .collect()
 }
 
-fn change(field: &str, old: &str, new: &str) -> (String, Value, Value) {
+fn change(field: &str, old: &str, new: &str) -> Change {
     (field.to_owned(), json!(old), json!(new))
 }
 
@@ -42,13 +55,33 @@ fn three_example_days_make_exactly_the_expected_events() {
 
     let day1 = env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
     assert_eq!(
-        (&day1["outcome"], &day1["snapshot"], &day1["rows"], &day1["created"], &day1["updated"], &day1["deactivated"]),
-        (&json!("imported"), &json!(1), &json!(50), &json!(50), &json!(0), &json!(0))
+        (
+            &day1["outcome"],
+            &day1["snapshot"],
+            &day1["rows"],
+            &day1["created"],
+            &day1["updated"],
+            &day1["deactivated"]
+        ),
+        (
+            &json!("imported"),
+            &json!(1),
+            &json!(50),
+            &json!(50),
+            &json!(0),
+            &json!(0)
+        )
     );
 
     let day2 = env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
     assert_eq!(
-        [&day2["created"], &day2["updated"], &day2["deactivated"], &day2["reactivated"], &day2["skipped"]],
+        [
+            &day2["created"],
+            &day2["updated"],
+            &day2["deactivated"],
+            &day2["reactivated"],
+            &day2["skipped"]
+        ],
         [&json!(2), &json!(3), &json!(2), &json!(0), &json!(0)]
     );
     let day2_events = env.json(&["events", "--snapshot", "2"]);
@@ -58,18 +91,29 @@ fn three_example_days_make_exactly_the_expected_events() {
             (
                 "E1014".into(),
                 "updated".into(),
-                vec![change("jobTitle", "Software Engineer", "Engineering Team Lead"), change("role", "viewer", "reporter")]
+                vec![
+                    change("jobTitle", "Software Engineer", "Engineering Team Lead"),
+                    change("role", "viewer", "reporter")
+                ]
             ),
             ("E1020".into(), "deactivated".into(), vec![]),
             (
                 "E1026".into(),
                 "updated".into(),
                 vec![
-                    change("email", "agnieszka.nowak@northwind.example", "agnieszka.kowalska@northwind.example"),
+                    change(
+                        "email",
+                        "agnieszka.nowak@northwind.example",
+                        "agnieszka.kowalska@northwind.example"
+                    ),
                     change("lastName", "Nowak", "Kowalska"),
                 ]
             ),
-            ("E1027".into(), "updated".into(), vec![change("primaryTeam", "Finance", "Sales")]),
+            (
+                "E1027".into(),
+                "updated".into(),
+                vec![change("primaryTeam", "Finance", "Sales")]
+            ),
             ("E1039".into(), "deactivated".into(), vec![]),
             (
                 "E1051".into(),
@@ -114,7 +158,9 @@ fn three_example_days_make_exactly_the_expected_events() {
         ]
     );
     let event = &day2_events[0];
-    let day2_hash = blake3::hash(&std::fs::read(example("day2.csv")).expect("read day2")).to_hex().to_string();
+    let day2_hash = blake3::hash(&std::fs::read(example("day2.csv")).expect("read day2"))
+        .to_hex()
+        .to_string();
     assert_eq!(event["cause"], json!({"type": "import", "snapshot": 2}));
     assert_eq!(event["source"], json!(example("day2.csv").display().to_string()));
     assert_eq!(event["file_hash"], json!(day2_hash));
@@ -125,14 +171,25 @@ fn three_example_days_make_exactly_the_expected_events() {
     let again = env.import_at("2026-11-25T07:00:00Z", &example("day2.csv"));
     assert_eq!(again["outcome"], json!("already_imported"));
     assert_eq!(again["snapshot"], json!(2));
-    let text = env.run(&["import", example("day2.csv").to_str().expect("path")]).expect_code(0);
-    assert!(text.stdout.contains("already imported as snapshot 2"), "{}", text.stdout);
+    let text = env
+        .run(&["import", example("day2.csv").to_str().expect("path")])
+        .expect_code(0);
+    assert!(
+        text.stdout.contains("already imported as snapshot 2"),
+        "{}",
+        text.stdout
+    );
 
     // Different bytes, same people: a snapshot with zero events.
     let reordered = env.import_at("2026-11-25T08:00:00Z", &reversed_copy(&env));
     assert_eq!(reordered["snapshot"], json!(3));
     assert_eq!(
-        [&reordered["created"], &reordered["updated"], &reordered["deactivated"], &reordered["reactivated"]],
+        [
+            &reordered["created"],
+            &reordered["updated"],
+            &reordered["deactivated"],
+            &reordered["reactivated"]
+        ],
         [&json!(0), &json!(0), &json!(0), &json!(0)]
     );
     assert_eq!(env.json(&["events", "--snapshot", "3"]), json!([]));
@@ -143,7 +200,11 @@ fn three_example_days_make_exactly_the_expected_events() {
         summary(&env.json(&["events", "--snapshot", "4"])),
         vec![
             ("E1020".into(), "reactivated".into(), vec![]),
-            ("E1035".into(), "updated".into(), vec![change("jobTitle", "Support Specialist", "Senior Support Specialist")]),
+            (
+                "E1035".into(),
+                "updated".into(),
+                vec![change("jobTitle", "Support Specialist", "Senior Support Specialist")]
+            ),
             ("E1042".into(), "deactivated".into(), vec![]),
         ]
     );
@@ -155,7 +216,13 @@ fn three_example_days_make_exactly_the_expected_events() {
         .as_array()
         .expect("events")
         .iter()
-        .map(|e| (e["kind"].as_str().unwrap_or(""), e["time"].as_str().unwrap_or(""), e["source"].as_str().unwrap_or("")))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or(""),
+                e["time"].as_str().unwrap_or(""),
+                e["source"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     let day = |n: &str| example(&format!("day{n}.csv")).display().to_string();
     assert_eq!(
@@ -168,7 +235,10 @@ fn three_example_days_make_exactly_the_expected_events() {
     );
 
     // An old email finds the person whose email changed.
-    assert_eq!(env.json(&["history", "agnieszka.nowak@northwind.example"])["key"], json!("E1026"));
+    assert_eq!(
+        env.json(&["history", "agnieszka.nowak@northwind.example"])["key"],
+        json!("E1026")
+    );
 
     // show: now, and as of a snapshot before the change.
     let now = env.json(&["show", "E1014"]);
@@ -177,7 +247,10 @@ fn three_example_days_make_exactly_the_expected_events() {
     let before = env.json(&["show", "E1014", "--snapshot", "1"]);
     assert_eq!(before["record"]["jobTitle"], json!("Software Engineer"));
     let leaver = env.json(&["show", "E1020", "--as-of", "2026-11-25T12:00:00Z"]);
-    assert_eq!((&leaver["active"], &leaver["record"]["email"]), (&json!(false), &json!("oliver.bennett@northwind.example")));
+    assert_eq!(
+        (&leaver["active"], &leaver["record"]["email"]),
+        (&json!(false), &json!("oliver.bennett@northwind.example"))
+    );
 
     // Team lists: escaped commas survive, the canonical form is stable.
     let zoe = env.json(&["show", "E1002"]);
@@ -192,7 +265,11 @@ fn three_example_days_make_exactly_the_expected_events() {
     assert_eq!(all.len(), 50 + 7 + 3);
     assert_eq!(all[0]["prev_hash"], json!("0".repeat(64)));
     for pair in all.windows(2) {
-        assert_eq!(pair[1]["prev_hash"], pair[0]["hash"], "chain broken at seq {}", pair[1]["seq"]);
+        assert_eq!(
+            pair[1]["prev_hash"], pair[0]["hash"],
+            "chain broken at seq {}",
+            pair[1]["seq"]
+        );
         assert_eq!(pair[1]["seq"].as_u64(), pair[0]["seq"].as_u64().map(|s| s + 1));
     }
 
@@ -201,9 +278,23 @@ fn three_example_days_make_exactly_the_expected_events() {
         .as_array()
         .expect("snapshots")
         .iter()
-        .map(|s| (s["id"].as_u64().unwrap_or(0), s["rows"].as_u64().unwrap_or(0), s["status"].as_str().unwrap_or("")))
+        .map(|s| {
+            (
+                s["id"].as_u64().unwrap_or(0),
+                s["rows"].as_u64().unwrap_or(0),
+                s["status"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
-    assert_eq!(statuses, vec![(1, 50, "applied"), (2, 50, "applied"), (3, 50, "applied"), (4, 50, "applied")]);
+    assert_eq!(
+        statuses,
+        vec![
+            (1, 50, "applied"),
+            (2, 50, "applied"),
+            (3, 50, "applied"),
+            (4, 50, "applied")
+        ]
+    );
 }
 
 #[test]
@@ -212,15 +303,33 @@ fn event_filters_select_by_kind_field_and_time() {
     env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
     env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
     let keys = |v: Value| -> Vec<String> {
-        v.as_array().expect("array").iter().map(|e| e["key"].as_str().unwrap_or("").to_owned()).collect()
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|e| e["key"].as_str().unwrap_or("").to_owned())
+            .collect()
     };
-    assert_eq!(keys(env.json(&["events", "--kind", "deactivated"])), vec!["E1020", "E1039"]);
+    assert_eq!(
+        keys(env.json(&["events", "--kind", "deactivated"])),
+        vec!["E1020", "E1039"]
+    );
     // A creation sets every field, so it counts as changing the role too.
-    assert_eq!(keys(env.json(&["events", "--field", "role", "--since", "2026-11-25"])), vec!["E1014", "E1051", "E1052"]);
-    assert_eq!(keys(env.json(&["events", "--field", "role", "--kind", "updated"])), vec!["E1014"]);
-    assert_eq!(env.json(&["events", "--until", "2026-11-25"]).as_array().map(Vec::len), Some(50));
+    assert_eq!(
+        keys(env.json(&["events", "--field", "role", "--since", "2026-11-25"])),
+        vec!["E1014", "E1051", "E1052"]
+    );
+    assert_eq!(
+        keys(env.json(&["events", "--field", "role", "--kind", "updated"])),
+        vec!["E1014"]
+    );
+    assert_eq!(
+        env.json(&["events", "--until", "2026-11-25"]).as_array().map(Vec::len),
+        Some(50)
+    );
 
-    let csv = env.run(&["events", "--snapshot", "2", "--kind", "updated", "--format", "csv"]).expect_code(0);
+    let csv = env
+        .run(&["events", "--snapshot", "2", "--kind", "updated", "--format", "csv"])
+        .expect_code(0);
     assert_eq!(
         csv.stdout.lines().take(3).collect::<Vec<_>>(),
         vec![

@@ -11,7 +11,12 @@ fn events(env: &TestEnv, snapshot: &str) -> Vec<(String, String)> {
         .as_array()
         .expect("events")
         .iter()
-        .map(|e| (e["key"].as_str().unwrap_or("").to_owned(), e["kind"].as_str().unwrap_or("").to_owned()))
+        .map(|e| {
+            (
+                e["key"].as_str().unwrap_or("").to_owned(),
+                e["kind"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -50,7 +55,10 @@ fn learn_amp_sync_format_is_read_as_it_is() {
          Cy,Diaz,cy.diaz@acme.example,Analyst,ann.lee@acme.example,,Finance,,viewer,fr,,,,YES\n",
     );
     env.import_at("2026-11-25T06:30:00Z", &day2);
-    assert_eq!(events(&env, "2"), vec![("cy.diaz@acme.example".into(), "deactivated".into())]);
+    assert_eq!(
+        events(&env, "2"),
+        vec![("cy.diaz@acme.example".into(), "deactivated".into())]
+    );
 }
 
 #[test]
@@ -73,9 +81,15 @@ fn the_bulk_invite_template_and_a_full_name_column_are_read() {
     );
     env.import_at("2026-11-24T06:30:00Z", &file);
     let ana = env.json(&["show", "E1"]);
-    assert_eq!((&ana["record"]["firstName"], &ana["record"]["lastName"]), (&json!("Ana"), &json!("María Gómez")));
+    assert_eq!(
+        (&ana["record"]["firstName"], &ana["record"]["lastName"]),
+        (&json!("Ana"), &json!("María Gómez"))
+    );
     let siobhan = env.json(&["show", "E2"]);
-    assert_eq!((&siobhan["record"]["firstName"], &siobhan["record"]["lastName"]), (&json!("Siobhán"), &json!("Ó Briain")));
+    assert_eq!(
+        (&siobhan["record"]["firstName"], &siobhan["record"]["lastName"]),
+        (&json!("Siobhán"), &json!("Ó Briain"))
+    );
 }
 
 #[test]
@@ -119,10 +133,14 @@ language = "Locale"
     );
 
     // A mapped column missing from a later file is named.
-    let broken = env.write("hr2.csv", "Staff No;Given;Family;Work Mail;Position;Access;Locale\n1;A;B;a@b.example;X;Staff;en-GB\n");
+    let broken = env.write(
+        "hr2.csv",
+        "Staff No;Given;Family;Work Mail;Position;Access;Locale\n1;A;B;a@b.example;X;Staff;en-GB\n",
+    );
     let run = env.run(&["import", broken.to_str().expect("path")]).expect_code(1);
     assert!(
-        run.stderr.contains("hr2.csv, line 1: no \"Cost Centre\" column (mapping.custom_fields.\"Cost centre\")"),
+        run.stderr
+            .contains("hr2.csv, line 1: no \"Cost Centre\" column (mapping.custom_fields.\"Cost centre\")"),
         "{}",
         run.stderr
     );
@@ -136,7 +154,10 @@ fn windows_1252_exports_are_transcoded_when_configured() {
     let file = env.write("excel.csv", bytes);
     env.import_at("2026-11-24T06:30:00Z", &file);
     let renee = env.json(&["show", "E1"]);
-    assert_eq!((&renee["record"]["firstName"], &renee["record"]["lastName"]), (&json!("Renée"), &json!("Bélanger")));
+    assert_eq!(
+        (&renee["record"]["firstName"], &renee["record"]["lastName"]),
+        (&json!("Renée"), &json!("Bélanger"))
+    );
     assert_eq!(env.json(&["show", "E2"])["record"]["lastName"], json!("Straße €"));
 }
 
@@ -154,7 +175,12 @@ fn skip_row_imports_the_rest_and_never_deactivates_a_skipped_person() {
     );
     let report = env.import_at("2026-11-25T06:30:00Z", &day2);
     assert_eq!(
-        (&report["updated"], &report["deactivated"], &report["created"], &report["skipped"]),
+        (
+            &report["updated"],
+            &report["deactivated"],
+            &report["created"],
+            &report["skipped"]
+        ),
         (&json!(1), &json!(1), &json!(0), &json!(2))
     );
     assert_eq!(
@@ -165,6 +191,9 @@ fn skip_row_imports_the_rest_and_never_deactivates_a_skipped_person() {
         ])
     );
     // E1's row was skipped: E1 stays active. E2 is gone: deactivated.
-    assert_eq!(events(&env, "2"), vec![("E2".into(), "deactivated".into()), ("E3".into(), "updated".into())]);
+    assert_eq!(
+        events(&env, "2"),
+        vec![("E2".into(), "deactivated".into()), ("E3".into(), "updated".into())]
+    );
     assert_eq!(env.json(&["show", "E1"])["active"], json!(true));
 }

@@ -28,7 +28,12 @@ pub enum ConfigError {
     /// message never quotes the file's text: a line may hold a secret
     /// someone put there by mistake.
     #[error("invalid config file {}, line {line}, column {column}: {message}", path.display())]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("invalid setting `{setting}` in {}: {reason}", path.display())]
     Invalid {
         path: PathBuf,
@@ -446,12 +451,20 @@ fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     let mut message = e.message().trim().to_owned();
     let names_a_secret = ["secret", "passphrase", "password", "token"].iter().any(|w| {
-        message.split('`').nth(1).is_some_and(|field| field.contains(w) && !field.ends_with("_env"))
+        message
+            .split('`')
+            .nth(1)
+            .is_some_and(|field| field.contains(w) && !field.ends_with("_env"))
     });
     if message.starts_with("unknown field") && names_a_secret {
         message.push_str(" (secrets never go in the config file: name an environment variable or a key file instead)");
     }
-    ConfigError::Parse { path: path.to_owned(), line, column, message }
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// `","`, `";"`, `"\t"` (or the word `tab`) as one byte.

@@ -260,7 +260,7 @@ mod tests {
             "[a-c]{0,2}",
             0..5,
         )
-        .prop_map(|m| Record::from_pairs(m))
+        .prop_map(Record::from_pairs)
     }
 
     fn arb_state() -> impl Strategy<Value = BTreeMap<String, UserState>> {

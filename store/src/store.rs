@@ -476,3 +476,134 @@ fn starts_with_redb_magic(path: &Path) -> bool {
         .is_ok()
         && &head == REDB_MAGIC
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Counts, FieldChange, Record};
+
+    fn snapshot(hash: u8) -> NewSnapshot {
+        NewSnapshot {
+            file_hash: [hash; 32],
+            source: format!("day{hash}.csv"),
+            received: i64::from(hash) * 1_000_000,
+            rows: 1,
+            bytes: 10,
+            header: vec!["Email".into()],
+            counts: Counts::default(),
+        }
+    }
+
+    fn created(key: &str, email: &str) -> (String, EventKind) {
+        (
+            key.to_owned(),
+            EventKind::Created {
+                record: Record::from_pairs([("email", email)]),
+            },
+        )
+    }
+
+    #[test]
+    fn an_import_appends_chained_events_and_projects_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        let first = store
+            .append_import(0, snapshot(1), vec![created("b", "b@x"), created("a", "a@x")])
+            .expect("append");
+        let AppendOutcome::Appended(meta) = first else {
+            panic!("expected a new snapshot")
+        };
+        assert_eq!((meta.id, meta.events, meta.log_end), (1, Some((1, 2)), 2));
+
+        let change = FieldChange {
+            field: "email".into(),
+            old: Some("a@x".into()),
+            new: Some("a2@x".into()),
+        };
+        let second = vec![
+            ("a".to_owned(), EventKind::Updated { changes: vec![change] }),
+            ("b".to_owned(), EventKind::Deactivated),
+        ];
+        store.append_import(2, snapshot(2), second).expect("append");
+
+        let a = store.user_state("a").expect("read").expect("a exists");
+        assert_eq!((a.active, a.record.get("email")), (true, Some("a2@x")));
+        assert!(!store.user_state("b").expect("read").expect("b exists").active);
+
+        let events = store.events(&EventFilter::default()).expect("events");
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[0].0.prev_hash, GENESIS_HASH);
+        for pair in events.windows(2) {
+            assert_eq!(pair[1].0.prev_hash, pair[0].0.hash);
+        }
+        assert!(events.iter().all(|(_, d)| *d == Delivery::Pending));
+        let history: Vec<u64> = store
+            .user_events("a")
+            .expect("history")
+            .iter()
+            .map(|(e, _)| e.seq)
+            .collect();
+        assert_eq!(history, vec![2, 3]);
+    }
+
+    #[test]
+    fn the_same_file_twice_and_a_moved_log_are_refused_without_writing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        store
+            .append_import(0, snapshot(1), vec![created("a", "a@x")])
+            .expect("append");
+        match store.append_import(1, snapshot(1), vec![created("z", "z@x")]) {
+            Ok(AppendOutcome::AlreadyImported(meta)) => assert_eq!(meta.id, 1),
+            other => panic!("expected AlreadyImported, got {other:?}"),
+        }
+        match store.append_import(0, snapshot(2), vec![created("z", "z@x")]) {
+            Err(StoreError::Conflict { expected: 0, found: 1 }) => {}
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert_eq!(store.event_count().expect("count"), 1);
+        assert!(store.user_state("z").expect("read").is_none());
+    }
+
+    #[test]
+    fn a_store_from_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        drop(Store::open(&path).expect("create"));
+        {
+            let db = Database::create(&path).expect("redb");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(META)
+                .expect("meta")
+                .insert("schema", 99u32.to_le_bytes().as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        match Store::open(&path) {
+            Err(
+                e @ StoreError::TooNew {
+                    found: 99,
+                    supported: SCHEMA_VERSION,
+                    ..
+                },
+            ) => {
+                assert!(e.to_string().contains("written by a newer ampsync"), "{e}");
+            }
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_redb_file_of_someone_else_is_not_a_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("other.redb");
+        {
+            const OTHER: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("other");
+            let db = Database::create(&path).expect("redb");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(OTHER).expect("table").insert(1, 2).expect("insert");
+            txn.commit().expect("commit");
+        }
+        assert!(matches!(Store::open(&path), Err(StoreError::NotAStore { .. })));
+    }
+}

@@ -37,7 +37,11 @@ pub struct Run {
 impl Run {
     /// Panics with the output unless the exit status is `code`.
     pub fn expect_code(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "exit status\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -57,7 +61,10 @@ impl TestEnv {
     pub fn with_config(config: &str) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("ampsync.toml"), config).expect("write config");
-        TestEnv { dir, now: "2026-11-24T06:30:00Z".into() }
+        TestEnv {
+            dir,
+            now: "2026-11-24T06:30:00Z".into(),
+        }
     }
 
     pub fn path(&self) -> &Path {
