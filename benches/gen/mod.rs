@@ -174,6 +174,10 @@ const TITLES: &[&str] = &[
     "Legal Counsel",
     "IT Administrator",
     "Security Engineer",
+    "Senior Customer Success Manager, Enterprise",
+    "Regional Operations Manager, Northern Europe",
+    "Principal Site Reliability Engineer",
+    "Learning Experience Designer",
 ];
 
 /// Team names; some hold a comma, escaped as `\,` in team lists.
@@ -206,9 +210,7 @@ const ROLES: &[(&str, usize)] = &[
     ("admin", 1),
 ];
 
-const LANGUAGES: &[&str] = &[
-    "en", "en-US", "de", "fr", "es-CO", "it", "nl", "pt-BR", "pl", "ja",
-];
+const LANGUAGES: &[&str] = &["en", "en-US", "de", "fr", "es-CO", "it", "nl", "pt-BR", "pl", "ja"];
 
 const LOCATIONS: &[&str] = &[
     "London",
@@ -257,10 +259,10 @@ const NONE: u8 = u8::MAX;
 impl Person {
     fn random(rng: &mut Rng, number: u32, manager: u32) -> Person {
         let mut secondary = [NONE; 2];
-        // 40% have secondary teams, some of them two.
-        if rng.below(10) < 4 {
+        // Two thirds have secondary teams, half of them two.
+        if rng.below(3) < 2 {
             secondary[0] = rng.below(TEAMS.len()) as u8;
-            if rng.below(3) == 0 {
+            if rng.below(2) == 0 {
                 let second = rng.below(TEAMS.len()) as u8;
                 if second != secondary[0] {
                     secondary[1] = second;
@@ -286,11 +288,7 @@ impl Person {
             role: role as u8,
             language: rng.below(LANGUAGES.len()) as u8,
             location: rng.below(LOCATIONS.len()) as u8,
-            hired: (
-                rng.below(26) as u8,
-                1 + rng.below(12) as u8,
-                1 + rng.below(28) as u8,
-            ),
+            hired: (rng.below(26) as u8, 1 + rng.below(12) as u8, 1 + rng.below(28) as u8),
             manager,
             new_email: false,
         }
@@ -300,7 +298,7 @@ impl Person {
         use std::fmt::Write as _;
         let _ = write!(
             out,
-            "{}.{}.{}@{}",
+            "{}.{}.{:06}@{}",
             FIRST_NAMES[self.first as usize].1,
             LAST_NAMES[self.last as usize].1,
             self.number,
@@ -345,10 +343,7 @@ pub fn generate(dir: &Path, rows: usize, seed: u64) -> io::Result<Dataset> {
         let p = &mut people[i as usize];
         match n % 3 {
             0 => p.title = ((p.title as usize + 1 + rng.below(TITLES.len() - 1)) % TITLES.len()) as u8,
-            1 => {
-                p.primary =
-                    ((p.primary as usize + 1 + rng.below(TEAMS.len() - 1)) % TEAMS.len()) as u8
-            }
+            1 => p.primary = ((p.primary as usize + 1 + rng.below(TEAMS.len() - 1)) % TEAMS.len()) as u8,
             _ => p.new_email = true,
         }
     }
@@ -360,9 +355,7 @@ pub fn generate(dir: &Path, rows: usize, seed: u64) -> io::Result<Dataset> {
     for &i in &left {
         gone[i as usize] = true;
     }
-    let mut order: Vec<u32> = (0..people.len() as u32)
-        .filter(|&i| !gone[i as usize])
-        .collect();
+    let mut order: Vec<u32> = (0..people.len() as u32).filter(|&i| !gone[i as usize]).collect();
     rng.shuffle(&mut order);
     let day2 = dir.join("day2.csv");
     write_file(&day2, &people, &order)?;
