@@ -35,7 +35,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         &store,
         &config,
         &Input::File(args.file.clone()),
-        progress.as_ref().map(|p| p as &dyn Fn(u64)),
+        progress.as_ref().map(|p| p as &(dyn Fn(u64) + Sync)),
     );
     if let Some(bar) = &bar {
         bar.finish_and_clear();

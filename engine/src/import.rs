@@ -41,7 +41,7 @@ impl Input {
         }
     }
 
-    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+    fn open(&self) -> io::Result<Box<dyn Read + Send + '_>> {
         Ok(match self {
             Input::File(path) => Box::new(BufReader::with_capacity(256 * 1024, File::open(path)?)),
             Input::Bytes { bytes, .. } => Box::new(bytes.as_slice()),
@@ -109,7 +109,7 @@ pub fn import(
     store: &Store,
     config: &Config,
     input: &Input,
-    progress: Option<&dyn Fn(u64)>,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let received = clock::now_micros()?;
@@ -125,26 +125,47 @@ pub fn import(
         return Ok(ImportOutcome::AlreadyImported(meta));
     }
 
-    let mut index = StateIndex::with_capacity(store.state_len()? as usize);
-    let based_on = store.for_each_state(|e| index.push(e))?;
-    tracing::debug!(people = index.len(), "loaded the state index");
-
-    let mut arena = Arena::default();
+    let people = store.state_len()? as usize;
     let reader = Counting {
         inner: input.open().map_err(read_error)?,
         read: 0,
         progress,
     };
-    let summary = ingest::read_rows(reader, &display_name(&name), config, |event| match event {
-        RowEvent::Valid(row) => match index.visit(row.key, &row.hash) {
-            Lookup::Absent if !row.deactivate => arena.push(&row, false),
-            Lookup::Absent => {}
-            Lookup::Unchanged if !row.deactivate => {}
-            Lookup::Unchanged | Lookup::Differs => arena.push(&row, true),
-        },
-        RowEvent::Invalid { key: Some(key) } => index.mark_seen(key),
-        RowEvent::Invalid { key: None } => {}
+    let mut arena = Arena::default();
+    // The state index loads on a thread of its own while the file is being
+    // parsed; rows wait for it in the pipeline (see `ingest`).
+    let (summary, index, based_on) = std::thread::scope(|scope| {
+        let loader = scope.spawn(|| -> Result<(StateIndex, u64), StoreError> {
+            let mut index = StateIndex::with_capacity(people);
+            let based_on = store.for_each_state(|e| index.push(e))?;
+            tracing::debug!(people = index.len(), "loaded the state index");
+            Ok((index, based_on))
+        });
+        let mut loader = Some(loader);
+        let mut loaded: Result<(StateIndex, u64), StoreError> = Ok((StateIndex::default(), 0));
+        let mut wait_for_index = |loaded: &mut Result<(StateIndex, u64), StoreError>| {
+            if let Some(handle) = loader.take() {
+                *loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            }
+        };
+        let summary = ingest::read_rows(reader, &display_name(&name), config, people, |event| {
+            wait_for_index(&mut loaded);
+            let Ok((index, _)) = &mut loaded else { return };
+            match event {
+                RowEvent::Valid(row) => match index.visit(row.key, &row.hash) {
+                    Lookup::Absent if !row.deactivate => arena.push(&row, false),
+                    Lookup::Absent => {}
+                    Lookup::Unchanged if !row.deactivate => {}
+                    Lookup::Unchanged | Lookup::Differs => arena.push(&row, true),
+                },
+                RowEvent::Invalid { key: Some(key) } => index.mark_seen(key),
+                RowEvent::Invalid { key: None } => {}
+            }
+        });
+        wait_for_index(&mut loaded);
+        loaded.map(|(index, based_on)| (summary, index, based_on))
     })?;
+    let summary = summary?;
     tracing::debug!(rows = summary.rows, kept = arena.rows.len(), "parsed the file");
 
     if summary.error_count > 0 && config.policy.on_invalid_row == OnInvalidRow::RejectFile {
@@ -301,7 +322,7 @@ impl Arena {
     fn push(&mut self, row: &Row<'_>, known: bool) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(row.key.as_bytes());
-        row.encode_values(&mut self.bytes);
+        self.bytes.extend_from_slice(row.values);
         let values_len = (self.bytes.len() - start - row.key.len()) as u32;
         self.rows.push(ArenaRow {
             start,
@@ -327,7 +348,7 @@ impl Arena {
 struct Counting<'p, R> {
     inner: R,
     read: u64,
-    progress: Option<&'p dyn Fn(u64)>,
+    progress: Option<&'p (dyn Fn(u64) + Sync)>,
 }
 
 impl<R: Read> Read for Counting<'_, R> {

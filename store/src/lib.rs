@@ -19,7 +19,7 @@ mod tables;
 
 pub use error::StoreError;
 pub use event::{Cause, Delivery, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};
-pub use record::{Record, RecordHash, hash_fields};
+pub use record::{Record, RecordHash, hash_fields, hash_fields_with};
 pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
 pub use state::UserState;
 pub use store::{AppendOutcome, EventFilter, SCHEMA_VERSION, StateEntry, Store};

@@ -1,17 +1,52 @@
 //! A person's canonical record: Learn Amp field name → normalised value.
 
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use serde::de::{SeqAccess, Visitor};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The blake3 hash of a record's canonical form.
 pub type RecordHash = [u8; 32];
 
+/// Field names stored as a one-byte code instead of their text. The position
+/// in this list is the code, so it is part of the file format: only append.
+const KNOWN_FIELDS: [&str; 15] = [
+    "email",
+    "firstName",
+    "lastName",
+    "integrationExternalId",
+    "jobTitle",
+    "role",
+    "language",
+    "location",
+    "department",
+    "hireDate",
+    "managerEmail",
+    "coachEmail",
+    "primaryTeam",
+    "secondaryTeams",
+    "timeZone",
+];
+
+/// A field name: one of Learn Amp's (no allocation) or a custom one.
+type Name = Cow<'static, str>;
+
+fn intern(name: String) -> Name {
+    match KNOWN_FIELDS.iter().find(|k| **k == name) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(name),
+    }
+}
+
 /// A person's record as the file describes them, after mapping and
 /// normalisation: `(field, value)` pairs sorted by field name, with no empty
 /// values. Field names are Learn Amp's (`firstName`, `jobTitle`, …, and
-/// `customFields.<name>`); the store treats them as opaque strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `customFields.<name>`); the store treats them as opaque strings, though
+/// its encoding abbreviates the common ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
-    fields: Vec<(String, String)>,
+    fields: Vec<(Name, String)>,
 }
 
 impl Record {
@@ -37,19 +72,25 @@ impl Record {
 
     /// Sets `field` to `value`; an empty value removes the field.
     pub fn set(&mut self, field: String, value: String) {
-        match (self.position(&field), value.is_empty()) {
+        // Pairs usually arrive in order: appending is the common case.
+        let position = match self.fields.last() {
+            Some((last, _)) if last.as_ref() < field.as_str() => Err(self.fields.len()),
+            None => Err(0),
+            _ => self.position(&field),
+        };
+        match (position, value.is_empty()) {
             (Ok(i), false) => self.fields[i].1 = value,
             (Ok(i), true) => {
                 self.fields.remove(i);
             }
-            (Err(i), false) => self.fields.insert(i, (field, value)),
+            (Err(i), false) => self.fields.insert(i, (intern(field), value)),
             (Err(_), true) => {}
         }
     }
 
     /// The fields in canonical (name) order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.fields.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// Number of non-empty fields.
@@ -68,7 +109,56 @@ impl Record {
     }
 
     fn position(&self, field: &str) -> Result<usize, usize> {
-        self.fields.binary_search_by(|(k, _)| k.as_str().cmp(field))
+        self.fields.binary_search_by(|(k, _)| k.as_ref().cmp(field))
+    }
+}
+
+/// How a field name is written: a code into `KNOWN_FIELDS`, or the text.
+#[derive(Serialize, Deserialize)]
+enum NameCode<'a> {
+    Known(u8),
+    Custom(#[serde(borrow)] Cow<'a, str>),
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.fields.len()))?;
+        for (name, value) in &self.fields {
+            let code = match KNOWN_FIELDS.iter().position(|k| *k == name.as_ref()) {
+                Some(i) => NameCode::Known(i as u8),
+                None => NameCode::Custom(Cow::Borrowed(name.as_ref())),
+            };
+            seq.serialize_element(&(code, value))?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Record, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Record;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence of (field, value) pairs")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Record, A::Error> {
+                let mut fields = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some((code, value)) = seq.next_element::<(NameCode<'de>, String)>()? {
+                    let name = match code {
+                        NameCode::Known(i) => match KNOWN_FIELDS.get(usize::from(i)) {
+                            Some(k) => Cow::Borrowed(*k),
+                            None => return Err(serde::de::Error::custom(format!("unknown field code {i}"))),
+                        },
+                        NameCode::Custom(name) => intern(name.into_owned()),
+                    };
+                    fields.push((name, value));
+                }
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(Record { fields })
+            }
+        }
+        deserializer.deserialize_seq(Fields)
     }
 }
 
@@ -76,18 +166,25 @@ impl Record {
 /// empty values left out), exactly as [`Record::hash`] does. The import's hot
 /// path uses it to hash a row without building a `Record`.
 pub fn hash_fields<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> RecordHash {
-    let mut hasher = blake3::Hasher::new();
+    hash_fields_with(&mut Vec::new(), fields)
+}
+
+/// [`hash_fields`] with a caller-owned scratch buffer, so hashing a million
+/// rows allocates once. The canonical form is gathered first and hashed in
+/// one call: blake3 is slow on many tiny updates.
+pub fn hash_fields_with<'a>(scratch: &mut Vec<u8>, fields: impl Iterator<Item = (&'a str, &'a str)>) -> RecordHash {
+    scratch.clear();
     for (k, v) in fields {
         if v.is_empty() {
             continue;
         }
         // Length-prefixed, so no two different records share a byte stream.
-        hasher.update(&(k.len() as u32).to_le_bytes());
-        hasher.update(k.as_bytes());
-        hasher.update(&(v.len() as u32).to_le_bytes());
-        hasher.update(v.as_bytes());
+        scratch.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        scratch.extend_from_slice(k.as_bytes());
+        scratch.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        scratch.extend_from_slice(v.as_bytes());
     }
-    *hasher.finalize().as_bytes()
+    *blake3::hash(scratch).as_bytes()
 }
 
 #[cfg(test)]
@@ -112,6 +209,21 @@ mod tests {
         assert_ne!(a.hash(), c.hash());
         // "a"="12" and "a1"="2" must not collide.
         assert_ne!(c.hash(), Record::from_pairs([("a1", "2")]).hash());
+    }
+
+    /// Golden test: the record encoding is part of the file format.
+    #[test]
+    fn record_encoding_is_stable_and_round_trips() {
+        let r = Record::from_pairs([("firstName", "Zoë"), ("customFields.cc", "7"), ("email", "a@x")]);
+        let bytes = postcard::to_allocvec(&r).expect("encodes");
+        assert_eq!(
+            bytes,
+            vec![
+                3, 1, 15, 99, 117, 115, 116, 111, 109, 70, 105, 101, 108, 100, 115, 46, 99, 99, 1, 55, 0, 0, 3, 97, 64,
+                120, 0, 1, 4, 90, 111, 195, 171
+            ]
+        );
+        assert_eq!(postcard::from_bytes::<Record>(&bytes).expect("decodes"), r);
     }
 
     #[test]

@@ -43,11 +43,16 @@ impl UserState {
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>, StoreError> {
-        let mut out = Vec::with_capacity(34 + 16 * self.record.len());
+        UserState::encode_parts(self.active, &self.record)
+    }
+
+    /// Encodes a state from its parts, so a creation need not copy its record.
+    pub(crate) fn encode_parts(active: bool, record: &Record) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::with_capacity(34 + 24 * record.len());
         out.push(codec::FORMAT_V1);
-        out.push(u8::from(self.active));
-        out.extend_from_slice(&self.record.hash());
-        codec::encode_after("state", &self.record, out)
+        out.push(u8::from(active));
+        out.extend_from_slice(&record.hash());
+        codec::encode_after("state", record, out)
     }
 
     /// Reads only the active flag and record hash.

@@ -1,31 +1,44 @@
 //! Ingest: a CSV file streamed into canonical rows.
 //!
-//! One pass over `csv::ByteRecord`s with buffers reused from row to row: each
-//! row is decoded (UTF-8, or Windows-1252 when configured), mapped onto Learn
-//! Amp's fields by a [`ColumnPlan`], normalised, validated and hashed. Rows
-//! that fail are collected with their line and column; the caller decides
-//! whether that rejects the file. Ingest knows nothing of the store.
+//! Two threads share the work. The parser reads `csv::ByteRecord`s with
+//! buffers reused from row to row; each row is decoded (UTF-8, or
+//! Windows-1252 when configured), mapped onto Learn Amp's fields by a
+//! [`ColumnPlan`], normalised, validated, hashed and packed into a batch.
+//! The caller's thread takes the batches in file order, checks keys and
+//! emails for duplicates, and hands each row to the caller. Rows that fail
+//! are collected with their line and column; the caller decides whether that
+//! rejects the file. Ingest knows nothing of the store.
 
 mod columns;
 mod error;
 mod normalize;
+mod seen;
 
 use std::borrow::Cow;
 use std::io::Read;
+use std::ops::Range;
+use std::sync::mpsc;
 
-use ampsync_store::{Record, RecordHash, hash_fields};
-use hashbrown::HashMap;
+use ampsync_store::{Record, RecordHash, hash_fields_with};
 
 use crate::config::{Config, Encoding};
 use crate::fields::Field;
 use columns::{ColumnPlan, Slot};
 pub use error::{IngestError, RowError};
+use seen::SeenSet;
 
 /// The longest value a field may hold, in bytes.
 pub const MAX_FIELD_BYTES: usize = 4096;
 
 /// How many row errors are kept in full; the rest are only counted.
 const MAX_KEPT_ERRORS: usize = 1000;
+
+/// Rows per batch handed from the parser to the caller's thread.
+const BATCH_ROWS: usize = 2048;
+
+/// Batches the parser may run ahead by (~30 MB for typical rows): room for
+/// the caller to load its state meanwhile.
+const BATCHES_AHEAD: usize = 96;
 
 /// What ingest tells the caller about each row.
 #[derive(Debug)]
@@ -36,7 +49,7 @@ pub enum RowEvent<'a> {
     Invalid { key: Option<&'a str> },
 }
 
-/// One valid row, borrowed from buffers reused for the next row.
+/// One valid row, borrowed from a batch.
 #[derive(Debug)]
 pub struct Row<'a> {
     /// 1-based line where the record starts.
@@ -47,43 +60,19 @@ pub struct Row<'a> {
     pub deactivate: bool,
     /// Hash of the canonical record.
     pub hash: RecordHash,
-    values: &'a RowValues,
-    plan: &'a ColumnPlan,
+    /// The values in canonical order, as [`FileLayout::decode_record`] reads them.
+    pub values: &'a [u8],
 }
 
-impl Row<'_> {
-    /// The record's `(field, value)` pairs in canonical order, empties included.
-    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.plan
-            .order
-            .iter()
-            .map(|(name, slot)| (name.as_str(), self.values.get(*slot)))
-    }
-
-    /// The canonical record.
-    pub fn to_record(&self) -> Record {
-        Record::from_pairs(self.fields().filter(|(_, v)| !v.is_empty()))
-    }
-
-    /// Appends the values (in canonical order, length-prefixed) to `out`;
-    /// [`FileLayout::decode_record`] reads them back.
-    pub fn encode_values(&self, out: &mut Vec<u8>) {
-        for (_, value) in self.fields() {
-            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-            out.extend_from_slice(value.as_bytes());
-        }
-    }
-}
-
-/// The record field names of a file, in canonical order: what
-/// [`Row::encode_values`] wrote is decoded with them.
+/// The record field names of a file, in canonical order: the packed values
+/// of a [`Row`] are decoded with them.
 #[derive(Debug, Clone)]
 pub struct FileLayout {
     names: Vec<String>,
 }
 
 impl FileLayout {
-    /// Rebuilds a record from bytes written by [`Row::encode_values`].
+    /// Rebuilds a record from a row's packed values.
     pub fn decode_record(&self, mut bytes: &[u8]) -> Record {
         let mut pairs = Vec::with_capacity(self.names.len());
         for name in &self.names {
@@ -139,26 +128,67 @@ impl RowValues {
     }
 }
 
+/// A row as the parser hands it over: ranges into its batch's bytes.
+#[derive(Debug, Clone)]
+struct PackedRow {
+    line: u64,
+    /// False when the parser found errors (they are in its own list).
+    valid: bool,
+    deactivate: bool,
+    hash: RecordHash,
+    key: Range<usize>,
+    email: Range<usize>,
+    values: Range<usize>,
+}
+
+/// Rows packed back to back.
+#[derive(Debug, Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    rows: Vec<PackedRow>,
+}
+
+impl Batch {
+    fn str(&self, r: &Range<usize>) -> &str {
+        // Only `&str`s were packed.
+        std::str::from_utf8(&self.bytes[r.clone()]).unwrap_or_default()
+    }
+    fn push_str(&mut self, s: &str) -> Range<usize> {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(s.as_bytes());
+        start..self.bytes.len()
+    }
+}
+
+/// The parser's result: rows read and the errors it found.
+type ParseOutcome = Result<(u64, Errors), IngestError>;
+
 /// Reads `reader` (a CSV file called `file` in messages) and calls `on_row`
-/// for every data row, in file order.
-pub fn read_rows<R: Read>(
+/// for every data row, in file order. `expected_rows` sizes the duplicate
+/// checks up front (yesterday's head count is a good guess; 0 if unknown).
+/// The parsing runs on a thread of its own; `on_row` runs on the caller's.
+pub fn read_rows<R: Read + Send>(
     reader: R,
     file: &str,
     config: &Config,
+    expected_rows: usize,
     mut on_row: impl FnMut(RowEvent<'_>),
 ) -> Result<FileSummary, IngestError> {
+    // Records end at `\n` only: csv's line numbers are off by one after a
+    // `\r\n`, and ours must be exact. A trailing `\r` is whitespace, which
+    // normalisation trims anyway.
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(config.delimiter())
         .has_headers(false)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
-    let read_error = |source| IngestError::Read {
+    let mut record = csv::ByteRecord::new();
+    let read = csv.read_byte_record(&mut record).map_err(|source| IngestError::Read {
         file: file.to_owned(),
         source,
-    };
-
-    let mut record = csv::ByteRecord::new();
-    if !csv.read_byte_record(&mut record).map_err(read_error)? {
+    })?;
+    if !read {
         return Err(IngestError::Empty { file: file.to_owned() });
     }
     let header = decode_header(&record, config.csv.encoding, file)?;
@@ -169,153 +199,67 @@ pub fn read_rows<R: Read>(
         .find(|&(_, &i)| i == plan.key_column)
         .map(|(f, _)| *f)
         .unwrap_or(Field::Email);
-    let list_sep = config.csv.list_separator.chars().next().unwrap_or(',');
-    let mut columns: Vec<(usize, Field)> = plan.field_columns.iter().map(|(f, i)| (*i, *f)).collect();
-    columns.sort();
 
-    let mut values = RowValues {
-        custom: vec![String::new(); plan.custom.len()],
-        ..RowValues::default()
-    };
-    let mut row_errors: Vec<RowError> = Vec::new();
-    let mut errors = Errors::default();
-    let mut seen_keys: HashMap<u128, u64> = HashMap::new();
-    let mut seen_emails: HashMap<u128, u64> = HashMap::new();
-    let mut rows = 0u64;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
+    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+    let mut seen_keys = SeenSet::with_capacity(expected_rows);
+    let mut seen_emails = SeenSet::with_capacity(expected_rows);
+    let mut late = Errors::default();
 
-    while csv.read_byte_record(&mut record).map_err(read_error)? {
-        rows += 1;
-        let line = record.position().map_or(0, |p| p.line());
-        values.clear();
-        row_errors.clear();
-        let fail = |row_errors: &mut Vec<RowError>, column: Option<usize>, message: String| {
-            row_errors.push(RowError {
-                line,
-                column: column.map(|c| plan.header[c].clone()),
-                message,
-            })
-        };
-
-        if record.len() != plan.header.len() {
-            fail(
-                &mut row_errors,
-                None,
-                format!("{} fields where the header has {}", record.len(), plan.header.len()),
-            );
-        } else {
-            for &(column, field) in &columns {
-                let text = match decode_field(&record[column], config.csv.encoding) {
-                    Ok(text) => text,
-                    Err(message) => {
-                        fail(&mut row_errors, Some(column), message);
-                        continue;
-                    }
-                };
-                if text.len() > MAX_FIELD_BYTES {
-                    fail(
-                        &mut row_errors,
-                        Some(column),
-                        format!(
-                            "the value is {} bytes long; a field holds at most {MAX_FIELD_BYTES}",
-                            text.len()
-                        ),
-                    );
+    let parsed = std::thread::scope(|scope| {
+        let parser = scope.spawn(|| parse(csv, file, config, &plan, key_field, full_tx, empty_rx));
+        for batch in full_rx {
+            for r in &batch.rows {
+                let key = batch.str(&r.key);
+                if !r.valid {
+                    on_row(RowEvent::Invalid {
+                        key: (!key.is_empty()).then_some(key),
+                    });
                     continue;
                 }
-                let out = values.field(field);
-                normalize::push_collapsed(out, &text);
-                if let Some(table) = plan.translations.get(&field)
-                    && let Some(to) = table.get(&out.to_lowercase())
-                {
-                    out.clone_from(to);
+                let mut dup = None;
+                if let Some(first) = seen_keys.insert(key, r.line) {
+                    dup = Some((plan.key_column, format!("duplicate key {key:?} (also on line {first})")));
+                } else if key_field != Field::Email {
+                    let email = batch.str(&r.email);
+                    if let Some(first) = seen_emails.insert(email, r.line) {
+                        let column = plan
+                            .field_columns
+                            .get(&Field::Email)
+                            .copied()
+                            .unwrap_or(plan.key_column);
+                        dup = Some((column, format!("duplicate email {email:?} (also on line {first})")));
+                    }
                 }
-                if let Err(message) = check_field(field, out, list_sep) {
-                    fail(&mut row_errors, Some(column), message);
-                }
-            }
-            for (i, (_, column)) in plan.custom.iter().enumerate() {
-                match decode_field(&record[*column], config.csv.encoding) {
-                    Ok(text) if text.len() > MAX_FIELD_BYTES => fail(
-                        &mut row_errors,
-                        Some(*column),
-                        format!(
-                            "the value is {} bytes long; a field holds at most {MAX_FIELD_BYTES}",
-                            text.len()
-                        ),
-                    ),
-                    Ok(text) => normalize::push_collapsed(&mut values.custom[i], &text),
-                    Err(message) => fail(&mut row_errors, Some(*column), message),
-                }
-            }
-            derive_fields(&mut values, &plan);
-            for field in [key_field, Field::Email, Field::FirstName, Field::LastName] {
-                let column = plan
-                    .field_columns
-                    .get(&field)
-                    .or(plan.field_columns.get(&Field::Name))
-                    .copied();
-                let header = column.map(|c| plan.header[c].as_str());
-                let reported = row_errors.iter().any(|e| e.column.as_deref() == header);
-                if values.fields[field as usize].is_empty() && !reported {
-                    fail(
-                        &mut row_errors,
-                        column,
-                        format!(
-                            "{} is empty",
-                            if field == key_field {
-                                "the key"
-                            } else {
-                                field.api_name()
-                            }
-                        ),
-                    );
+                match dup {
+                    Some((column, message)) => {
+                        let column = Some(plan.header[column].clone());
+                        late.extend(std::iter::once(RowError {
+                            line: r.line,
+                            column,
+                            message,
+                        }));
+                        on_row(RowEvent::Invalid { key: Some(key) });
+                    }
+                    None => on_row(RowEvent::Valid(Row {
+                        line: r.line,
+                        key,
+                        deactivate: r.deactivate,
+                        hash: r.hash,
+                        values: &batch.bytes[r.values.clone()],
+                    })),
                 }
             }
+            // The parser may have stopped; then the batch is simply dropped.
+            let _ = empty_tx.send(batch);
         }
-
-        let key = values.fields[key_field as usize].as_str();
-        if row_errors.is_empty() {
-            if let Some(first) = seen_keys.insert(short_hash(key), line) {
-                fail(
-                    &mut row_errors,
-                    Some(plan.key_column),
-                    format!("duplicate key {key:?} (also on line {first})"),
-                );
-            }
-            let email = values.fields[Field::Email as usize].as_str();
-            if key_field != Field::Email
-                && let Some(first) = seen_emails.insert(short_hash(email), line)
-            {
-                let column = plan.field_columns.get(&Field::Email).copied();
-                fail(
-                    &mut row_errors,
-                    column,
-                    format!("duplicate email {email:?} (also on line {first})"),
-                );
-            }
-        }
-
-        if row_errors.is_empty() {
-            let deactivate = normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
-            let hash = hash_fields(plan.order.iter().map(|(name, slot)| (name.as_str(), values.get(*slot))));
-            on_row(RowEvent::Valid(Row {
-                line,
-                key,
-                deactivate,
-                hash,
-                values: &values,
-                plan: &plan,
-            }));
-        } else {
-            errors.extend(row_errors.drain(..));
-            on_row(RowEvent::Invalid {
-                key: (!key.is_empty()).then_some(key),
-            });
-        }
-    }
+        parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let (rows, mut errors) = parsed?;
     if rows == 0 {
         return Err(IngestError::NoRows { file: file.to_owned() });
     }
+    errors.merge(late);
     let layout = FileLayout {
         names: plan.order.iter().map(|(n, _)| n.clone()).collect(),
     };
@@ -329,6 +273,179 @@ pub fn read_rows<R: Read>(
     })
 }
 
+/// The parser thread: every record after the header, normalised, validated,
+/// hashed and packed into batches sent to `full`.
+fn parse<R: Read>(
+    mut csv: csv::Reader<R>,
+    file: &str,
+    config: &Config,
+    plan: &ColumnPlan,
+    key_field: Field,
+    full: mpsc::SyncSender<Batch>,
+    empty: mpsc::Receiver<Batch>,
+) -> ParseOutcome {
+    let list_sep = config.csv.list_separator.chars().next().unwrap_or(',');
+    let mut columns: Vec<(usize, Field)> = plan.field_columns.iter().map(|(f, i)| (*i, *f)).collect();
+    columns.sort();
+    let mut record = csv::ByteRecord::new();
+    let mut values = RowValues {
+        custom: vec![String::new(); plan.custom.len()],
+        ..RowValues::default()
+    };
+    let mut row_errors: Vec<RowError> = Vec::new();
+    let mut errors = Errors::default();
+    let mut scratch = Vec::with_capacity(512);
+    let mut rows = 0u64;
+    let mut batch = Batch::default();
+
+    loop {
+        let more = csv.read_byte_record(&mut record).map_err(|source| IngestError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        if !more {
+            break;
+        }
+        if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+            continue; // A blank line (`\r\n` reads as one field "\r").
+        }
+        rows += 1;
+        let line = record.position().map_or(0, |p| p.line());
+        values.clear();
+        row_errors.clear();
+        check_row(
+            &record,
+            line,
+            plan,
+            key_field,
+            list_sep,
+            config.csv.encoding,
+            &mut values,
+            &mut row_errors,
+        );
+
+        let key = batch.push_str(&values.fields[key_field as usize]);
+        let valid = row_errors.is_empty();
+        let mut packed = PackedRow {
+            line,
+            valid,
+            deactivate: false,
+            hash: [0; 32],
+            key,
+            email: 0..0,
+            values: 0..0,
+        };
+        if valid {
+            packed.deactivate = normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
+            let fields = plan.order.iter().map(|(name, slot)| (name.as_str(), values.get(*slot)));
+            packed.hash = hash_fields_with(&mut scratch, fields);
+            packed.email = batch.push_str(&values.fields[Field::Email as usize]);
+            let start = batch.bytes.len();
+            for (_, slot) in &plan.order {
+                let value = values.get(*slot);
+                batch.bytes.extend_from_slice(&(value.len() as u32).to_le_bytes());
+                batch.bytes.extend_from_slice(value.as_bytes());
+            }
+            packed.values = start..batch.bytes.len();
+        } else {
+            errors.extend(row_errors.drain(..));
+        }
+        batch.rows.push(packed);
+        if batch.rows.len() == BATCH_ROWS {
+            let mut next = empty.try_recv().unwrap_or_default();
+            next.bytes.clear();
+            next.rows.clear();
+            if full.send(std::mem::replace(&mut batch, next)).is_err() {
+                break; // The consumer is gone: nothing more to do.
+            }
+        }
+    }
+    if !batch.rows.is_empty() {
+        let _ = full.send(batch);
+    }
+    Ok((rows, errors))
+}
+
+/// Decodes, normalises and validates one record into `values`, adding what
+/// is wrong with it to `errors`.
+#[allow(clippy::too_many_arguments)]
+fn check_row(
+    record: &csv::ByteRecord,
+    line: u64,
+    plan: &ColumnPlan,
+    key_field: Field,
+    list_sep: char,
+    encoding: Encoding,
+    values: &mut RowValues,
+    errors: &mut Vec<RowError>,
+) {
+    let fail = |errors: &mut Vec<RowError>, column: Option<usize>, message: String| {
+        errors.push(RowError {
+            line,
+            column: column.map(|c| plan.header[c].clone()),
+            message,
+        })
+    };
+    if record.len() != plan.header.len() {
+        fail(
+            errors,
+            None,
+            format!("{} fields where the header has {}", record.len(), plan.header.len()),
+        );
+        return;
+    }
+    let too_long = |len: usize| format!("the value is {len} bytes long; a field holds at most {MAX_FIELD_BYTES}");
+    for (&field, &column) in &plan.field_columns {
+        let text = match decode_field(&record[column], encoding) {
+            Ok(text) if text.len() > MAX_FIELD_BYTES => {
+                fail(errors, Some(column), too_long(text.len()));
+                continue;
+            }
+            Ok(text) => text,
+            Err(message) => {
+                fail(errors, Some(column), message);
+                continue;
+            }
+        };
+        let out = values.field(field);
+        normalize::push_collapsed(out, &text);
+        if let Some(table) = plan.translations.get(&field)
+            && let Some(to) = table.get(&out.to_lowercase())
+        {
+            out.clone_from(to);
+        }
+        if let Err(message) = check_field(field, out, list_sep) {
+            fail(errors, Some(column), message);
+        }
+    }
+    for (i, (_, column)) in plan.custom.iter().enumerate() {
+        match decode_field(&record[*column], encoding) {
+            Ok(text) if text.len() > MAX_FIELD_BYTES => fail(errors, Some(*column), too_long(text.len())),
+            Ok(text) => normalize::push_collapsed(&mut values.custom[i], &text),
+            Err(message) => fail(errors, Some(*column), message),
+        }
+    }
+    derive_fields(values, plan);
+    for field in [key_field, Field::Email, Field::FirstName, Field::LastName] {
+        let column = plan
+            .field_columns
+            .get(&field)
+            .or(plan.field_columns.get(&Field::Name))
+            .copied();
+        let header = column.map(|c| plan.header[c].as_str());
+        let reported = errors.iter().any(|e| e.column.as_deref() == header);
+        if values.fields[field as usize].is_empty() && !reported {
+            let what = if field == key_field {
+                "the key"
+            } else {
+                field.api_name()
+            };
+            fail(errors, column, format!("{what} is empty"));
+        }
+    }
+    errors.sort_by_key(|e| e.column.as_ref().and_then(|c| plan.header.iter().position(|h| h == c)));
+}
+
 #[derive(Default)]
 struct Errors {
     kept: Vec<RowError>,
@@ -336,6 +453,14 @@ struct Errors {
 }
 
 impl Errors {
+    /// Adds errors found later in the pipeline, keeping file order.
+    fn merge(&mut self, other: Errors) {
+        self.count += other.count;
+        self.kept.extend(other.kept);
+        self.kept.sort_by_key(|e| e.line);
+        self.kept.truncate(MAX_KEPT_ERRORS);
+    }
+
     fn extend(&mut self, errors: impl Iterator<Item = RowError>) {
         for e in errors {
             self.count += 1;
@@ -383,8 +508,8 @@ fn derive_fields(values: &mut RowValues, plan: &ColumnPlan) {
             values.fields[Field::LastName as usize] = last;
         }
     }
-    let teams = std::mem::take(&mut values.fields[Field::SecondaryTeams as usize]);
-    if !teams.is_empty() {
+    if !values.fields[Field::SecondaryTeams as usize].is_empty() {
+        let teams = std::mem::take(&mut values.fields[Field::SecondaryTeams as usize]);
         let mut items: Vec<String> = teams.split('\u{1f}').map(str::to_owned).collect();
         if values.fields[Field::PrimaryTeam as usize].is_empty() {
             values.fields[Field::PrimaryTeam as usize] = items.remove(0);
@@ -429,11 +554,178 @@ fn decode_field(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, String
     }
 }
 
-/// A 128-bit hash for duplicate detection: collisions are out of reach
-/// (about 10^-27 for a million rows), and no string is kept per row.
-fn short_hash(s: &str) -> u128 {
-    let hash = blake3::hash(s.as_bytes());
-    let mut prefix = [0u8; 16];
-    prefix.copy_from_slice(&hash.as_bytes()[..16]);
-    u128::from_le_bytes(prefix)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A reader that hands out at most `n` bytes a call, to exercise buffer edges.
+    struct Chunked<'a> {
+        bytes: &'a [u8],
+        n: usize,
+    }
+
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.n.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// Valid rows as `(line, key, record)`, and the error lines.
+    type Parsed = (Vec<(u64, String, Vec<(String, String)>)>, Vec<String>);
+
+    fn parse_with(text: &[u8], config: &str, chunk: usize) -> Result<Parsed, IngestError> {
+        let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
+        let mut rows = Vec::new();
+        let mut layout_rows = Vec::new();
+        let summary = read_rows(Chunked { bytes: text, n: chunk }, "t.csv", &config, 0, |event| {
+            if let RowEvent::Valid(row) = event {
+                layout_rows.push((row.line, row.key.to_owned(), row.values.to_vec(), row.hash));
+            }
+        })?;
+        for (line, key, values, hash) in layout_rows {
+            let record = summary.layout.decode_record(&values);
+            assert_eq!(record.hash(), hash, "the row hash is the record's hash");
+            rows.push((
+                line,
+                key,
+                record.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            ));
+        }
+        Ok((rows, summary.errors.iter().map(ToString::to_string).collect()))
+    }
+
+    /// Parses `text` whole and in 1-, 2- and 7-byte reads; all must agree.
+    fn parse(text: &[u8], config: &str) -> Result<Parsed, String> {
+        let whole = parse_with(text, config, usize::MAX).map_err(|e| e.to_string())?;
+        for chunk in [1, 2, 7] {
+            let chunked = parse_with(text, config, chunk).map_err(|e| e.to_string())?;
+            assert_eq!(chunked, whole, "reading {chunk} bytes at a time");
+        }
+        Ok(whole)
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    macro_rules! parses_to {
+        ($name:ident, $text:expr, $config:expr, $want:expr) => {
+            #[test]
+            fn $name() {
+                assert_eq!(parse($text, $config), $want);
+            }
+        };
+    }
+
+    parses_to!(
+        bom_and_crlf,
+        b"\xEF\xBB\xBFEmail,First name,Last name\r\nA@X.io,Ann,Lee\r\n",
+        "",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann"), ("lastName", "Lee")])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        quoted_comma_and_whitespace,
+        b"Employee ID,Email,First name,Last name,Job title\n 7 ,a@x.io,  Ann  , Lee,\"Head  of Sales, EMEA \"\n",
+        "",
+        Ok((
+            vec![(
+                2,
+                "7".into(),
+                pairs(&[
+                    ("email", "a@x.io"),
+                    ("firstName", "Ann"),
+                    ("integrationExternalId", "7"),
+                    ("jobTitle", "Head of Sales, EMEA"),
+                    ("lastName", "Lee")
+                ])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        crlf_line_numbers_are_exact_and_blank_lines_skipped,
+        b"Email,First name,Last name\r\na@x.io,Ann,Lee\r\n\r\nb@x.io,Bo,\r\n",
+        "",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann"), ("lastName", "Lee")])
+            )],
+            vec!["line 4, column \"Last name\": lastName is empty".into()]
+        ))
+    );
+    parses_to!(
+        tab_separated,
+        b"email\tfirst_name\tlast_name\na@x.io\tAnn\tLee\n",
+        "[csv]\ndelimiter = \"\\t\"\n",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann"), ("lastName", "Lee")])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        multi_line_quoted_field_keeps_line_numbers,
+        b"Email,First name,Last name\na@x.io,\"Ann\nMarie\",Lee\nb@x.io,Bo,\n",
+        "",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann Marie"), ("lastName", "Lee")])
+            )],
+            vec!["line 4, column \"Last name\": lastName is empty".into()]
+        ))
+    );
+    parses_to!(
+        errors_are_in_file_order_with_late_duplicates,
+        b"Email,First name,Last name,Role\na@x.io,A,B,viewer\nA@x.io,C,D,viewer\nc@x.io,E,F,boss\n",
+        "",
+        Ok((
+            vec![(2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B"), ("role", "viewer")]))],
+            vec![
+                "line 3, column \"Email\": duplicate key \"a@x.io\" (also on line 2)".into(),
+                "line 4, column \"Role\": unknown role \"boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner".into(),
+            ]
+        ))
+    );
+
+    #[test]
+    fn duplicates_are_found_across_batches() {
+        let mut text = String::from("Employee ID,Email,First name,Last name\n");
+        for i in 0..(3 * BATCH_ROWS) {
+            text.push_str(&format!("E{i},p{i}@x.io,A,B\n"));
+        }
+        text.push_str("E5,new@x.io,A,B\nE99999,p7@x.io,A,B\n");
+        let (rows, errors) = parse_with(text.as_bytes(), "", 64).expect("parses");
+        assert_eq!(rows.len(), 3 * BATCH_ROWS);
+        assert_eq!(
+            errors,
+            vec![
+                format!(
+                    "line {}, column \"Employee ID\": duplicate key \"E5\" (also on line 7)",
+                    3 * BATCH_ROWS + 2
+                ),
+                format!(
+                    "line {}, column \"Email\": duplicate email \"p7@x.io\" (also on line 9)",
+                    3 * BATCH_ROWS + 3
+                ),
+            ]
+        );
+    }
 }

@@ -18,7 +18,7 @@ pub(crate) fn push_collapsed(dst: &mut String, src: &str) {
 /// Lower-cases an email in place (already trimmed) and checks its shape.
 pub(crate) fn email(value: &mut String) -> Result<(), String> {
     value.make_ascii_lowercase();
-    if value.chars().any(|c| c.is_uppercase()) {
+    if !value.is_ascii() && value.chars().any(|c| c.is_uppercase()) {
         *value = value.to_lowercase();
     }
     let valid = match value.split_once('@') {
@@ -51,8 +51,10 @@ pub(crate) fn role(value: &mut String) -> Result<(), String> {
     };
     match ROLES.iter().find(|r| **r == folded) {
         Some(r) => {
-            value.clear();
-            value.push_str(r);
+            if value != r {
+                value.clear();
+                value.push_str(r);
+            }
             Ok(())
         }
         None => Err(format!(
@@ -64,11 +66,19 @@ pub(crate) fn role(value: &mut String) -> Result<(), String> {
 
 /// A language code as Learn Amp spells it (`en-us` → `en-US`).
 pub(crate) fn language(value: &mut String) -> Result<(), String> {
-    let folded = value.replace('_', "-");
-    match LANGUAGES.iter().find(|l| l.eq_ignore_ascii_case(&folded)) {
+    let same = |canonical: &str| {
+        canonical.len() == value.len()
+            && canonical
+                .bytes()
+                .zip(value.bytes())
+                .all(|(c, v)| c.eq_ignore_ascii_case(&v) || (c == b'-' && v == b'_'))
+    };
+    match LANGUAGES.iter().find(|l| same(l)) {
         Some(l) => {
-            value.clear();
-            value.push_str(l);
+            if value != l {
+                value.clear();
+                value.push_str(l);
+            }
             Ok(())
         }
         None => Err(format!(
@@ -80,9 +90,22 @@ pub(crate) fn language(value: &mut String) -> Result<(), String> {
 
 /// An ISO date (`YYYY-MM-DD`).
 pub(crate) fn date(value: &str) -> Result<(), String> {
-    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map(|_| ())
-        .map_err(|_| format!("{value:?} is not a date in the form YYYY-MM-DD"))
+    let b = value.as_bytes();
+    let number = |r: std::ops::Range<usize>| {
+        b[r].iter()
+            .try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let valid = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && {
+        match (number(0..4), number(5..7), number(8..10)) {
+            (Some(y), Some(m), Some(d)) => chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some(),
+            _ => false,
+        }
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("{value:?} is not a date in the form YYYY-MM-DD"))
+    }
 }
 
 /// A `deactivate` flag: 1/true/yes (any case) or 0/false/no/empty.
@@ -181,6 +204,10 @@ mod tests {
         assert_eq!(language(&mut l), Ok(()));
         assert_eq!(l, "en-US");
         assert!(language(&mut "klingon".to_owned()).is_err());
+        assert_eq!(date("2024-02-29"), Ok(()));
+        for bad in ["2023-02-29", "2024-2-29", "29/02/2024", "2024-13-01", "２０２４-01-01"] {
+            assert!(date(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
