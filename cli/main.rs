@@ -42,12 +42,20 @@ enum Command {
     History(commands::history::Args),
     /// A person's record now, or at a point in time.
     Show(commands::show::Args),
+    /// The undelivered events and what each will send (a dry run).
+    Plan,
+    /// Deliver undelivered events to Learn Amp.
+    Push,
+    /// Import from the configured source, then push: the scheduled job.
+    Sync,
 }
 
 /// How a command that did not fail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Success,
+    /// Finished, but something needs attention (exit 1): events failed.
+    Failed,
     /// An import held by a safeguard (exit 3).
     Held,
 }
@@ -62,9 +70,13 @@ fn main() -> ExitCode {
         Command::Events(args) => commands::events::run(&cli.config, cli.format, args),
         Command::History(args) => commands::history::run(&cli.config, cli.format, args),
         Command::Show(args) => commands::show::run(&cli.config, cli.format, args),
+        Command::Plan => commands::plan::run(&cli.config, cli.format),
+        Command::Push => commands::push::run(&cli.config, cli.format),
+        Command::Sync => commands::sync::run(&cli.config, cli.format),
     };
     match result {
         Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Failed) => ExitCode::from(1),
         Ok(Exit::Held) => ExitCode::from(3),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

@@ -4,8 +4,11 @@ pub mod events;
 pub mod history;
 pub mod import;
 pub mod init;
+pub mod plan;
+pub mod push;
 pub mod show;
 pub mod snapshots;
+pub mod sync;
 
 use std::path::Path;
 

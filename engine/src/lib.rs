@@ -9,6 +9,9 @@ mod fields;
 mod import;
 mod index;
 mod ingest;
+pub mod learnamp;
+pub mod replay;
+pub mod source;
 
 pub use ampsync_store as store;
 pub use audit::{AsOf, resolve_key, state_as_of};

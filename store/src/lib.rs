@@ -22,4 +22,4 @@ pub use event::{Cause, Delivery, Event, EventBody, EventKind, FieldChange, GENES
 pub use record::{Record, RecordHash, hash_fields, hash_fields_with};
 pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
 pub use state::UserState;
-pub use store::{AppendOutcome, EventFilter, SCHEMA_VERSION, StateEntry, Store};
+pub use store::{AppendOutcome, DeliveryUpdate, EventFilter, SCHEMA_VERSION, StateEntry, Store};

@@ -43,6 +43,17 @@ pub enum AppendOutcome {
     AlreadyImported(SnapshotMeta),
 }
 
+/// A delivery outcome to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryUpdate {
+    pub seq: u64,
+    /// The person the event is about.
+    pub key: String,
+    pub delivery: Delivery,
+    /// Their Learn Amp id, when the delivery learned it.
+    pub remote_id: Option<u64>,
+}
+
 /// Which events a query wants. Empty fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -261,6 +272,17 @@ impl Store {
         Ok(log_end)
     }
 
+    /// Visits every person in the projected state with their full record.
+    pub fn for_each_user(&self, mut f: impl FnMut(&str, &UserState)) -> Result<(), StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(STATE)?;
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            f(k.value(), &UserState::decode(v.value())?);
+        }
+        Ok(())
+    }
+
     /// Number of people in the projected state (active or not).
     pub fn state_len(&self) -> Result<u64, StoreError> {
         Ok(self.read()?.open_table(STATE)?.len()?)
@@ -389,6 +411,79 @@ impl Store {
                 .get(seq)?
                 .ok_or_else(|| StoreError::Inconsistent(format!("event {seq} indexed but missing")))?;
             out.push((Event::decode(seq, bytes.value())?, delivery_of(&delivery, seq)?));
+        }
+        Ok(out)
+    }
+
+    /// Events not yet delivered (pending, or failed and to be retried), in
+    /// sequence order, each with its status. Dead and skipped events are
+    /// left to a person.
+    pub fn undelivered(&self) -> Result<Vec<(Event, Delivery)>, StoreError> {
+        let txn = self.read()?;
+        let events = txn.open_table(EVENTS)?;
+        let delivery = txn.open_table(DELIVERY)?;
+        let mut out = Vec::new();
+        for entry in delivery.iter()? {
+            let (seq, status) = entry?;
+            let status: Delivery = codec::decode("delivery", status.value())?;
+            if matches!(status, Delivery::Pending | Delivery::Failed { .. }) {
+                let seq = seq.value();
+                let bytes = events
+                    .get(seq)?
+                    .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
+                out.push((Event::decode(seq, bytes.value())?, status));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts of events by delivery status name.
+    pub fn delivery_counts(&self) -> Result<std::collections::BTreeMap<&'static str, u64>, StoreError> {
+        let txn = self.read()?;
+        let delivery = txn.open_table(DELIVERY)?;
+        let mut counts = std::collections::BTreeMap::new();
+        for entry in delivery.iter()? {
+            let (_, status) = entry?;
+            let status: Delivery = codec::decode("delivery", status.value())?;
+            *counts.entry(status.name()).or_insert(0) += 1;
+        }
+        Ok(counts)
+    }
+
+    /// Records delivery outcomes (and the Learn Amp ids they revealed) in
+    /// one write transaction.
+    pub fn record_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<(), StoreError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let txn = self.write()?;
+        {
+            let mut delivery = txn.open_table(DELIVERY)?;
+            let mut remote = txn.open_table(REMOTE_IDS)?;
+            for u in updates {
+                delivery.insert(u.seq, codec::encode("delivery", &u.delivery)?.as_slice())?;
+                if let Some(id) = u.remote_id {
+                    remote.insert(u.key.as_str(), id)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The Learn Amp id recorded for a person.
+    pub fn remote_id(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.read()?.open_table(REMOTE_IDS)?.get(key)?.map(|g| g.value()))
+    }
+
+    /// Every recorded Learn Amp id, by key.
+    pub fn remote_ids(&self) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(REMOTE_IDS)?;
+        let mut out = std::collections::HashMap::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            out.insert(k.value().to_owned(), v.value());
         }
         Ok(out)
     }
