@@ -48,6 +48,10 @@ enum Command {
     Push,
     /// Import from the configured source, then push: the scheduled job.
     Sync,
+    /// Run the local Learn Amp sandbox.
+    Sandbox(commands::sandbox::Args),
+    /// A self-contained run on the bundled example files against the sandbox.
+    Demo,
 }
 
 /// How a command that did not fail ended.
@@ -73,6 +77,8 @@ fn main() -> ExitCode {
         Command::Plan => commands::plan::run(&cli.config, cli.format),
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
+        Command::Sandbox(args) => commands::sandbox::run(&cli.config, args),
+        Command::Demo => commands::demo::run(&cli.config, cli.format),
     };
     match result {
         Ok(Exit::Success) => ExitCode::SUCCESS,

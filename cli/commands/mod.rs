@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod events;
 pub mod history;
 pub mod import;
 pub mod init;
 pub mod plan;
 pub mod push;
+pub mod sandbox;
 pub mod show;
 pub mod snapshots;
 pub mod sync;

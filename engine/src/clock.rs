@@ -13,13 +13,26 @@ pub struct ClockError {
     value: String,
 }
 
+/// A time pinned in-process (the demo's days); wins over `AMPSYNC_NOW`.
+static PINNED: std::sync::RwLock<Option<i64>> = std::sync::RwLock::new(None);
+
+/// Pins (or with `None` unpins) the clock for this process.
+pub fn pin(micros: Option<i64>) {
+    if let Ok(mut pinned) = PINNED.write() {
+        *pinned = micros;
+    }
+}
+
 /// Now, in microseconds since the Unix epoch (UTC).
 pub fn now_micros() -> Result<i64, ClockError> {
+    if let Some(t) = PINNED.read().ok().and_then(|p| *p) {
+        return Ok(t);
+    }
     match std::env::var(NOW_ENV) {
-        Ok(value) => DateTime::parse_from_rfc3339(&value)
+        Ok(value) if !value.is_empty() => DateTime::parse_from_rfc3339(&value)
             .map(|t| t.timestamp_micros())
             .map_err(|_| ClockError { value }),
-        Err(_) => Ok(Utc::now().timestamp_micros()),
+        _ => Ok(Utc::now().timestamp_micros()),
     }
 }
 

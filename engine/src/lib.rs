@@ -1,5 +1,6 @@
 //! The ampsync domain: config, ingest of the daily file, the diff into
-//! events, and (later) replay to Learn Amp. Storage is `ampsync-store`'s.
+//! events, replay to Learn Amp, and a faithful local Learn Amp sandbox.
+//! Storage is `ampsync-store`'s.
 
 mod audit;
 pub mod clock;
@@ -11,6 +12,7 @@ mod index;
 mod ingest;
 pub mod learnamp;
 pub mod replay;
+pub mod sandbox;
 pub mod source;
 
 pub use ampsync_store as store;

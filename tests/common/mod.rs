@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod sandbox;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -24,6 +26,8 @@ pub fn example(name: &str) -> PathBuf {
 pub struct TestEnv {
     dir: tempfile::TempDir,
     pub now: String,
+    /// Extra environment for every command (credentials, log filter).
+    pub env: Vec<(String, String)>,
 }
 
 /// A finished command.
@@ -64,6 +68,7 @@ impl TestEnv {
         TestEnv {
             dir,
             now: "2026-11-24T06:30:00Z".into(),
+            env: Vec::new(),
         }
     }
 
@@ -88,6 +93,7 @@ impl TestEnv {
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AMPSYNC_NOW", &self.now)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .current_dir(self.path())
             .arg("--config")
             .arg(self.path().join("ampsync.toml"))

@@ -201,6 +201,8 @@ pub async fn push(
         report.retried = ctx.retried.load(Ordering::Relaxed);
         report.requests = ctx.requests.load(Ordering::Relaxed);
         report.warnings = warnings;
+        report.failed.sort_by_key(|u| u.seq);
+        report.dead.sort_by_key(|u| u.seq);
         report
     };
     drop(ctx); // closes the recorder's channel

@@ -178,6 +178,33 @@ fn split_teams(list: &str) -> Vec<TeamName> {
         .collect()
 }
 
+/// The method and path a call will use; `remote_id` is the person's Learn
+/// Amp id when known (else the path names them by key).
+pub fn endpoint(action: Action, key: &str, remote_id: Option<u64>) -> (crate::learnamp::Method, String) {
+    use crate::learnamp::Method;
+    let who = remote_id.map_or_else(|| format!("{{id of {key}}}"), |id| id.to_string());
+    match action {
+        Action::Create => (Method::Post, "/v1/users".to_owned()),
+        Action::Update => (Method::Put, format!("/v1/users/{who}")),
+        Action::Deactivate => (Method::Put, format!("/v1/users/{who}/deactivate")),
+    }
+}
+
+impl FormValue {
+    /// The value as a plan shows it: team names stand for their ids.
+    pub fn display(&self) -> String {
+        match self {
+            FormValue::Text(t) => t.clone(),
+            FormValue::Team(t) => format!("<id of team {:?}>", t.team),
+            FormValue::Teams(ts) => ts
+                .iter()
+                .map(|t| format!("<id of team {:?}>", t.team))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,32 +279,5 @@ mod tests {
                 ]
             }
         );
-    }
-}
-
-/// The method and path a call will use; `remote_id` is the person's Learn
-/// Amp id when known (else the path names them by key).
-pub fn endpoint(action: Action, key: &str, remote_id: Option<u64>) -> (crate::learnamp::Method, String) {
-    use crate::learnamp::Method;
-    let who = remote_id.map_or_else(|| format!("{{id of {key}}}"), |id| id.to_string());
-    match action {
-        Action::Create => (Method::Post, "/v1/users".to_owned()),
-        Action::Update => (Method::Put, format!("/v1/users/{who}")),
-        Action::Deactivate => (Method::Put, format!("/v1/users/{who}/deactivate")),
-    }
-}
-
-impl FormValue {
-    /// The value as a plan shows it: team names stand for their ids.
-    pub fn display(&self) -> String {
-        match self {
-            FormValue::Text(t) => t.clone(),
-            FormValue::Team(t) => format!("<id of team {:?}>", t.team),
-            FormValue::Teams(ts) => ts
-                .iter()
-                .map(|t| format!("<id of team {:?}>", t.team))
-                .collect::<Vec<_>>()
-                .join(" "),
-        }
     }
 }

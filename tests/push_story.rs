@@ -1,0 +1,394 @@
+//! Delivery end to end: the real binary pushes the example days to the
+//! Learn Amp sandbox over HTTP, with and without injected faults, through a
+//! crash, a token expiry and a rejected event.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use ampsync_engine::sandbox::{Faults, SandboxOptions};
+use common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
+use common::{TestEnv, example};
+use serde_json::{Value, json};
+
+/// Fields compared between the store and Learn Amp.
+const FIELDS: &[&str] = &[
+    "email",
+    "firstName",
+    "lastName",
+    "jobTitle",
+    "role",
+    "language",
+    "location",
+    "hireDate",
+    "integrationExternalId",
+];
+
+/// What the store says each person should be in Learn Amp.
+fn expected(env: &TestEnv) -> BTreeMap<String, Value> {
+    let created = env.json(&["events", "--kind", "created"]);
+    let mut out = BTreeMap::new();
+    for event in created.as_array().expect("events") {
+        let key = event["key"].as_str().expect("key");
+        let shown = env.json(&["show", key]);
+        let record = &shown["record"];
+        let mut person = serde_json::Map::new();
+        for f in FIELDS {
+            person.insert(f.to_string(), record[*f].clone());
+        }
+        person.insert("managerEmail".into(), record["managerEmail"].clone());
+        person.insert("primaryTeam".into(), record["primaryTeam"].clone());
+        person.insert("secondaryTeams".into(), record["secondaryTeams"].clone());
+        person.insert("active".into(), shown["active"].clone());
+        // No language in the file: Learn Amp gives the account's default.
+        if person["language"].is_null() {
+            person.insert("language".into(), json!("en"));
+        }
+        out.insert(key.to_owned(), Value::Object(person));
+    }
+    out
+}
+
+/// What Learn Amp (the sandbox) has, in the same shape, by external id.
+fn actual(sandbox: &TestSandbox) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for user in sandbox.users() {
+        let mut person = serde_json::Map::new();
+        for f in FIELDS {
+            let v = &user[*f];
+            person.insert(f.to_string(), if v == "" { Value::Null } else { v.clone() });
+        }
+        person.insert("managerEmail".into(), user["manager"]["email"].clone());
+        person.insert("primaryTeam".into(), user["primaryTeam"]["name"].clone());
+        let mut secondary: Vec<String> = user["secondaryTeams"]
+            .as_array()
+            .map(|ts| {
+                ts.iter()
+                    .filter_map(|t| t["name"].as_str())
+                    .map(|n| n.replace(',', "\\,"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        secondary.sort();
+        let secondary = if secondary.is_empty() {
+            Value::Null
+        } else {
+            json!(secondary.join(", "))
+        };
+        person.insert("secondaryTeams".into(), secondary);
+        let status = user["status"]["status"].as_str().unwrap_or_default().to_lowercase();
+        person.insert("active".into(), json!(status != "deactivated"));
+        let key = user["integrationExternalId"]
+            .as_str()
+            .expect("every user has an external id")
+            .to_owned();
+        assert!(
+            out.insert(key.clone(), Value::Object(person)).is_none(),
+            "two users with external id {key}"
+        );
+    }
+    out
+}
+
+/// Asserts Learn Amp holds exactly what the store says, naming each difference.
+fn assert_in_step(sandbox: &TestSandbox, env: &TestEnv) {
+    let (actual, expected) = (actual(sandbox), expected(env));
+    let mut differences = Vec::new();
+    for key in actual
+        .keys()
+        .chain(expected.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        match (actual.get(key), expected.get(key)) {
+            (Some(a), Some(e)) if a != e => {
+                for field in e
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+                {
+                    if a[&field] != e[&field] {
+                        differences.push(format!(
+                            "{key}.{field}: Learn Amp has {}, the store says {}",
+                            a[&field], e[&field]
+                        ));
+                    }
+                }
+            }
+            (Some(_), None) => differences.push(format!("{key}: in Learn Amp only")),
+            (None, Some(_)) => differences.push(format!("{key}: missing from Learn Amp")),
+            _ => {}
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} difference(s):\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+}
+
+fn push(env: &TestEnv) -> Value {
+    env.json(&["push"])
+}
+
+fn writes(sandbox: &TestSandbox) -> (u64, u64, u64, u64) {
+    let s = sandbox.sandbox.stats();
+    (s.creates, s.updates, s.deactivations, s.reactivations)
+}
+
+#[test]
+fn the_example_days_reach_learn_amp_exactly_and_a_second_push_sends_nothing() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 500");
+
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    let report = push(&env);
+    assert_eq!(
+        (&report["events"], &report["sent"], &report["failed"], &report["dead"]),
+        (&json!(50), &json!(50), &json!([]), &json!([]))
+    );
+    assert_in_step(&sandbox, &env);
+    assert_eq!(
+        actual(&sandbox)["E1002"]["secondaryTeams"],
+        json!("Research\\, Development")
+    );
+
+    env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
+    let report = push(&env);
+    assert_eq!((&report["events"], &report["sent"]), (&json!(7), &json!(7)));
+    assert_in_step(&sandbox, &env);
+    let people = actual(&sandbox);
+    assert_eq!(people.len(), 52, "leavers are deactivated, not deleted");
+    assert_eq!(
+        (&people["E1020"]["active"], &people["E1039"]["active"]),
+        (&json!(false), &json!(false))
+    );
+    assert_eq!(people["E1026"]["email"], json!("agnieszka.kowalska@northwind.example"));
+
+    // Every delivery is in the log, with Learn Amp's id.
+    let history = env.json(&["history", "E1014"]);
+    for event in history["events"].as_array().expect("events") {
+        assert_eq!(event["delivery"]["status"], json!("delivered"), "{event}");
+        assert!(event["delivery"]["remote_id"].as_u64().is_some(), "{event}");
+    }
+
+    let before = writes(&sandbox);
+    let again = push(&env);
+    assert_eq!(
+        (&again["events"], &again["sent"], &again["requests"]),
+        (&json!(0), &json!(0), &json!(0))
+    );
+    assert_eq!(writes(&sandbox), before, "a second push writes nothing");
+}
+
+#[test]
+fn faults_change_nothing_in_the_end_state() {
+    let sandbox = TestSandbox::with_example_teams();
+    sandbox.set_faults(Faults {
+        rate_limit_per_second: Some(20),
+        error_rate: 0.2,
+        latency_ms: 0,
+        drop_after_write_rate: 0.05,
+        seed: 7,
+    });
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 40\nmax_attempts = 20");
+
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    let report = push(&env);
+    assert_eq!(
+        (&report["sent"], &report["failed"], &report["dead"]),
+        (&json!(50), &json!([]), &json!([])),
+        "{report}"
+    );
+    env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
+    let report = push(&env);
+    assert_eq!(
+        (&report["sent"], &report["failed"], &report["dead"]),
+        (&json!(7), &json!([]), &json!([])),
+        "{report}"
+    );
+
+    assert_in_step(&sandbox, &env);
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.creates, 52, "no one was created twice: {stats:?}");
+    assert!(
+        stats.server_errors > 0 && stats.dropped > 0 && stats.rate_limited > 0,
+        "faults were injected: {stats:?}"
+    );
+    assert!(report["retried"].as_u64().is_some());
+}
+
+#[test]
+fn a_push_killed_midway_resumes_to_the_same_state() {
+    let sandbox = TestSandbox::with_example_teams();
+    sandbox.set_faults(Faults {
+        latency_ms: 20,
+        ..Faults::default()
+    });
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "concurrency = 1\nmax_requests_per_second = 500");
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+
+    let mut child = env
+        .command(&["push"])
+        .env("AMPSYNC_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn push");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut midway = false;
+    for line in BufReader::new(stderr).lines() {
+        if line.expect("stderr line").contains("pushed 20/50 events") {
+            midway = true;
+            break;
+        }
+    }
+    assert!(midway, "the push never reported progress");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    let partial = sandbox.sandbox.stats().creates;
+    assert!((20..50).contains(&partial), "killed midway: {partial} created");
+
+    sandbox.set_faults(Faults::default());
+    let report = push(&env);
+    assert_eq!(
+        (&report["failed"], &report["dead"]),
+        (&json!([]), &json!([])),
+        "{report}"
+    );
+    assert_in_step(&sandbox, &env);
+    assert_eq!(sandbox.sandbox.stats().creates, 50, "no one was created twice");
+}
+
+#[test]
+fn an_expired_token_is_renewed_without_failing_events() {
+    let sandbox = TestSandbox::with_example_teams();
+    sandbox.set_faults(Faults {
+        latency_ms: 10,
+        ..Faults::default()
+    });
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "concurrency = 2\nmax_requests_per_second = 500");
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+
+    let mut child = env
+        .command(&["push", "--format", "json"])
+        .env("AMPSYNC_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn push");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.expect("stderr line").contains("pushed 10/50 events") {
+            sandbox.sandbox.expire_tokens();
+            break;
+        }
+    }
+    for line in lines {
+        line.expect("stderr line");
+    }
+    let output = child.wait_with_output().expect("push finishes");
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
+    assert_eq!(
+        (&report["sent"], &report["failed"], &report["dead"]),
+        (&json!(50), &json!([]), &json!([])),
+        "{report}"
+    );
+    assert_in_step(&sandbox, &env);
+}
+
+#[test]
+fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
+    let sandbox = TestSandbox::start(SandboxOptions {
+        teams: EXAMPLE_TEAMS.iter().map(|t| t.to_string()).collect(),
+        ..SandboxOptions::default()
+    });
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 500");
+    let file = env.write(
+        "small.csv",
+        "Employee ID,First name,Last name,Email,Role,Primary team\n\
+         E1,Ann,Lee,ann@acme.example,viewer,Sales\n\
+         E2,Bo,Chan,bo@acme.example,learning_designer,Sales\n\
+         E3,Cy,Diaz,cy@acme.example,admin,Nowhere\n\
+         E4,Di,Eve,di@acme.example,reporter,Finance\n",
+    );
+    env.import_at("2026-11-24T06:30:00Z", &file);
+
+    let plan = env.json(&["plan"]);
+    let requests: Vec<(u64, &str, &str, &str)> = plan["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_u64().unwrap_or(0),
+                e["key"].as_str().unwrap_or(""),
+                e["method"].as_str().unwrap_or(""),
+                e["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        vec![
+            (1, "E1", "POST", "/v1/users"),
+            (2, "E2", "POST", "/v1/users"),
+            (3, "E3", "POST", "/v1/users"),
+            (4, "E4", "POST", "/v1/users")
+        ]
+    );
+    assert_eq!(
+        plan["events"][0]["fields"],
+        json!([
+            ["email", "ann@acme.example"],
+            ["firstName", "Ann"],
+            ["integrationExternalId", "E1"],
+            ["lastName", "Lee"],
+            ["primaryTeamId", "<id of team \"Sales\">"],
+            ["role", "viewer"],
+            ["skipInvitation", "false"]
+        ])
+    );
+    assert_eq!(sandbox.sandbox.stats().requests, 0, "plan sends nothing");
+
+    let run = env.run(&["push", "--format", "json"]).expect_code(1);
+    let report = run.json();
+    assert_eq!(report["sent"], json!(2));
+    let failed = report["failed"].as_array().expect("failed");
+    assert_eq!(failed.len(), 2, "{report}");
+    assert_eq!(failed[0]["key"], json!("E2"));
+    assert!(
+        failed[0]["error"].as_str().unwrap_or("").contains("role"),
+        "the API's message: {report}"
+    );
+    assert_eq!(failed[1]["key"], json!("E3"));
+    assert_eq!(
+        failed[1]["error"],
+        json!("team \"Nowhere\" does not exist in Learn Amp (set learnamp.create_missing_teams = true to create it)")
+    );
+    let people = actual(&sandbox);
+    assert_eq!(people.keys().collect::<Vec<_>>(), vec!["E1", "E4"]);
+    assert_eq!(people["E4"]["primaryTeam"], json!("Finance"));
+    assert_eq!(
+        env.json(&["history", "E2"])["events"][0]["delivery"]["status"],
+        json!("failed")
+    );
+    // The plan now holds exactly the two failed events.
+    let replan = env.json(&["plan"]);
+    let keys: Vec<&str> = replan["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["key"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(keys, vec!["E2", "E3"]);
+}
