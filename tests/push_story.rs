@@ -42,9 +42,12 @@ fn expected(env: &TestEnv) -> BTreeMap<String, Value> {
         person.insert("primaryTeam".into(), record["primaryTeam"].clone());
         person.insert("secondaryTeams".into(), record["secondaryTeams"].clone());
         person.insert("active".into(), shown["active"].clone());
-        // No language in the file: Learn Amp gives the account's default.
+        // No language or role in the file: Learn Amp's defaults apply.
         if person["language"].is_null() {
             person.insert("language".into(), json!("en"));
+        }
+        if person["role"].is_null() {
+            person.insert("role".into(), json!("viewer"));
         }
         out.insert(key.to_owned(), Value::Object(person));
     }
@@ -391,4 +394,87 @@ fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
         .map(|e| e["key"].as_str().unwrap_or(""))
         .collect();
     assert_eq!(keys, vec!["E2", "E3"]);
+}
+
+#[test]
+fn managers_are_created_first_cycles_are_closed_and_a_departed_manager_is_reported() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 500\nconcurrency = 8");
+    // Rows are in an order where each report comes before their manager;
+    // C and D manage each other; G's manager left with this very file.
+    let day1 = env.write(
+        "m1.csv",
+        "Employee ID,First name,Last name,Email,Manager email\n\
+         A,Ann,A,a@acme.example,b@acme.example\n\
+         B,Bo,B,b@acme.example,z@acme.example\n\
+         Z,Zed,Z,z@acme.example,\n\
+         C,Cy,C,c@acme.example,d@acme.example\n\
+         D,Di,D,d@acme.example,c@acme.example\n\
+         Q,Quinn,Q,q@acme.example,\n",
+    );
+    env.import_at("2026-11-24T06:30:00Z", &day1);
+    let report = push(&env);
+    assert_eq!((&report["sent"], &report["failed"], &report["warnings"]), (&json!(6), &json!([]), &json!([])), "{report}");
+    assert_in_step(&sandbox, &env);
+
+    let day2 = env.write(
+        "m2.csv",
+        "Employee ID,First name,Last name,Email,Manager email\n\
+         A,Ann,A,a@acme.example,b@acme.example\n\
+         B,Bo,B,b@acme.example,z@acme.example\n\
+         Z,Zed,Z,z@acme.example,\n\
+         C,Cy,C,c@acme.example,d@acme.example\n\
+         D,Di,D,d@acme.example,c@acme.example\n\
+         G,Gil,G,g@acme.example,q@acme.example\n",
+    );
+    env.import_at("2026-11-25T06:30:00Z", &day2);
+    let report = push(&env);
+    assert_eq!(report["failed"], json!([]), "{report}");
+    assert_eq!(
+        report["warnings"],
+        json!(["G names q@acme.example as manager, who is not an active person in the file: sent without the manager"])
+    );
+    let people = actual(&sandbox);
+    assert_eq!(people["G"]["managerEmail"], Value::Null);
+    assert_eq!(people["Q"]["active"], json!(false));
+    assert_eq!((&people["C"]["managerEmail"], &people["D"]["managerEmail"]), (&json!("d@acme.example"), &json!("c@acme.example")));
+}
+
+#[test]
+fn sync_takes_the_newest_settled_file_from_a_folder_then_pushes() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    let drop = env.path().join("drop");
+    std::fs::create_dir_all(&drop).expect("drop folder");
+    sandbox.configure(
+        &mut env,
+        &format!("max_requests_per_second = 500\n[source]\nkind = \"dir\"\nremote_dir = \"{}\"\npattern = \"users_*.csv\"\nsettle_seconds = 30\n", drop.display()),
+    );
+    env.now = "2026-11-24T06:30:00Z".into();
+    let pinned = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_502_600); // 2026-11-24T06:43:20Z
+    let place = |name: &str, from: &std::path::Path, age_secs: u64| {
+        let path = drop.join(name);
+        std::fs::copy(from, &path).expect("copy");
+        let file = std::fs::File::options().write(true).open(&path).expect("open");
+        file.set_modified(pinned - std::time::Duration::from_secs(age_secs)).expect("set mtime");
+    };
+    env.now = "2026-11-24T06:43:20Z".into();
+    place("users_1.csv", &example("day1.csv"), 3600);
+    place("other.csv", &example("day2.csv"), 60);
+    let run = env.run(&["sync"]).expect_code(0);
+    assert!(run.stdout.contains("users_1.csv as snapshot 1"), "{}", run.stdout);
+    assert_in_step(&sandbox, &env);
+    assert_eq!(actual(&sandbox).len(), 50);
+
+    // A newer file still being written is not taken; once settled, it is.
+    place("users_2.csv", &example("day2.csv"), 5);
+    let run = env.run(&["sync"]).expect_code(0);
+    assert!(run.stdout.contains("users_2.csv changed less than 30 s ago: still being written, not taken"), "{}", run.stdout);
+    assert_eq!(actual(&sandbox).len(), 50);
+    place("users_2.csv", &example("day2.csv"), 120);
+    let run = env.run(&["sync"]).expect_code(0);
+    assert!(run.stdout.contains("users_2.csv as snapshot 2"), "{}", run.stdout);
+    assert_in_step(&sandbox, &env);
+    assert_eq!(actual(&sandbox).len(), 52);
 }
