@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools the end-to-end tests drive (none yet beyond the Rust
-# toolchain; the sFTP and PGP tests will add openssh-server and gnupg).
-needed=()
+# System tools the end-to-end tests drive: a real OpenSSH sshd and the sftp
+# client for the sFTP source, gpg for encrypted files.
+needed=(openssh-server openssh-client gnupg)
 if [ ${#needed[@]} -gt 0 ]; then
   missing=()
   for pkg in "${needed[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done

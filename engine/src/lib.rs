@@ -11,8 +11,11 @@ mod import;
 mod index;
 mod ingest;
 pub mod learnamp;
+pub mod pgp;
 pub mod replay;
+pub mod runlock;
 pub mod sandbox;
+pub mod schedule;
 pub mod source;
 
 pub use ampsync_store as store;

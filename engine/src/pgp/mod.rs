@@ -1,0 +1,1 @@
+//! PGP decryption of the daily file (being written).
