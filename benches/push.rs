@@ -117,6 +117,7 @@ async fn run(store_path: &Path, n: usize, concurrency: usize, latency_ms: u64) -
         max_attempts: 8,
         create_missing_teams: false,
         call: CallOptions { skip_invitation: true },
+        stop: None,
     };
     let started = Instant::now();
     let report = push(store, client, plan, options, None).await.expect("push");

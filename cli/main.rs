@@ -48,6 +48,8 @@ enum Command {
     Push,
     /// Import from the configured source, then push: the scheduled job.
     Sync,
+    /// Run `sync` on the configured cron schedule until stopped.
+    Daemon(commands::daemon::Args),
     /// Run the local Learn Amp sandbox.
     Sandbox(commands::sandbox::Args),
     /// A self-contained run on the bundled example files against the sandbox.
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Plan => commands::plan::run(&cli.config, cli.format),
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
+        Command::Daemon(args) => commands::daemon::run(&cli.config, args),
         Command::Sandbox(args) => commands::sandbox::run(&cli.config, args),
         Command::Demo => commands::demo::run(&cli.config, cli.format),
     };

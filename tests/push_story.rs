@@ -415,7 +415,11 @@ fn managers_are_created_first_cycles_are_closed_and_a_departed_manager_is_report
     );
     env.import_at("2026-11-24T06:30:00Z", &day1);
     let report = push(&env);
-    assert_eq!((&report["sent"], &report["failed"], &report["warnings"]), (&json!(6), &json!([]), &json!([])), "{report}");
+    assert_eq!(
+        (&report["sent"], &report["failed"], &report["warnings"]),
+        (&json!(6), &json!([]), &json!([])),
+        "{report}"
+    );
     assert_in_step(&sandbox, &env);
 
     let day2 = env.write(
@@ -438,7 +442,10 @@ fn managers_are_created_first_cycles_are_closed_and_a_departed_manager_is_report
     let people = actual(&sandbox);
     assert_eq!(people["G"]["managerEmail"], Value::Null);
     assert_eq!(people["Q"]["active"], json!(false));
-    assert_eq!((&people["C"]["managerEmail"], &people["D"]["managerEmail"]), (&json!("d@acme.example"), &json!("c@acme.example")));
+    assert_eq!(
+        (&people["C"]["managerEmail"], &people["D"]["managerEmail"]),
+        (&json!("d@acme.example"), &json!("c@acme.example"))
+    );
 }
 
 #[test]
@@ -457,7 +464,8 @@ fn sync_takes_the_newest_settled_file_from_a_folder_then_pushes() {
         let path = drop.join(name);
         std::fs::copy(from, &path).expect("copy");
         let file = std::fs::File::options().write(true).open(&path).expect("open");
-        file.set_modified(pinned - std::time::Duration::from_secs(age_secs)).expect("set mtime");
+        file.set_modified(pinned - std::time::Duration::from_secs(age_secs))
+            .expect("set mtime");
     };
     env.now = "2026-11-24T06:43:20Z".into();
     place("users_1.csv", &example("day1.csv"), 3600);
@@ -470,7 +478,12 @@ fn sync_takes_the_newest_settled_file_from_a_folder_then_pushes() {
     // A newer file still being written is not taken; once settled, it is.
     place("users_2.csv", &example("day2.csv"), 5);
     let run = env.run(&["sync"]).expect_code(0);
-    assert!(run.stdout.contains("users_2.csv changed less than 30 s ago: still being written, not taken"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("users_2.csv changed less than 30 s ago: still being written, not taken"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(actual(&sandbox).len(), 50);
     place("users_2.csv", &example("day2.csv"), 120);
     let run = env.run(&["sync"]).expect_code(0);

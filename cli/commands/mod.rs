@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod daemon;
 pub mod demo;
 pub mod events;
+mod health;
 pub mod history;
 pub mod import;
 pub mod init;

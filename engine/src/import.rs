@@ -28,6 +28,9 @@ use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent};
 pub enum Input {
     /// A file on disk, read twice (hash, then parse), never whole in memory.
     File(PathBuf),
+    /// A local copy of a file from elsewhere (an sFTP download), recorded
+    /// under the name it has there.
+    Copy { path: PathBuf, name: String },
     /// Bytes already in memory (a decrypted file), named for messages.
     Bytes { name: String, bytes: Vec<u8> },
 }
@@ -37,13 +40,15 @@ impl Input {
     pub fn name(&self) -> String {
         match self {
             Input::File(path) => path.display().to_string(),
-            Input::Bytes { name, .. } => name.clone(),
+            Input::Copy { name, .. } | Input::Bytes { name, .. } => name.clone(),
         }
     }
 
     fn open(&self) -> io::Result<Box<dyn Read + Send + '_>> {
         Ok(match self {
-            Input::File(path) => Box::new(BufReader::with_capacity(256 * 1024, File::open(path)?)),
+            Input::File(path) | Input::Copy { path, .. } => {
+                Box::new(BufReader::with_capacity(256 * 1024, File::open(path)?))
+            }
             Input::Bytes { bytes, .. } => Box::new(bytes.as_slice()),
         })
     }
@@ -51,7 +56,7 @@ impl Input {
     /// blake3 and length of the bytes.
     fn hash(&self) -> io::Result<([u8; 32], u64)> {
         match self {
-            Input::File(path) => {
+            Input::File(path) | Input::Copy { path, .. } => {
                 let mut hasher = blake3::Hasher::new();
                 hasher.update_reader(File::open(path)?)?;
                 Ok((*hasher.finalize().as_bytes(), hasher.count()))

@@ -10,13 +10,16 @@ mod fields;
 mod import;
 mod index;
 mod ingest;
+pub mod keygen;
 pub mod learnamp;
 pub mod pgp;
 pub mod replay;
 pub mod runlock;
+pub mod runlog;
 pub mod sandbox;
 pub mod schedule;
 pub mod source;
+pub mod sync;
 
 pub use ampsync_store as store;
 pub use audit::{AsOf, resolve_key, state_as_of};

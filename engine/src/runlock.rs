@@ -35,15 +35,31 @@ impl RunLock {
         let mut path = store.as_os_str().to_owned();
         path.push(".lock");
         let path = PathBuf::from(path);
-        let io = |source| RunLockError::Io { path: path.clone(), source };
-        let mut file = File::options().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let io = |source| RunLockError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut since = String::new();
                 let _ = file.read_to_string(&mut since);
-                let since = if since.trim().is_empty() { "an unknown time".to_owned() } else { since.trim().to_owned() };
-                return Err(RunLockError::Held { store: store.to_owned(), since });
+                let since = if since.trim().is_empty() {
+                    "an unknown time".to_owned()
+                } else {
+                    since.trim().to_owned()
+                };
+                return Err(RunLockError::Held {
+                    store: store.to_owned(),
+                    since,
+                });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }

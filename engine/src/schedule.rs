@@ -44,13 +44,24 @@ impl Schedule {
             .seconds(Seconds::Required)
             .build()
             .parse(&config.cron)
-            .map_err(|e| ScheduleError::Cron { expr: config.cron.clone(), reason: e.to_string() })?;
-        let zone: Tz = config.timezone.parse().map_err(|_| ScheduleError::Timezone(config.timezone.clone()))?;
+            .map_err(|e| ScheduleError::Cron {
+                expr: config.cron.clone(),
+                reason: e.to_string(),
+            })?;
+        let zone: Tz = config
+            .timezone
+            .parse()
+            .map_err(|_| ScheduleError::Timezone(config.timezone.clone()))?;
         let expect_file_by = match &config.expect_file_by {
             Some(t) => Some(NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| ScheduleError::ExpectBy(t.clone()))?),
             None => None,
         };
-        Ok(Schedule { cron, expr: config.cron.clone(), zone, expect_file_by })
+        Ok(Schedule {
+            cron,
+            expr: config.cron.clone(),
+            zone,
+            expect_file_by,
+        })
     }
 
     /// The first run strictly after `after`.
@@ -74,7 +85,10 @@ impl Schedule {
     pub fn local_day_start(&self, at: DateTime<Utc>) -> DateTime<Utc> {
         let local = at.with_timezone(&self.zone).date_naive();
         let midnight = local.and_hms_opt(0, 0, 0).unwrap_or_default();
-        self.zone.from_local_datetime(&midnight).earliest().map_or(at, |t| t.with_timezone(&Utc))
+        self.zone
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map_or(at, |t| t.with_timezone(&Utc))
     }
 
     /// The zone's name.
@@ -88,8 +102,12 @@ mod tests {
     use super::*;
 
     fn schedule(cron: &str, zone: &str) -> Schedule {
-        Schedule::from_config(&ScheduleConfig { cron: cron.into(), timezone: zone.into(), expect_file_by: Some("06:00".into()) })
-            .expect("valid schedule")
+        Schedule::from_config(&ScheduleConfig {
+            cron: cron.into(),
+            timezone: zone.into(),
+            expect_file_by: Some("06:00".into()),
+        })
+        .expect("valid schedule")
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -108,7 +126,15 @@ mod tests {
             runs.push(t.to_rfc3339());
         }
         // Spring forward on 29 March: 06:30 GMT, then 06:30 BST = 05:30 UTC.
-        assert_eq!(runs, ["2026-03-28T06:30:00+00:00", "2026-03-29T05:30:00+00:00", "2026-03-30T05:30:00+00:00", "2026-03-31T05:30:00+00:00"]);
+        assert_eq!(
+            runs,
+            [
+                "2026-03-28T06:30:00+00:00",
+                "2026-03-29T05:30:00+00:00",
+                "2026-03-30T05:30:00+00:00",
+                "2026-03-31T05:30:00+00:00"
+            ]
+        );
         let mut t = utc("2026-10-23T12:00:00Z");
         let mut runs = Vec::new();
         for _ in 0..3 {
@@ -116,16 +142,38 @@ mod tests {
             runs.push(t.to_rfc3339());
         }
         // Fall back on 25 October.
-        assert_eq!(runs, ["2026-10-24T05:30:00+00:00", "2026-10-25T06:30:00+00:00", "2026-10-26T06:30:00+00:00"]);
+        assert_eq!(
+            runs,
+            [
+                "2026-10-24T05:30:00+00:00",
+                "2026-10-25T06:30:00+00:00",
+                "2026-10-26T06:30:00+00:00"
+            ]
+        );
     }
 
     #[test]
     fn per_second_schedules_and_errors() {
         let s = schedule("* * * * * *", "UTC");
-        assert_eq!(s.next_after(utc("2026-01-01T00:00:00Z")).expect("next"), utc("2026-01-01T00:00:01Z"));
-        let bad = |cron: &str, zone: &str| Schedule::from_config(&ScheduleConfig { cron: cron.into(), timezone: zone.into(), expect_file_by: None });
-        assert!(matches!(bad("30 6 * * *", "UTC"), Err(ScheduleError::Cron { .. })), "five fields are refused");
-        assert!(matches!(bad("0 30 6 * * *", "Mars/Olympus"), Err(ScheduleError::Timezone(_))));
+        assert_eq!(
+            s.next_after(utc("2026-01-01T00:00:00Z")).expect("next"),
+            utc("2026-01-01T00:00:01Z")
+        );
+        let bad = |cron: &str, zone: &str| {
+            Schedule::from_config(&ScheduleConfig {
+                cron: cron.into(),
+                timezone: zone.into(),
+                expect_file_by: None,
+            })
+        };
+        assert!(
+            matches!(bad("30 6 * * *", "UTC"), Err(ScheduleError::Cron { .. })),
+            "five fields are refused"
+        );
+        assert!(matches!(
+            bad("0 30 6 * * *", "Mars/Olympus"),
+            Err(ScheduleError::Timezone(_))
+        ));
     }
 
     #[test]
@@ -133,6 +181,9 @@ mod tests {
         let s = schedule("0 30 6 * * *", "Europe/London");
         assert!(!s.file_overdue(utc("2026-07-01T04:59:00Z")), "05:59 BST");
         assert!(s.file_overdue(utc("2026-07-01T05:00:00Z")), "06:00 BST");
-        assert_eq!(s.local_day_start(utc("2026-07-01T05:00:00Z")), utc("2026-06-30T23:00:00Z"));
+        assert_eq!(
+            s.local_day_start(utc("2026-07-01T05:00:00Z")),
+            utc("2026-06-30T23:00:00Z")
+        );
     }
 }

@@ -9,7 +9,9 @@ use redb::{
     ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
 };
 
-use crate::tables::{DELIVERY, EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, STATE, USER_EVENTS};
+use crate::tables::{
+    DELIVERY, EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE, USER_EVENTS,
+};
 use crate::{
     Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, RecordHash, SnapshotMeta,
     SnapshotStatus, StoreError, UserState, codec,
@@ -188,6 +190,7 @@ impl Store {
             txn.open_table(STATE)?;
             txn.open_table(DELIVERY)?;
             txn.open_table(REMOTE_IDS)?;
+            txn.open_table(SOURCE_FILES)?;
         }
         txn.commit()?;
         Ok(())
@@ -486,6 +489,26 @@ impl Store {
             out.insert(k.value().to_owned(), v.value());
         }
         Ok(out)
+    }
+
+    /// Remembers that the remote file `name` (with this size and mtime)
+    /// was imported as `snapshot`.
+    pub fn record_source_file(&self, name: &str, size: u64, mtime: u64, snapshot: u64) -> Result<(), StoreError> {
+        let txn = self.write()?;
+        txn.open_table(SOURCE_FILES)?.insert(name, (size, mtime, snapshot))?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The size, mtime and snapshot recorded for remote file `name`.
+    pub fn source_file(&self, name: &str) -> Result<Option<(u64, u64, u64)>, StoreError> {
+        let txn = self.read()?;
+        // Stores made before this table existed simply have no entries.
+        match txn.open_table(SOURCE_FILES) {
+            Ok(table) => Ok(table.get(name)?.map(|v| v.value())),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Number of events in the log.

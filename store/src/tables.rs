@@ -19,3 +19,6 @@ pub(crate) const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("sta
 pub(crate) const DELIVERY: TableDefinition<u64, &[u8]> = TableDefinition::new("delivery");
 /// User key → Learn Amp user id.
 pub(crate) const REMOTE_IDS: TableDefinition<&str, u64> = TableDefinition::new("remote_ids");
+/// Remote file (`sftp://host/dir/name`) → size, mtime and snapshot id of
+/// its import, so a file already imported is not downloaded again.
+pub(crate) const SOURCE_FILES: TableDefinition<&str, (u64, u64, u64)> = TableDefinition::new("source_files");

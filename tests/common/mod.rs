@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod gpg;
 pub mod sandbox;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -8,7 +8,7 @@
 //! and the full record is sent as an update instead.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,9 @@ pub struct PushOptions {
     pub max_attempts: u32,
     pub create_missing_teams: bool,
     pub call: CallOptions,
+    /// Set to stop: requests under way finish and are recorded, no new
+    /// event is started; the next push resumes (SIGTERM in the daemon).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl PushOptions {
@@ -49,6 +52,7 @@ impl PushOptions {
             call: CallOptions {
                 skip_invitation: policy.skip_invitation,
             },
+            stop: None,
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct PushReport {
     pub dead: Vec<Undelivered>,
     /// Waiting behind an earlier failed event of the same person.
     pub blocked: u64,
+    /// Not started because the push was asked to stop.
+    pub stopped: u64,
     pub warnings: Vec<String>,
     pub requests: u64,
     pub elapsed: Duration,
@@ -217,6 +223,13 @@ pub async fn push(
 async fn deliver_queue(ctx: &Ctx, queue: UserQueue) {
     let mut steps = queue.steps.into_iter();
     while let Some(step) = steps.next() {
+        if ctx.options.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+            let left = 1 + steps.len() as u64;
+            if let Ok(mut r) = ctx.outcomes.lock() {
+                r.stopped += left;
+            }
+            return;
+        }
         let delivered = deliver_step(ctx, &queue.key, step).await;
         ctx.progress_tick();
         if !delivered {

@@ -1,0 +1,149 @@
+//! `runs.jsonl` beside the store: one JSON line per scheduled run (start,
+//! end, file, hash, counts, outcome, error), appended and fsynced, for the
+//! people who watch the nightly job and for `/metrics`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// A new file was imported and pushed.
+    Imported,
+    /// The newest file was imported before; pending events were pushed.
+    NoNewFile,
+    /// No new file by `schedule.expect_file_by`: the export is late or lost.
+    MissingFile,
+    /// The newest file is still being written; nothing taken.
+    Unsettled,
+    /// Something failed; see `error`.
+    Failed,
+    /// Stopped by SIGTERM/Ctrl-C before it finished.
+    Interrupted,
+}
+
+impl RunOutcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunOutcome::Imported => "imported",
+            RunOutcome::NoNewFile => "no_new_file",
+            RunOutcome::MissingFile => "missing_file",
+            RunOutcome::Unsettled => "unsettled",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Event counts of an import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub deactivated: u64,
+    pub reactivated: u64,
+    pub skipped: u64,
+}
+
+/// What a push of the run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunPush {
+    pub sent: u64,
+    pub failed: u64,
+    pub dead: u64,
+}
+
+/// One line of `runs.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub start: String,
+    pub end: String,
+    pub file: Option<String>,
+    pub hash: Option<String>,
+    pub snapshot: Option<u64>,
+    pub counts: Option<RunCounts>,
+    pub push: Option<RunPush>,
+    pub outcome: RunOutcome,
+    pub error: Option<String>,
+}
+
+/// `runs.jsonl` in the store's folder.
+pub fn path_for(store: &Path) -> PathBuf {
+    store
+        .parent()
+        .map_or_else(|| PathBuf::from("runs.jsonl"), |dir| dir.join("runs.jsonl"))
+}
+
+/// Appends one record, durably.
+pub fn append(path: &Path, record: &RunRecord) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(&line)?;
+    file.sync_data()
+}
+
+/// The last record, if any (a torn last line is skipped).
+pub fn last(path: &Path) -> std::io::Result<Option<RunRecord>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(text.lines().rev().find_map(|l| serde_json::from_str(l).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_append_and_the_last_one_reads_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = path_for(&dir.path().join("ampsync.redb"));
+        assert_eq!(last(&path).expect("read"), None);
+        let mut r = RunRecord {
+            start: "2026-11-25T06:30:00Z".into(),
+            end: "2026-11-25T06:30:02Z".into(),
+            file: Some("users_1.csv".into()),
+            hash: Some("ab".into()),
+            snapshot: Some(1),
+            counts: Some(RunCounts {
+                rows: 2,
+                created: 2,
+                ..RunCounts::default()
+            }),
+            push: Some(RunPush {
+                sent: 2,
+                failed: 0,
+                dead: 0,
+            }),
+            outcome: RunOutcome::Imported,
+            error: None,
+        };
+        append(&path, &r).expect("append");
+        r.outcome = RunOutcome::MissingFile;
+        append(&path, &r).expect("append");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"{\"torn"))
+            .expect("torn");
+        assert_eq!(last(&path).expect("read"), Some(r));
+        let first = std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .next()
+            .map(str::to_owned);
+        assert_eq!(
+            first.as_deref(),
+            Some(
+                "{\"start\":\"2026-11-25T06:30:00Z\",\"end\":\"2026-11-25T06:30:02Z\",\"file\":\"users_1.csv\",\"hash\":\"ab\",\"snapshot\":1,\"counts\":{\"rows\":2,\"created\":2,\"updated\":0,\"deactivated\":0,\"reactivated\":0,\"skipped\":0},\"push\":{\"sent\":2,\"failed\":0,\"dead\":0},\"outcome\":\"imported\",\"error\":null}"
+            )
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! The daemon on a per-second schedule: it runs, picks up a new file on a
+//! later run, keeps a second process off the store, and stops cleanly on
+//! SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::sandbox::TestSandbox;
+use common::{TestEnv, example};
+use serde_json::{Value, json};
+
+#[test]
+fn the_daemon_runs_on_schedule_takes_new_files_holds_the_store_and_stops_on_sigterm() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    let drop = env.path().join("drop");
+    std::fs::create_dir_all(&drop).expect("drop folder");
+    sandbox.configure(
+        &mut env,
+        &format!(
+            "max_requests_per_second = 500\n[source]\nkind = \"dir\"\nremote_dir = \"{}\"\npattern = \"users_*.csv\"\nsettle_seconds = 0\n[schedule]\ncron = \"* * * * * *\"\ntimezone = \"Europe/London\"\n",
+            drop.display()
+        ),
+    );
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let place = |name: &str, day: &str, mtime: std::time::SystemTime| {
+        let path = drop.join(name);
+        std::fs::copy(example(day), &path).expect("copy");
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(mtime))
+            .expect("mtime");
+    };
+    place("users_1.csv", "day1.csv", old);
+
+    let mut daemon = env
+        .command(&["daemon"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let mut lines = BufReader::new(daemon.stdout.take().expect("stdout")).lines();
+    let mut wait_for = |needle: &str| -> String {
+        for line in lines.by_ref() {
+            let line = line.expect("daemon output");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+        panic!("the daemon ended before printing {needle:?}");
+    };
+    wait_for("users_1.csv as snapshot 1");
+    wait_for("→ imported");
+
+    // While it runs, nobody else may run on the store.
+    let second = env.run(&["sync"]);
+    assert_eq!(second.code, 1, "{second:?}");
+    assert!(
+        second.stderr.contains("another run holds the store"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("daemon"),
+        "the message says who: {}",
+        second.stderr
+    );
+
+    // A new file is taken by a later run.
+    place("users_2.csv", "day2.csv", old + std::time::Duration::from_secs(60));
+    wait_for("users_2.csv as snapshot 2");
+    wait_for("→ imported");
+
+    let pid = daemon.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    wait_for("stopped");
+    let status = daemon.wait().expect("daemon exits");
+    assert!(status.success(), "a clean stop: {status:?}");
+
+    // Every run left a line; the two imports are among them.
+    let runs = std::fs::read_to_string(env.path().join("runs.jsonl")).expect("runs.jsonl");
+    let runs: Vec<Value> = runs
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let imported: Vec<(&Value, &Value)> = runs
+        .iter()
+        .filter(|r| r["outcome"] == "imported")
+        .map(|r| (&r["snapshot"], &r["counts"]["created"]))
+        .collect();
+    assert_eq!(imported, vec![(&json!(1), &json!(50)), (&json!(2), &json!(2))]);
+    assert_eq!(sandbox.users().len(), 52);
+    // The store is free again.
+    env.run(&["sync"]).expect_code(0);
+}
