@@ -50,6 +50,10 @@ enum Command {
     Sync,
     /// Run `sync` on the configured cron schedule until stopped.
     Daemon(commands::daemon::Args),
+    /// Write the keys to exchange: `keygen ssh` or `keygen pgp`.
+    Keygen(commands::keygen::Args),
+    /// Try the source and Learn Amp with the config, changing nothing.
+    Check,
     /// Run the local Learn Amp sandbox.
     Sandbox(commands::sandbox::Args),
     /// A self-contained run on the bundled example files against the sandbox.
@@ -80,6 +84,8 @@ fn main() -> ExitCode {
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
         Command::Daemon(args) => commands::daemon::run(&cli.config, args),
+        Command::Keygen(args) => commands::keygen::run(&cli.config, args),
+        Command::Check => commands::check::run(&cli.config),
         Command::Sandbox(args) => commands::sandbox::run(&cli.config, args),
         Command::Demo => commands::demo::run(&cli.config, cli.format),
     };

@@ -100,3 +100,82 @@ fn the_daemon_runs_on_schedule_takes_new_files_holds_the_store_and_stops_on_sigt
     // The store is free again.
     env.run(&["sync"]).expect_code(0);
 }
+
+/// A plain HTTP GET, for the health endpoint.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the health address");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}
+
+#[test]
+fn a_late_export_is_recorded_as_missing_file_and_shown_in_metrics() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    let drop = env.path().join("drop");
+    std::fs::create_dir_all(&drop).expect("drop folder");
+    // The pinned clock says 06:30 UTC; the file was expected by 06:00.
+    sandbox.configure(
+        &mut env,
+        &format!(
+            "[source]\nkind = \"dir\"\nremote_dir = \"{}\"\npattern = \"users_*.csv\"\n[schedule]\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nexpect_file_by = \"06:00\"\n",
+            drop.display()
+        ),
+    );
+    let mut daemon = env
+        .command(&["daemon", "--health-addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let mut lines = BufReader::new(daemon.stdout.take().expect("stdout")).lines();
+    let mut wait_for = |needle: &str| -> String {
+        for line in lines.by_ref() {
+            let line = line.expect("daemon output");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+        panic!("the daemon ended before printing {needle:?}");
+    };
+    let health = wait_for("health on http://");
+    let addr = health
+        .trim_start_matches("health on http://")
+        .split('/')
+        .next()
+        .expect("address")
+        .to_owned();
+    wait_for("→ missing_file");
+
+    assert!(http_get(&addr, "/healthz").ends_with("ok\n"));
+    let metrics = http_get(&addr, "/metrics");
+    for expected in [
+        "ampsync_missing_file 1",
+        "ampsync_last_run_outcome{outcome=\"missing_file\"} 1",
+        "ampsync_last_run_outcome{outcome=\"imported\"} 0",
+        "ampsync_deliveries{status=\"pending\"} 0",
+        "ampsync_events_total{kind=\"created\"} 0",
+    ] {
+        assert!(metrics.contains(expected), "/metrics lacks {expected:?}:\n{metrics}");
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .expect("kill");
+    wait_for("stopped");
+    assert!(daemon.wait().expect("exit").success());
+    let runs = std::fs::read_to_string(env.path().join("runs.jsonl")).expect("runs.jsonl");
+    let last: Value = serde_json::from_str(runs.lines().last().expect("a run")).expect("json");
+    assert_eq!(last["outcome"], json!("missing_file"));
+    assert_eq!(
+        last["error"],
+        json!("no new file has arrived by schedule.expect_file_by: the export is late or lost")
+    );
+}

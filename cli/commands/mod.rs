@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod daemon;
 pub mod demo;
 pub mod events;
@@ -7,6 +8,7 @@ mod health;
 pub mod history;
 pub mod import;
 pub mod init;
+pub mod keygen;
 pub mod plan;
 pub mod push;
 pub mod sandbox;

@@ -1,0 +1,122 @@
+//! `ampsync check`: tries the configured source (host key, login, listing,
+//! the file it would take) and Learn Amp (a token), reporting each step.
+//! Changes nothing.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
+use ampsync_engine::source::{DirSource, Pick, RemotePick, SftpSource};
+use ampsync_engine::{SourceKind, clock};
+use anyhow::Context;
+
+use crate::Exit;
+
+pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
+    let config = super::load_config(config_path)?;
+    println!("ok    config {}", config_path.display());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let now = SystemTime::UNIX_EPOCH + Duration::from_micros(clock::now_micros()?.max(0) as u64);
+    let mut failed = false;
+    let mut step = |ok: bool, what: String| {
+        println!("{}  {what}", if ok { "ok  " } else { "FAIL" });
+        failed |= !ok;
+    };
+
+    match &config.source {
+        None => step(true, "no [source]: files come by `ampsync import FILE`".into()),
+        Some(source) if source.kind == SourceKind::Dir => {
+            let dir = DirSource {
+                dir: config.resolve(&source.remote_dir),
+                pattern: source.pattern.clone(),
+                settle: Duration::from_secs(source.settle_seconds),
+            };
+            match dir.pick(now) {
+                Ok(Pick::File(p)) => step(
+                    true,
+                    format!("folder {}: would take {}", dir.dir.display(), p.display()),
+                ),
+                Ok(Pick::Unsettled(p)) => step(
+                    true,
+                    format!("folder {}: {} is still being written", dir.dir.display(), p.display()),
+                ),
+                Ok(Pick::Nothing) => step(
+                    true,
+                    format!("folder {}: no file matching {:?} yet", dir.dir.display(), dir.pattern),
+                ),
+                Err(e) => step(false, format!("folder {}: {e}", dir.dir.display())),
+            }
+        }
+        Some(source) => {
+            let result = runtime.block_on(async {
+                let sftp = SftpSource::from_config(source, &config)?;
+                let connection = sftp.connect().await?;
+                let pick = connection.pick(now).await;
+                connection.close().await;
+                Ok::<_, ampsync_engine::source::SftpError>(pick?)
+            });
+            let host = source.host.as_deref().unwrap_or("");
+            match result {
+                Ok(pick) => {
+                    step(
+                        true,
+                        format!(
+                            "sFTP {host}: host key matches the pinned one, logged in as {}",
+                            source.user.as_deref().unwrap_or("")
+                        ),
+                    );
+                    match pick {
+                        RemotePick::File(f) => step(true, format!("would take {} ({} bytes)", f.path, f.size)),
+                        RemotePick::Unsettled(f) => step(true, format!("{} is still being written", f.path)),
+                        RemotePick::Nothing => step(
+                            true,
+                            format!(
+                                "no file matching {:?} in {}",
+                                source.pattern,
+                                source.remote_dir.display()
+                            ),
+                        ),
+                    }
+                }
+                Err(e) => step(false, format!("sFTP {host}: {e}")),
+            }
+        }
+    }
+
+    match &config.pgp {
+        None => {}
+        Some(pgp) => {
+            let path = config.resolve(&pgp.secret_key);
+            let passphrase = pgp.passphrase_env.as_ref().and_then(|v| std::env::var(v).ok());
+            let signer = pgp.require_signature_from.as_ref().map(|p| config.resolve(p));
+            match ampsync_engine::pgp::PgpKeys::load(&path, passphrase, signer.as_deref()) {
+                Ok(keys) => step(
+                    true,
+                    format!("PGP secret key {} ({})", path.display(), keys.fingerprint()),
+                ),
+                Err(e) => step(false, format!("PGP: {e}")),
+            }
+        }
+    }
+
+    match Credentials::from_env(&config.learnamp) {
+        Err(e) => step(false, format!("Learn Amp: {e}")),
+        Ok(credentials) => {
+            let result = runtime.block_on(async {
+                let client = LearnAmpClient::new(&config.learnamp.base_url, credentials)?;
+                client.authenticate().await
+            });
+            match result {
+                Ok(()) => step(
+                    true,
+                    format!("Learn Amp {}: credentials accepted", config.learnamp.base_url),
+                ),
+                Err(e) => step(false, format!("Learn Amp {}: {e}", config.learnamp.base_url)),
+            }
+        }
+    }
+    Ok(if failed { Exit::Failed } else { Exit::Success })
+}

@@ -1,0 +1,90 @@
+//! `ampsync keygen ssh|pgp`: the keys to exchange when setting up a daily
+//! sync. Nothing is overwritten.
+
+use std::path::{Path, PathBuf};
+
+use ampsync_engine::keygen::ssh_key_pair;
+use ampsync_engine::pgp::generate_key_pair;
+use anyhow::Context;
+
+use crate::Exit;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    kind: Kind,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Kind {
+    /// An ed25519 SSH key pair; send the public key to the sFTP server's owner.
+    Ssh {
+        /// Where to write the private key (the public key gets `.pub`).
+        #[arg(long, default_value = "keys/id_ed25519")]
+        out: PathBuf,
+        /// The comment on the public key.
+        #[arg(long, default_value = "ampsync")]
+        comment: String,
+    },
+    /// A PGP key pair; the customer encrypts the daily file to its public key.
+    Pgp {
+        /// The folder for `<name>.pub.asc` and `<name>.sec.asc`.
+        #[arg(long, default_value = "keys")]
+        dir: PathBuf,
+        #[arg(long, default_value = "tenant")]
+        name: String,
+        /// The key's user id, e.g. "Acme ampsync <ampsync@acme.example>".
+        #[arg(long, default_value = "ampsync")]
+        user_id: String,
+        /// Protect the secret key with the passphrase in this environment variable.
+        #[arg(long)]
+        passphrase_env: Option<String>,
+    },
+}
+
+pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
+    match args.kind {
+        Kind::Ssh { out, comment } => {
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let pair = ssh_key_pair(&out, &comment)?;
+            println!(
+                "wrote {} (private, mode 600) and {}",
+                pair.private_path.display(),
+                pair.public_path.display()
+            );
+            println!("fingerprint {}", pair.fingerprint);
+            println!("send this line to the sFTP server's owner for the account's authorized_keys:");
+            println!("{}", pair.public_line);
+            println!("then set source.private_key = \"{}\"", pair.private_path.display());
+        }
+        Kind::Pgp {
+            dir,
+            name,
+            user_id,
+            passphrase_env,
+        } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let passphrase = match &passphrase_env {
+                Some(var) => {
+                    Some(std::env::var(var).with_context(|| format!("the environment variable {var} is not set"))?)
+                }
+                None => None,
+            };
+            let key = generate_key_pair(&user_id, &dir, &name, passphrase.as_deref())?;
+            println!(
+                "wrote {} and {} (secret, mode 600)",
+                key.public_path.display(),
+                key.secret_path.display()
+            );
+            println!("fingerprint {}", key.fingerprint);
+            println!(
+                "send {} to the customer: they encrypt the daily file to it",
+                key.public_path.display()
+            );
+            println!("then set pgp.secret_key = \"{}\"", key.secret_path.display());
+        }
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,124 @@
+//! Setting up a daily sync from nothing: `keygen ssh`, `keygen pgp` and
+//! `check`, against a real sshd, gpg and the sandbox.
+
+mod common;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use common::gpg::GpgHome;
+use common::sandbox::TestSandbox;
+use common::sshd::{Sshd, fingerprint};
+use common::{TestEnv, example};
+
+/// The tests' pinned clock, 2026-11-24T06:30:00Z.
+const NOW: u64 = 1_795_501_800;
+
+#[test]
+fn keys_made_by_ampsync_log_in_and_decrypt_and_check_reports_each_step() {
+    let sshd = Sshd::start();
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+
+    let run = env
+        .run(&["keygen", "ssh", "--out", "keys/id_ed25519", "--comment", "ampsync@acme"])
+        .expect_code(0);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ssh-ed25519 "))
+        .expect("the public key line")
+        .to_owned();
+    assert!(line.ends_with(" ampsync@acme"), "{line}");
+    let key = env.path().join("keys/id_ed25519");
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("keys/id_ed25519.pub"))
+            .expect("pub")
+            .trim(),
+        line
+    );
+    let shown = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint "))
+        .expect("fingerprint line")
+        .to_owned();
+    assert_eq!(
+        shown,
+        fingerprint(&env.path().join("keys/id_ed25519.pub")),
+        "the same as ssh-keygen -lf"
+    );
+    sshd.authorize(&key);
+
+    let run = env
+        .run(&[
+            "keygen",
+            "pgp",
+            "--dir",
+            "keys",
+            "--name",
+            "tenant",
+            "--user-id",
+            "Acme <ampsync@acme.example>",
+        ])
+        .expect_code(0);
+    assert!(run.stdout.contains("keys/tenant.pub.asc"), "{}", run.stdout);
+    // The customer encrypts to the public key with their own gpg.
+    let customer = GpgHome::new();
+    customer.gpg(&[
+        "--import",
+        env.path().join("keys/tenant.pub.asc").to_str().expect("path"),
+    ]);
+    customer.encrypt(
+        &example("day1.csv"),
+        &sshd.path("users_1.csv.gpg"),
+        "ampsync@acme.example",
+        None,
+        false,
+    );
+    sshd.set_mtime("users_1.csv.gpg", UNIX_EPOCH + Duration::from_secs(NOW - 3600));
+
+    let config = |host_key: &str| {
+        format!(
+            "max_requests_per_second = 500\n[source]\nkind = \"sftp\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\nprivate_key = \"keys/id_ed25519\"\nknown_host_key = \"{host_key}\"\nremote_dir = \"{}\"\npattern = \"users_*.csv*\"\nsettle_seconds = 30\n[pgp]\nsecret_key = \"keys/tenant.sec.asc\"\n",
+            sshd.port,
+            sshd.user,
+            sshd.root.display()
+        )
+    };
+    sandbox.configure(&mut env, &config(&sshd.host_public_key_line));
+    let run = env.run(&["check"]).expect_code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
+    assert!(
+        lines[1].starts_with("ok    sFTP 127.0.0.1: host key matches the pinned one, logged in as "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].starts_with("ok    would take ") && lines[2].contains("users_1.csv.gpg"),
+        "{}",
+        run.stdout
+    );
+    assert!(lines[3].starts_with("ok    PGP secret key"), "{}", run.stdout);
+    assert!(lines[4].ends_with("credentials accepted"), "{}", run.stdout);
+    assert_eq!(env.json(&["snapshots"]), serde_json::json!([]), "check changes nothing");
+
+    let run = env.run(&["sync"]).expect_code(0);
+    assert!(
+        run.stdout.contains("users_1.csv.gpg as snapshot 1: 50 created"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sandbox.users().len(), 50);
+
+    // A wrong pin fails the check with the offered key's fingerprint.
+    let other = Sshd::start();
+    sandbox.configure(&mut env, &config(&other.host_public_key_line));
+    let run = env.run(&["check"]).expect_code(1);
+    let offered = fingerprint(&sshd.host_public_key);
+    assert!(
+        run.stdout.contains("FAIL  sFTP 127.0.0.1:") && run.stdout.contains(&offered),
+        "{}",
+        run.stdout
+    );
+}
