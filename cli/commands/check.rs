@@ -56,7 +56,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
                 let connection = sftp.connect().await?;
                 let pick = connection.pick(now).await;
                 connection.close().await;
-                Ok::<_, ampsync_engine::source::SftpError>(pick?)
+                pick
             });
             let host = source.host.as_deref().unwrap_or("");
             match result {
