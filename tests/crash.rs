@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{TestEnv, example};
+use common::{Lines, TestEnv, example};
 use serde_json::json;
 
 const ROWS: usize = 150_000;
@@ -38,19 +37,8 @@ fn killing_an_import_mid_write_loses_nothing_and_the_rerun_succeeds() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn ampsync");
-    let stderr = child.stderr.take().expect("stderr");
     // The import announces its write transaction; kill it right then.
-    let mut saw_write = false;
-    for line in BufReader::new(stderr).lines() {
-        if line
-            .expect("read stderr")
-            .contains("writing the snapshot and its events")
-        {
-            saw_write = true;
-            break;
-        }
-    }
-    assert!(saw_write, "the import never reached its write");
+    Lines::of(child.stderr.take().expect("stderr")).wait_for("writing the snapshot and its events");
     child.kill().expect("SIGKILL");
     let status = child.wait().expect("wait");
     assert!(!status.success(), "the import was killed, not finished");

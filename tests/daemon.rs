@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use common::sandbox::TestSandbox;
-use common::{TestEnv, example};
+use common::{Lines, TestEnv, example};
 use serde_json::{Value, json};
 
 #[test]
@@ -42,18 +41,9 @@ fn the_daemon_runs_on_schedule_takes_new_files_holds_the_store_and_stops_on_sigt
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn daemon");
-    let mut lines = BufReader::new(daemon.stdout.take().expect("stdout")).lines();
-    let mut wait_for = |needle: &str| -> String {
-        for line in lines.by_ref() {
-            let line = line.expect("daemon output");
-            if line.contains(needle) {
-                return line;
-            }
-        }
-        panic!("the daemon ended before printing {needle:?}");
-    };
-    wait_for("users_1.csv as snapshot 1");
-    wait_for("→ imported");
+    let mut out = Lines::of(daemon.stdout.take().expect("stdout"));
+    out.wait_for("users_1.csv as snapshot 1");
+    out.wait_for("→ imported");
 
     // While it runs, nobody else may run on the store.
     let second = env.run(&["sync"]);
@@ -71,8 +61,8 @@ fn the_daemon_runs_on_schedule_takes_new_files_holds_the_store_and_stops_on_sigt
 
     // A new file is taken by a later run.
     place("users_2.csv", "day2.csv", old + std::time::Duration::from_secs(60));
-    wait_for("users_2.csv as snapshot 2");
-    wait_for("→ imported");
+    out.wait_for("users_2.csv as snapshot 2");
+    out.wait_for("→ imported");
 
     let pid = daemon.id().to_string();
     let killed = std::process::Command::new("kill")
@@ -80,7 +70,7 @@ fn the_daemon_runs_on_schedule_takes_new_files_holds_the_store_and_stops_on_sigt
         .status()
         .expect("kill");
     assert!(killed.success());
-    wait_for("stopped");
+    out.wait_for("stopped");
     let status = daemon.wait().expect("daemon exits");
     assert!(status.success(), "a clean stop: {status:?}");
 
@@ -135,24 +125,15 @@ fn a_late_export_is_recorded_as_missing_file_and_shown_in_metrics() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn daemon");
-    let mut lines = BufReader::new(daemon.stdout.take().expect("stdout")).lines();
-    let mut wait_for = |needle: &str| -> String {
-        for line in lines.by_ref() {
-            let line = line.expect("daemon output");
-            if line.contains(needle) {
-                return line;
-            }
-        }
-        panic!("the daemon ended before printing {needle:?}");
-    };
-    let health = wait_for("health on http://");
+    let mut out = Lines::of(daemon.stdout.take().expect("stdout"));
+    let health = out.wait_for("health on http://");
     let addr = health
         .trim_start_matches("health on http://")
         .split('/')
         .next()
         .expect("address")
         .to_owned();
-    wait_for("→ missing_file");
+    out.wait_for("→ missing_file");
 
     assert!(http_get(&addr, "/healthz").ends_with("ok\n"));
     let metrics = http_get(&addr, "/metrics");
@@ -169,7 +150,7 @@ fn a_late_export_is_recorded_as_missing_file_and_shown_in_metrics() {
         .args(["-TERM", &daemon.id().to_string()])
         .status()
         .expect("kill");
-    wait_for("stopped");
+    out.wait_for("stopped");
     assert!(daemon.wait().expect("exit").success());
     let runs = std::fs::read_to_string(env.path().join("runs.jsonl")).expect("runs.jsonl");
     let last: Value = serde_json::from_str(runs.lines().last().expect("a run")).expect("json");

@@ -5,12 +5,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use ampsync_engine::sandbox::{Faults, SandboxOptions};
 use common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
-use common::{TestEnv, example};
+use common::{Lines, TestEnv, example};
 use serde_json::{Value, json};
 
 /// Fields compared between the store and Learn Amp.
@@ -243,15 +242,7 @@ fn a_push_killed_midway_resumes_to_the_same_state() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn push");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut midway = false;
-    for line in BufReader::new(stderr).lines() {
-        if line.expect("stderr line").contains("pushed 20/50 events") {
-            midway = true;
-            break;
-        }
-    }
-    assert!(midway, "the push never reported progress");
+    Lines::of(child.stderr.take().expect("stderr")).wait_for("pushed 20/50 events");
     child.kill().expect("SIGKILL");
     child.wait().expect("wait");
     let partial = sandbox.sandbox.stats().creates;
@@ -286,17 +277,10 @@ fn an_expired_token_is_renewed_without_failing_events() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn push");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    for line in lines.by_ref() {
-        if line.expect("stderr line").contains("pushed 10/50 events") {
-            sandbox.sandbox.expire_tokens();
-            break;
-        }
-    }
-    for line in lines {
-        line.expect("stderr line");
-    }
+    let mut err = Lines::of(child.stderr.take().expect("stderr"));
+    err.wait_for("pushed 10/50 events");
+    sandbox.sandbox.expire_tokens();
+    err.drain();
     let output = child.wait_with_output().expect("push finishes");
     assert!(output.status.success());
     let report: Value = serde_json::from_slice(&output.stdout).expect("json report");

@@ -13,6 +13,36 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The lines a child process writes, read as they come: a test waits for
+/// the line that says something happened, never for a length of time.
+pub struct Lines(std::io::Lines<std::io::BufReader<Box<dyn std::io::Read + Send>>>);
+
+impl Lines {
+    pub fn of(stream: impl std::io::Read + Send + 'static) -> Lines {
+        use std::io::BufRead;
+        Lines(std::io::BufReader::new(Box::new(stream) as Box<dyn std::io::Read + Send>).lines())
+    }
+
+    /// Reads until a line contains `needle`, and returns it; panics if the
+    /// stream ends first.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        for line in self.0.by_ref() {
+            let line = line.expect("child output");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+        panic!("the process ended before printing {needle:?}");
+    }
+
+    /// Reads to the end (so the child never blocks on a full pipe).
+    pub fn drain(&mut self) {
+        for line in self.0.by_ref() {
+            line.expect("child output");
+        }
+    }
+}
+
 /// The repository's root (where `examples/` and `tests/data/` live).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
