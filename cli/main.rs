@@ -50,6 +50,8 @@ enum Command {
     Sync,
     /// Run `sync` on the configured cron schedule until stopped.
     Daemon(commands::daemon::Args),
+    /// Check the hash chain and rebuild the state from the log to compare.
+    Verify,
     /// Write the keys to exchange: `keygen ssh` or `keygen pgp`.
     Keygen(commands::keygen::Args),
     /// Try the source and Learn Amp with the config, changing nothing.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
         Command::Daemon(args) => commands::daemon::run(&cli.config, args),
+        Command::Verify => commands::verify::run(&cli.config, cli.format),
         Command::Keygen(args) => commands::keygen::run(&cli.config, args),
         Command::Check => commands::check::run(&cli.config),
         Command::Sandbox(args) => commands::sandbox::run(&cli.config, args),

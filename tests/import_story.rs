@@ -345,3 +345,26 @@ fn event_filters_select_by_kind_field_and_time() {
         ]
     );
 }
+
+#[test]
+fn verify_passes_on_a_healthy_store_and_fails_on_a_tampered_one() {
+    let mut env = TestEnv::new();
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
+    assert_eq!(
+        env.json(&["verify"]),
+        json!({"ok": true, "events": 57, "chain_broken_at": null, "state_differences": [], "state_difference_count": 0})
+    );
+    {
+        let store = ampsync_engine::store::Store::open(&env.store_path()).expect("open the store");
+        let mut bytes = store.event_bytes(51).expect("read").expect("event 51");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        store.overwrite_event_bytes(51, &bytes).expect("tamper");
+    }
+    let run = env.run(&["verify"]).expect_code(1);
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("hash chain: BROKEN at event 51 (of 57): its bytes or its link changed")
+    );
+}

@@ -15,6 +15,7 @@ pub mod sandbox;
 pub mod show;
 pub mod snapshots;
 pub mod sync;
+pub mod verify;
 
 use std::path::Path;
 

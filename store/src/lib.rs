@@ -16,6 +16,7 @@ mod snapshot;
 mod state;
 mod store;
 mod tables;
+mod verify;
 
 pub use error::StoreError;
 pub use event::{Cause, Delivery, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};
@@ -23,3 +24,4 @@ pub use record::{Record, RecordHash, hash_fields, hash_fields_with};
 pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
 pub use state::UserState;
 pub use store::{AppendOutcome, DeliveryUpdate, EventFilter, SCHEMA_VERSION, StateEntry, Store};
+pub use verify::VerifyReport;

@@ -196,7 +196,7 @@ impl Store {
         Ok(())
     }
 
-    fn read(&self) -> Result<ReadTransaction, StoreError> {
+    pub(crate) fn read(&self) -> Result<ReadTransaction, StoreError> {
         let db = self.db.read().map_err(|_| StoreError::Poisoned)?;
         Ok(match db.as_ref() {
             Some(Db::Read(db)) => db.begin_read()?,
@@ -207,7 +207,7 @@ impl Store {
 
     /// Begins a write transaction, reopening the file for writing first if
     /// it was open read-only.
-    fn write(&self) -> Result<WriteTransaction, StoreError> {
+    pub(crate) fn write(&self) -> Result<WriteTransaction, StoreError> {
         let mut db = self.db.write().map_err(|_| StoreError::Poisoned)?;
         if let Some(Db::Read(_)) = db.as_ref() {
             if let Some(Db::Read(ro)) = db.take() {

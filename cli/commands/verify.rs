@@ -1,0 +1,45 @@
+//! `ampsync verify`: walk the hash chain and rebuild the state from the log.
+//! Exit 0 when everything holds, 1 with what differs.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::Exit;
+use crate::output::{self, Format};
+
+pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
+    let (_, store) = super::open(config_path)?;
+    let report = store.verify()?;
+    if format == Format::Json {
+        output::json(&json!({
+            "ok": report.ok(),
+            "events": report.events,
+            "chain_broken_at": report.chain_broken_at,
+            "state_differences": report.state_differences,
+            "state_difference_count": report.state_difference_count,
+        }))?;
+    } else {
+        match report.chain_broken_at {
+            None => println!("hash chain: {} events, intact", report.events),
+            Some(seq) => println!(
+                "hash chain: BROKEN at event {seq} (of {}): its bytes or its link changed",
+                report.events
+            ),
+        }
+        if report.chain_broken_at.is_none() {
+            if report.state_difference_count == 0 {
+                println!("state: rebuilt from the log, identical to the stored projection");
+            } else {
+                println!(
+                    "state: {} difference(s) between the log and the stored projection:",
+                    report.state_difference_count
+                );
+                for d in &report.state_differences {
+                    println!("  {d}");
+                }
+            }
+        }
+    }
+    Ok(if report.ok() { Exit::Success } else { Exit::Failed })
+}

@@ -1,0 +1,197 @@
+//! The tamper check: the hash chain walked from the first event, and the
+//! state rebuilt from the log and compared with the stored projection.
+
+use std::collections::BTreeMap;
+
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use crate::tables::{EVENTS, STATE};
+use crate::{Event, GENESIS_HASH, Store, StoreError, UserState};
+
+/// How many differences a report keeps in full.
+const MAX_DIFFERENCES: usize = 20;
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Events walked.
+    pub events: u64,
+    /// The first sequence number whose hash or link does not hold.
+    pub chain_broken_at: Option<u64>,
+    /// How the stored projection differs from the state the log implies.
+    pub state_differences: Vec<String>,
+    /// All differences, counted.
+    pub state_difference_count: u64,
+}
+
+impl VerifyReport {
+    /// Everything holds.
+    pub fn ok(&self) -> bool {
+        self.chain_broken_at.is_none() && self.state_difference_count == 0
+    }
+}
+
+impl Store {
+    /// Walks the chain and rebuilds the state from the log.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let txn = self.read()?;
+        let events = txn.open_table(EVENTS)?;
+        let mut report = VerifyReport::default();
+        let mut prev = GENESIS_HASH;
+        let mut expected_seq = 1;
+        let mut rebuilt: BTreeMap<String, UserState> = BTreeMap::new();
+        for entry in events.iter()? {
+            let (seq, bytes) = entry?;
+            let (seq, bytes) = (seq.value(), bytes.value());
+            report.events += 1;
+            if report.chain_broken_at.is_some() {
+                continue;
+            }
+            let (stored_prev, stored_hash, body) = Event::split(bytes)?;
+            let linked = seq == expected_seq && stored_prev == prev;
+            if !linked || Event::compute_hash(&stored_prev, body) != stored_hash {
+                report.chain_broken_at = Some(seq);
+                continue;
+            }
+            match Event::decode(seq, bytes) {
+                Ok(event) => {
+                    let before = rebuilt.remove(&event.body.key);
+                    match UserState::apply(before, &event.body.kind) {
+                        Ok(after) => {
+                            rebuilt.insert(event.body.key, after);
+                        }
+                        Err(why) => report.note(format!("event {seq} ({}): {why}", event.body.key)),
+                    }
+                }
+                Err(_) => report.chain_broken_at = Some(seq),
+            }
+            prev = stored_hash;
+            expected_seq = seq + 1;
+        }
+        if report.chain_broken_at.is_some() {
+            return Ok(report);
+        }
+        let state = txn.open_table(STATE)?;
+        if state.len()? != rebuilt.len() as u64 {
+            report.note(format!(
+                "the projection holds {} people, the log {}",
+                state.len()?,
+                rebuilt.len()
+            ));
+        }
+        for entry in state.iter()? {
+            let (key, value) = entry?;
+            let key = key.value();
+            let stored = UserState::decode(value.value())?;
+            match rebuilt.get(key) {
+                None => report.note(format!("{key}: in the projection but in no event")),
+                Some(expected) if *expected != stored => {
+                    let what = if expected.active != stored.active {
+                        "active flag"
+                    } else {
+                        "record"
+                    };
+                    report.note(format!("{key}: the projection's {what} differs from the log's"));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(report)
+    }
+
+    /// Test support: replaces the stored bytes of event `seq`, as an
+    /// attacker (or a disk fault) would. Never used by ampsync itself.
+    #[doc(hidden)]
+    pub fn overwrite_event_bytes(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let txn = self.write()?;
+        txn.open_table(EVENTS)?.insert(seq, bytes)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Test support: the stored bytes of event `seq`.
+    #[doc(hidden)]
+    pub fn event_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.read()?.open_table(EVENTS)?.get(seq)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Test support: overwrites a person's projected state.
+    #[doc(hidden)]
+    pub fn overwrite_state(&self, key: &str, state: &UserState) -> Result<(), StoreError> {
+        let txn = self.write()?;
+        txn.open_table(STATE)?.insert(key, state.encode()?.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+impl VerifyReport {
+    fn note(&mut self, difference: String) {
+        self.state_difference_count += 1;
+        if self.state_differences.len() < MAX_DIFFERENCES {
+            self.state_differences.push(difference);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Counts, EventKind, NewSnapshot, Record};
+
+    fn store_with_three_people() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        let snapshot = NewSnapshot {
+            file_hash: [1; 32],
+            source: "d1.csv".into(),
+            received: 0,
+            rows: 3,
+            bytes: 1,
+            header: vec![],
+            counts: Counts::default(),
+        };
+        let events = ["a", "b", "c"].iter().map(|k| {
+            (
+                k.to_string(),
+                EventKind::Created {
+                    record: Record::from_pairs([("email", format!("{k}@x.io"))]),
+                },
+            )
+        });
+        store.append_import(0, snapshot, events).expect("append");
+        (dir, store)
+    }
+
+    #[test]
+    fn a_healthy_store_verifies() {
+        let (_dir, store) = store_with_three_people();
+        let report = store.verify().expect("verify");
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.events, 3);
+    }
+
+    #[test]
+    fn changing_one_event_names_its_sequence_number() {
+        let (_dir, store) = store_with_three_people();
+        let mut bytes = store.event_bytes(2).expect("read").expect("event 2");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        store.overwrite_event_bytes(2, &bytes).expect("tamper");
+        assert_eq!(store.verify().expect("verify").chain_broken_at, Some(2));
+    }
+
+    #[test]
+    fn an_altered_projection_is_found() {
+        let (_dir, store) = store_with_three_people();
+        let mut b = store.user_state("b").expect("read").expect("b");
+        b.active = false;
+        store.overwrite_state("b", &b).expect("alter");
+        let report = store.verify().expect("verify");
+        assert_eq!(report.chain_broken_at, None);
+        assert_eq!(
+            report.state_differences,
+            vec!["b: the projection's active flag differs from the log's"]
+        );
+    }
+}
