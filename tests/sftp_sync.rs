@@ -109,3 +109,39 @@ fn a_wrong_host_key_is_refused_with_its_fingerprint_and_nothing_is_downloaded() 
     assert!(sshd.root.join("users_1.csv").exists(), "the file stays on the server");
     assert_eq!(sandbox.users().len(), 0);
 }
+
+#[test]
+fn a_kept_file_already_imported_is_not_downloaded_again() {
+    let sshd = Sshd::start();
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    configure(&mut env, &sandbox, &sshd, &sshd.host_public_key_line);
+    // Keep the file on the server this time.
+    let config = std::fs::read_to_string(env.path().join("ampsync.toml")).expect("config");
+    let keep = config
+        .lines()
+        .map(|l| {
+            if l.starts_with("after_import") {
+                "after_import = \"keep\""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>();
+    env.write("ampsync.toml", keep.join("\n") + "\n");
+
+    sshd.upload(&example("day1.csv"), "users_1.csv");
+    sshd.set_mtime("users_1.csv", pinned_minus(3600));
+    env.run(&["sync"]).expect_code(0);
+    let run = env.run(&["sync"]).expect_code(0);
+    let name = format!("sftp://127.0.0.1{}/users_1.csv", sshd.root.display());
+    assert!(
+        run.stdout.contains(&format!(
+            "{name} was already imported as snapshot 1: not downloaded again"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(sshd.root.join("users_1.csv").exists(), "kept on the server");
+    assert_eq!(env.json(&["snapshots"]).as_array().map(Vec::len), Some(1));
+}
