@@ -112,21 +112,21 @@ pub async fn sync_once(
     if let Err(e) = fetch_and_import(config, &store, &mut report).await {
         fail(&mut report, chain(&e));
     }
-    if report.record.outcome != RunOutcome::Failed {
-        match deliver(config, store.clone(), credentials, stop).await {
-            Ok(pushed) => {
-                report.record.push = Some(RunPush {
-                    sent: pushed.delivered,
-                    failed: pushed.failed.len() as u64,
-                    dead: pushed.dead.len() as u64,
-                });
-                if pushed.stopped > 0 {
-                    report.record.outcome = RunOutcome::Interrupted;
-                }
-                report.push = Some(pushed);
+    // Earlier events are delivered even when today's file failed: a bad
+    // file must not hold back yesterday's changes.
+    match deliver(config, store.clone(), credentials, stop).await {
+        Ok(pushed) => {
+            report.record.push = Some(RunPush {
+                sent: pushed.delivered,
+                failed: pushed.failed.len() as u64,
+                dead: pushed.dead.len() as u64,
+            });
+            if pushed.stopped > 0 && report.record.outcome != RunOutcome::Failed {
+                report.record.outcome = RunOutcome::Interrupted;
             }
-            Err(e) => fail(&mut report, format!("push: {}", chain(&e))),
+            report.push = Some(pushed);
         }
+        Err(e) => fail(&mut report, format!("push: {}", chain(&e))),
     }
     if matches!(report.record.outcome, RunOutcome::NoNewFile | RunOutcome::Unsettled)
         && let Some(schedule) = schedule
@@ -146,7 +146,8 @@ fn fail(report: &mut SyncReport, message: String) {
     tracing::error!("sync failed: {message}");
     report.record.outcome = RunOutcome::Failed;
     report.lines.push(format!("error: {message}"));
-    report.record.error = Some(message);
+    // The first failure is the one the run log keeps.
+    report.record.error.get_or_insert(message);
 }
 
 /// No snapshot was received today (local day) and it is past the time the
