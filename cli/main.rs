@@ -50,6 +50,8 @@ enum Command {
     Sync,
     /// Run `sync` on the configured cron schedule until stopped.
     Daemon(commands::daemon::Args),
+    /// Append compensating events that restore the state after snapshot N, then push.
+    Rollback(commands::rollback::Args),
     /// Check the hash chain and rebuild the state from the log to compare.
     Verify,
     /// Write the keys to exchange: `keygen ssh` or `keygen pgp`.
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
         Command::Daemon(args) => commands::daemon::run(&cli.config, args),
+        Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),
         Command::Verify => commands::verify::run(&cli.config, cli.format),
         Command::Keygen(args) => commands::keygen::run(&cli.config, args),
         Command::Check => commands::check::run(&cli.config),

@@ -475,3 +475,95 @@ fn sync_takes_the_newest_settled_file_from_a_folder_then_pushes() {
     assert_in_step(&sandbox, &env);
     assert_eq!(actual(&sandbox).len(), 52);
 }
+
+#[test]
+fn a_rollback_restores_the_earlier_state_in_the_store_and_in_learn_amp() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 500");
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    push(&env);
+    let day1 = expected(&env);
+    env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
+    push(&env);
+
+    env.now = "2026-11-25T09:00:00Z".into();
+    let dry = env.json(&["rollback", "--to", "1", "--dry-run"]);
+    assert_eq!(dry["appended"], Value::Null);
+    let kinds = |v: &Value| -> Vec<(String, String)> {
+        v["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| {
+                (
+                    e["key"].as_str().unwrap_or("").to_owned(),
+                    e["kind"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let want: Vec<(String, String)> = [
+        ("E1014", "updated"),
+        ("E1020", "reactivated"),
+        ("E1026", "updated"),
+        ("E1027", "updated"),
+        ("E1039", "reactivated"),
+        ("E1051", "deactivated"),
+        ("E1052", "deactivated"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(kinds(&dry), want);
+    assert_eq!(
+        env.json(&["events", "--since", "2026-11-25T08:00:00Z"]),
+        json!([]),
+        "a dry run appends nothing"
+    );
+
+    let done = env.json(&["rollback", "--to", "1"]);
+    assert_eq!(kinds(&done), want);
+    assert_eq!(done["appended"], json!([58, 64]));
+
+    // The store is back at day 1 for everyone day 1 knew, and the joiners are gone.
+    let now = expected(&env);
+    for (key, person) in &day1 {
+        assert_eq!(&now[key], person, "{key} is as it was after snapshot 1");
+    }
+    assert_eq!(
+        (&now["E1051"]["active"], &now["E1052"]["active"]),
+        (&json!(false), &json!(false))
+    );
+    // And so is Learn Amp.
+    assert_in_step(&sandbox, &env);
+    let statuses: Vec<Value> = env
+        .json(&["snapshots"])
+        .as_array()
+        .expect("snapshots")
+        .iter()
+        .map(|s| s["status"].clone())
+        .collect();
+    assert_eq!(statuses, vec![json!("applied"), json!("rolled_back")]);
+    let history = env.json(&["history", "E1014"]);
+    let causes: Vec<&Value> = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| &e["cause"])
+        .collect();
+    assert_eq!(
+        causes,
+        vec![
+            &json!({"type": "import", "snapshot": 1}),
+            &json!({"type": "import", "snapshot": 2}),
+            &json!({"type": "rollback", "to": 1})
+        ]
+    );
+    assert_eq!(
+        env.json(&["rollback", "--to", "1"])["events"],
+        json!([]),
+        "nothing left to undo"
+    );
+    assert_eq!(env.json(&["verify"])["ok"], json!(true));
+}

@@ -11,6 +11,7 @@ pub mod init;
 pub mod keygen;
 pub mod plan;
 pub mod push;
+pub mod rollback;
 pub mod sandbox;
 pub mod show;
 pub mod snapshots;

@@ -374,6 +374,55 @@ impl Store {
         Ok(AppendOutcome::Appended(meta))
     }
 
+    /// Appends a rollback: compensating `events` (cause `Rollback { to }`,
+    /// pending delivery), and every applied snapshot after `to` marked
+    /// `rolled_back` — in one write transaction. `based_on` is the log end
+    /// the events were computed against ([`StoreError::Conflict`] if the log
+    /// moved). Returns the sequence numbers used.
+    pub fn append_rollback(
+        &self,
+        based_on: u64,
+        to: u64,
+        time: i64,
+        events: impl IntoIterator<Item = (String, EventKind)>,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let txn = self.write()?;
+        let range = {
+            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
+            if log_end != based_on {
+                return Err(StoreError::Conflict {
+                    expected: based_on,
+                    found: log_end,
+                });
+            }
+            let range = append_events(&txn, Cause::Rollback { to }, time, events)?;
+            let mut snapshots = txn.open_table(SNAPSHOTS)?;
+            let later: Vec<SnapshotMeta> = snapshots
+                .range(to + 1..)?
+                .map(|entry| {
+                    entry
+                        .map_err(StoreError::from)
+                        .and_then(|(_, v)| codec::decode("snapshots", v.value()))
+                })
+                .collect::<Result<_, _>>()?;
+            for mut meta in later
+                .into_iter()
+                .filter(|m: &SnapshotMeta| m.status == SnapshotStatus::Applied)
+            {
+                meta.status = SnapshotStatus::RolledBack;
+                snapshots.insert(meta.id, codec::encode("snapshots", &meta)?.as_slice())?;
+            }
+            range
+        };
+        txn.commit()?;
+        Ok(range)
+    }
+
+    /// The log's last sequence number (0 when empty).
+    pub fn log_end(&self) -> Result<u64, StoreError> {
+        Ok(self.read()?.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
     /// Events matching `filter`, oldest first, each with its delivery status.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<(Event, Delivery)>, StoreError> {
         let txn = self.read()?;
