@@ -235,8 +235,8 @@ fn main() {
                                 "reordered: counts"
                             );
                         }
-                        ImportOutcome::AlreadyImported(meta) => {
-                            panic!("reordered: taken for snapshot {} already imported", meta.id)
+                        ImportOutcome::AlreadyImported(meta) | ImportOutcome::Held(meta) => {
+                            panic!("reordered: snapshot {} was {}", meta.id, meta.status.name())
                         }
                     }
                     assert_eq!(store.event_count().expect("event count"), before, "reordered: events");
@@ -371,8 +371,8 @@ fn check_first(outcome: &ImportOutcome, rows: u64) {
                 "first import: counts"
             );
         }
-        ImportOutcome::AlreadyImported(meta) => {
-            panic!("first import: taken for snapshot {} already imported", meta.id)
+        ImportOutcome::AlreadyImported(meta) | ImportOutcome::Held(meta) => {
+            panic!("first import: snapshot {} was {}", meta.id, meta.status.name())
         }
     }
 }
@@ -389,8 +389,8 @@ fn check_day2(outcome: &ImportOutcome, data: &datagen::Dataset) {
             );
             assert_eq!(report.snapshot.rows, data.day2_rows, "day 2: rows");
         }
-        ImportOutcome::AlreadyImported(meta) => {
-            panic!("day 2: taken for snapshot {} already imported", meta.id)
+        ImportOutcome::AlreadyImported(meta) | ImportOutcome::Held(meta) => {
+            panic!("day 2: snapshot {} was {}", meta.id, meta.status.name())
         }
     }
 }

@@ -50,6 +50,10 @@ enum Command {
     Sync,
     /// Run `sync` on the configured cron schedule until stopped.
     Daemon(commands::daemon::Args),
+    /// Release an import held by a safeguard: its events are appended.
+    Approve(commands::decide::Args),
+    /// Discard an import held by a safeguard.
+    Reject(commands::decide::Args),
     /// Append compensating events that restore the state after snapshot N, then push.
     Rollback(commands::rollback::Args),
     /// Check the hash chain and rebuild the state from the log to compare.
@@ -88,6 +92,8 @@ fn main() -> ExitCode {
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
         Command::Daemon(args) => commands::daemon::run(&cli.config, args),
+        Command::Approve(args) => commands::decide::approve(&cli.config, cli.format, args),
+        Command::Reject(args) => commands::decide::reject(&cli.config, cli.format, args),
         Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),
         Command::Verify => commands::verify::run(&cli.config, cli.format),
         Command::Keygen(args) => commands::keygen::run(&cli.config, args),

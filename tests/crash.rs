@@ -12,10 +12,11 @@ const ROWS: usize = 150_000;
 
 fn big_file(env: &TestEnv) -> std::path::PathBuf {
     let mut text = String::with_capacity(ROWS * 80);
-    text.push_str("Employee ID,First name,Last name,Email,Job title\n");
+    // The example days' header: no mapped column goes missing.
+    text.push_str("Employee ID,First name,Last name,Email,Job title,Primary team,Secondary teams,Role,Language,Location,Hire date,Manager email\n");
     for i in 0..ROWS {
         text.push_str(&format!(
-            "X{i:07},Zoë,Müller {i},person{i}@big.example,\"Engineer, grade {}\"\n",
+            "X{i:07},Zoë,Müller {i},person{i}@big.example,\"Engineer, grade {}\",Engineering,,viewer,de,Berlin,2024-01-01,\n",
             i % 7
         ));
     }
@@ -24,7 +25,10 @@ fn big_file(env: &TestEnv) -> std::path::PathBuf {
 
 #[test]
 fn killing_an_import_mid_write_loses_nothing_and_the_rerun_succeeds() {
-    let mut env = TestEnv::new();
+    // The big file replaces everyone: let it through the safeguards.
+    let mut env = TestEnv::with_config(
+        "[store]\npath = \"ampsync.redb\"\n[policy]\nmax_deactivate_percent = 100\nmax_change_percent = 100\n",
+    );
     env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
     let events_before = env.json(&["events"]);
     let big = big_file(&env);

@@ -22,7 +22,8 @@ fn events(env: &TestEnv, snapshot: &str) -> Vec<(String, String)> {
 
 #[test]
 fn learn_amp_sync_format_is_read_as_it_is() {
-    let mut env = TestEnv::new();
+    // A three-person company: one leaver is a third of it.
+    let mut env = TestEnv::with_config("[store]\npath = \"ampsync.redb\"\n[policy]\nmax_deactivate_percent = 100\n");
     let day1 = env.write(
         "sync_users.csv",
         "\u{feff}first_name,last_name,email,job_title,manager,coach,primary_team,secondary_team,role,language,location,time_zone,hire_date,deactivate\n\
@@ -163,7 +164,9 @@ fn windows_1252_exports_are_transcoded_when_configured() {
 
 #[test]
 fn skip_row_imports_the_rest_and_never_deactivates_a_skipped_person() {
-    let mut env = TestEnv::with_config("[store]\npath = \"ampsync.redb\"\n[policy]\non_invalid_row = \"skip_row\"\n");
+    let mut env = TestEnv::with_config(
+        "[store]\npath = \"ampsync.redb\"\n[policy]\non_invalid_row = \"skip_row\"\nmax_deactivate_percent = 100\nmax_change_percent = 100\n",
+    );
     let day1 = env.write(
         "d1.csv",
         "Employee ID,First name,Last name,Email,Role\nE1,A,One,a@acme.example,viewer\nE2,B,Two,b@acme.example,viewer\nE3,C,Three,c@acme.example,viewer\n",

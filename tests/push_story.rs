@@ -384,7 +384,10 @@ fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
 fn managers_are_created_first_cycles_are_closed_and_a_departed_manager_is_reported() {
     let sandbox = TestSandbox::with_example_teams();
     let mut env = TestEnv::new();
-    sandbox.configure(&mut env, "max_requests_per_second = 500\nconcurrency = 8");
+    sandbox.configure(
+        &mut env,
+        "max_requests_per_second = 500\nconcurrency = 8\n[policy]\nmax_deactivate_percent = 100",
+    );
     // Rows are in an order where each report comes before their manager;
     // C and D manage each other; G's manager left with this very file.
     let day1 = env.write(
@@ -564,6 +567,119 @@ fn a_rollback_restores_the_earlier_state_in_the_store_and_in_learn_amp() {
         env.json(&["rollback", "--to", "1"])["events"],
         json!([]),
         "nothing left to undo"
+    );
+    assert_eq!(env.json(&["verify"])["ok"], json!(true));
+}
+
+/// Day 2 cut to its first `keep` people (a truncated export).
+fn truncated(env: &TestEnv, keep: usize) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(example("day2.csv")).expect("day2");
+    let lines: Vec<&str> = text.lines().take(keep + 1).collect();
+    env.write("day2-truncated.csv", lines.join("\n") + "\n")
+}
+
+/// Day 1 with 40 people's job titles changed (a wrong export).
+fn wrong_titles(env: &TestEnv) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(example("day1.csv")).expect("day1");
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+        if (1..=40).contains(&i) && !line.contains('"') {
+            fields[4] = "Intern".into();
+        }
+        out.push(fields.join(","));
+    }
+    env.write("day2-wrong-titles.csv", out.join("\n") + "\n")
+}
+
+#[test]
+fn safeguards_hold_a_truncated_file_and_approve_reject_and_rollback_put_things_right() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 500");
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    push(&env);
+    let day1 = expected(&env);
+    let writes_before = writes(&sandbox);
+
+    // A third of the file: held, exit 3, nothing applied or sent.
+    env.now = "2026-11-25T06:30:00Z".into();
+    let cut = truncated(&env, 17);
+    let run = env
+        .run(&["import", cut.to_str().expect("path"), "--format", "json"])
+        .expect_code(3);
+    let held = run.json();
+    assert_eq!((&held["outcome"], &held["snapshot"]), (&json!("held"), &json!(2)));
+    assert!(
+        held["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("above policy.max_deactivate_percent = 10"),
+        "{held}"
+    );
+    let would = env.json(&["events", "--snapshot", "2"]);
+    let would = would.as_array().expect("held events");
+    assert!(
+        would.len() >= 30 && would.iter().all(|e| e["delivery"]["status"] == "held"),
+        "{would:?}"
+    );
+    assert_eq!(
+        env.json(&["plan"])["held"],
+        json!([{"snapshot": 2, "reason": held["reason"], "events": would.len()}])
+    );
+    assert_eq!(push(&env)["events"], json!(0));
+    assert_eq!(writes(&sandbox), writes_before, "nothing reached Learn Amp");
+    assert_eq!(expected(&env), day1, "nothing changed in the state");
+
+    // Later imports wait behind it.
+    let run = env
+        .run(&["import", example("day3.csv").to_str().expect("path")])
+        .expect_code(3);
+    assert!(run.stdout.contains("snapshot 2 is held"), "{}", run.stdout);
+    env.json(&["reject", "3"]);
+    env.json(&["reject", "2"]);
+    let statuses: Vec<Value> = env
+        .json(&["snapshots"])
+        .as_array()
+        .expect("s")
+        .iter()
+        .map(|s| s["status"].clone())
+        .collect();
+    assert_eq!(statuses, vec![json!("applied"), json!("rejected"), json!("rejected")]);
+
+    // 40 wrong job titles: held for too many changes; approved anyway, pushed.
+    env.now = "2026-11-26T06:30:00Z".into();
+    let wrong = wrong_titles(&env);
+    let run = env.run(&["import", wrong.to_str().expect("path")]).expect_code(3);
+    assert!(
+        run.stdout.contains("above policy.max_change_percent = 50"),
+        "{}",
+        run.stdout
+    );
+    let approved = env.json(&["approve", "4"]);
+    assert_eq!(approved["status"], json!("applied"));
+    let report = push(&env);
+    assert_eq!(report["failed"], json!([]));
+    let intern = actual(&sandbox).values().filter(|p| p["jobTitle"] == "Intern").count();
+    assert!(intern >= 30, "the wrong titles went out: {intern}");
+    let history = env.json(&["history", "E1014"]);
+    assert_eq!(
+        history["events"][1]["cause"],
+        json!({"type": "approval", "snapshot": 4})
+    );
+
+    // Rollback to snapshot 1 puts Learn Amp back field for field.
+    env.now = "2026-11-26T09:00:00Z".into();
+    env.json(&["rollback", "--to", "1"]);
+    assert_eq!(expected(&env), day1);
+    assert_in_step(&sandbox, &env);
+    assert_eq!(
+        env.json(&["show", "E1014", "--as-of", "2026-11-26T07:00:00Z"])["record"]["jobTitle"],
+        json!("Intern")
+    );
+    assert_eq!(
+        env.json(&["show", "E1014", "--as-of", "2026-11-25T07:00:00Z"])["record"]["jobTitle"],
+        json!("Software Engineer")
     );
     assert_eq!(env.json(&["verify"])["ok"], json!(true));
 }

@@ -42,8 +42,16 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         field: args.field,
         snapshot: args.snapshot,
     };
-    let events = store.events(&filter)?;
     let snapshots = output::snapshot_map(&store)?;
+    if let Some(meta) = filter
+        .snapshot
+        .and_then(|id| snapshots.get(&id))
+        .filter(|m| m.held_because.is_some() && m.events.is_none())
+        && meta.status == ampsync_engine::store::SnapshotStatus::Held
+    {
+        return held(&store, meta, format);
+    }
+    let events = store.events(&filter)?;
     match format {
         Format::Json => output::json(&Value::Array(
             events
@@ -77,6 +85,45 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                 ]
             }),
         )?,
+    }
+    Ok(Exit::Success)
+}
+
+/// The events a held snapshot would append: not in the log, nothing sent.
+fn held(
+    store: &ampsync_engine::store::Store,
+    meta: &ampsync_engine::store::SnapshotMeta,
+    format: Format,
+) -> anyhow::Result<Exit> {
+    let events = store.held_events(meta.id)?;
+    let why = meta.held_because.clone().unwrap_or_default();
+    match format {
+        Format::Json => output::json(&Value::Array(
+            events
+                .iter()
+                .map(|(key, kind)| {
+                    serde_json::json!({
+                        "seq": null,
+                        "key": key,
+                        "kind": kind.name(),
+                        "cause": {"type": "import", "snapshot": meta.id},
+                        "source": meta.source,
+                        "changes": kind.changes().iter().map(|c| serde_json::json!({"field": c.field, "old": c.old, "new": c.new})).collect::<Vec<_>>(),
+                        "delivery": {"status": "held", "reason": why},
+                    })
+                })
+                .collect(),
+        ))?,
+        _ => {
+            println!("snapshot {} is held ({why}); these events are not in the log and nothing is sent:", meta.id);
+            output::table(
+                &["KEY", "KIND", "CHANGES"],
+                events.iter().map(|(key, kind)| {
+                    let changes = kind.changes().iter().map(output::change_text).collect::<Vec<_>>().join("; ");
+                    vec![key.clone(), kind.name().to_owned(), changes]
+                }),
+            )?;
+        }
     }
     Ok(Exit::Success)
 }

@@ -49,7 +49,8 @@ async fn metrics(State(h): State<Health>) -> impl IntoResponse {
     }
 }
 
-const OUTCOMES: [RunOutcome; 6] = [
+const OUTCOMES: [RunOutcome; 7] = [
+    RunOutcome::Held,
     RunOutcome::Imported,
     RunOutcome::NoNewFile,
     RunOutcome::MissingFile,

@@ -41,6 +41,34 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         bar.finish_and_clear();
     }
     match outcome? {
+        ImportOutcome::Held(meta) => {
+            let why = meta.held_because.clone().unwrap_or_default();
+            if format == Format::Json {
+                output::json(&json!({
+                    "outcome": "held",
+                    "snapshot": meta.id,
+                    "file_hash": hex(&meta.file_hash),
+                    "reason": why,
+                    "rows": meta.rows,
+                    "created": meta.counts.created,
+                    "updated": meta.counts.updated,
+                    "deactivated": meta.counts.deactivated,
+                    "reactivated": meta.counts.reactivated,
+                    "skipped": meta.counts.skipped,
+                }))?;
+            } else {
+                println!("held {} as snapshot {}: {why}", args.file.display(), meta.id);
+                println!(
+                    "nothing was applied or will be sent. Review what it would do with `ampsync events --snapshot {}`,",
+                    meta.id
+                );
+                println!(
+                    "then release it with `ampsync approve {}` or discard it with `ampsync reject {}`.",
+                    meta.id, meta.id
+                );
+            }
+            return Ok(Exit::Held);
+        }
         ImportOutcome::AlreadyImported(meta) => {
             if format == Format::Json {
                 output::json(&json!({

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod daemon;
+pub mod decide;
 pub mod demo;
 pub mod events;
 mod health;

@@ -37,6 +37,18 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         }
     }
     rows.sort_by_key(|r| (r.3, r.0));
+    let held: Vec<(u64, String, usize)> = store
+        .snapshots()?
+        .into_iter()
+        .filter(|s| s.status == ampsync_engine::store::SnapshotStatus::Held)
+        .map(|s| {
+            Ok((
+                s.id,
+                s.held_because.clone().unwrap_or_default(),
+                store.held_events(s.id)?.len(),
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
     match format {
         Format::Json => output::json(&json!({
             "events": rows.iter().map(|(seq, key, kind, level, method, path, fields)| json!({
@@ -47,6 +59,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             "counts": counts,
             "follow_ups": plan.follow_ups.iter().map(|f| json!({"key": f.key, "managerEmail": f.manager_email})).collect::<Vec<_>>(),
             "warnings": plan.warnings,
+            "held": held.iter().map(|(id, why, n)| json!({"snapshot": id, "reason": why, "events": n})).collect::<Vec<_>>(),
         }))?,
         Format::Table | Format::Csv => {
             output::table(
@@ -80,6 +93,11 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             }
             for w in &plan.warnings {
                 println!("warning: {w}");
+            }
+            for (id, why, n) in &held {
+                println!(
+                    "held: snapshot {id} ({why}): {n} event(s) wait for `ampsync approve {id}` or `ampsync reject {id}`"
+                );
             }
         }
     }

@@ -50,6 +50,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     }
     Ok(match report.record.outcome {
         RunOutcome::Failed => Exit::Failed,
+        RunOutcome::Held => Exit::Held,
         _ => report.push.as_ref().map_or(Exit::Success, super::push::exit_for),
     })
 }

@@ -15,13 +15,14 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ampsync_store::{AppendOutcome, Counts, EventKind, NewSnapshot, SnapshotMeta, Store, StoreError};
+use ampsync_store::{AppendOutcome, Counts, EventKind, NewSnapshot, SnapshotMeta, SnapshotStatus, Store, StoreError};
 
 use crate::clock::{self, ClockError};
 use crate::config::{Config, OnInvalidRow};
 use crate::diff::{self, DiffPolicy, Incoming};
 use crate::index::{Lookup, StateIndex};
 use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent};
+use crate::safeguard::{self, Proposed};
 
 /// The bytes to import.
 #[derive(Debug, Clone)]
@@ -97,6 +98,9 @@ pub enum ImportOutcome {
     AlreadyImported(SnapshotMeta),
     /// A new snapshot.
     Imported(ImportReport),
+    /// Stopped by a safeguard: recorded as held (see `held_because`), its
+    /// events kept aside until `approve` or `reject`.
+    Held(SnapshotMeta),
 }
 
 /// The summary of a new snapshot.
@@ -219,8 +223,10 @@ pub fn import(
         rows: summary.rows,
         bytes,
         header: summary.header.clone(),
+        mapped_columns: summary.mapped_columns.clone(),
         counts,
     };
+    let reason = hold_reason(store, config, &summary, counts, index.active() as u64)?;
     tracing::debug!(events = counts.events(), "writing the snapshot and its events");
     let layout = &summary.layout;
     let arena = &arena;
@@ -236,6 +242,13 @@ pub fn import(
         }
         Planned::Event { key, kind } => (key, kind),
     });
+    if let Some(reason) = reason {
+        tracing::warn!("held {name}: {reason}");
+        return Ok(match store.append_held(based_on, snapshot, reason, events)? {
+            AppendOutcome::Appended(meta) => ImportOutcome::Held(meta),
+            AppendOutcome::AlreadyImported(meta) => ImportOutcome::AlreadyImported(meta),
+        });
+    }
     let meta = match store.append_import(based_on, snapshot, events)? {
         AppendOutcome::Appended(meta) => meta,
         AppendOutcome::AlreadyImported(meta) => return Ok(ImportOutcome::AlreadyImported(meta)),
@@ -246,6 +259,39 @@ pub fn import(
         skipped: summary.errors,
         elapsed: started.elapsed(),
     }))
+}
+
+/// Asks the safeguards whether this import must wait for a person.
+fn hold_reason(
+    store: &Store,
+    config: &Config,
+    summary: &ingest::FileSummary,
+    counts: Counts,
+    active: u64,
+) -> Result<Option<String>, StoreError> {
+    let snapshots = store.snapshots()?;
+    let held = snapshots
+        .iter()
+        .find(|s| s.status == SnapshotStatus::Held)
+        .map(|s| s.id);
+    let last_applied = snapshots.iter().rev().find(|s| s.status == SnapshotStatus::Applied);
+    let lost: Vec<String> = last_applied
+        .map(|s| {
+            s.mapped_columns
+                .iter()
+                .filter(|c| !summary.mapped_columns.contains(c))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let proposed = Proposed {
+        rows: summary.rows,
+        counts,
+        active,
+        held,
+        lost_columns: &lost,
+    };
+    Ok(safeguard::hold_reason(&config.policy, &proposed))
 }
 
 /// Decides the events for kept rows (reading old records for known people)

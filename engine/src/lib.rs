@@ -17,6 +17,7 @@ pub mod replay;
 mod rollback;
 pub mod runlock;
 pub mod runlog;
+pub mod safeguard;
 pub mod sandbox;
 pub mod schedule;
 pub mod source;

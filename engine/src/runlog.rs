@@ -23,6 +23,8 @@ pub enum RunOutcome {
     Failed,
     /// Stopped by SIGTERM/Ctrl-C before it finished.
     Interrupted,
+    /// The new file was held by a safeguard; it waits for approve/reject.
+    Held,
 }
 
 impl RunOutcome {
@@ -34,6 +36,7 @@ impl RunOutcome {
             RunOutcome::Unsettled => "unsettled",
             RunOutcome::Failed => "failed",
             RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Held => "held",
         }
     }
 }

@@ -324,6 +324,16 @@ async fn import_input(
     let outcome = tokio::task::spawn_blocking(move || import(&store, &config, &input, None)).await??;
     report.record.file = Some(name.to_owned());
     let meta: SnapshotMeta = match outcome {
+        ImportOutcome::Held(meta) => {
+            let why = meta.held_because.clone().unwrap_or_default();
+            report.lines.push(format!(
+                "{name} is held as snapshot {}: {why}; review it with `ampsync events --snapshot {}`, then `ampsync approve {}` or `ampsync reject {}`",
+                meta.id, meta.id, meta.id, meta.id
+            ));
+            report.record.outcome = RunOutcome::Held;
+            report.record.error = Some(why);
+            meta
+        }
         ImportOutcome::AlreadyImported(meta) => {
             report
                 .lines

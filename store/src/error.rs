@@ -53,6 +53,9 @@ pub enum StoreError {
         "the store changed while this import was being prepared (log end {expected}, now {found}): run the import again"
     )]
     Conflict { expected: u64, found: u64 },
+    /// Approve or reject of a snapshot that is not held.
+    #[error("snapshot {id} is {status}, not held: only a held import can be approved or rejected")]
+    NotHeld { id: u64, status: &'static str },
     /// A thread panicked while holding the store's handle.
     #[error("the store handle was poisoned by a panic")]
     Poisoned,

@@ -59,6 +59,8 @@ pub struct NewSnapshot {
     pub bytes: u64,
     /// The header as the file had it.
     pub header: Vec<String>,
+    /// The columns that fed Learn Amp fields (for the header-drift check).
+    pub mapped_columns: Vec<String>,
     pub counts: Counts,
 }
 
@@ -78,6 +80,11 @@ pub struct SnapshotMeta {
     /// made none.
     pub events: Option<(u64, u64)>,
     /// The last sequence number in the log once this snapshot was applied:
-    /// the state "after snapshot N" is the log up to here.
+    /// the state "after snapshot N" is the log up to here. For a held
+    /// snapshot: the log end its events were computed against.
     pub log_end: u64,
+    /// The columns that fed Learn Amp fields.
+    pub mapped_columns: Vec<String>,
+    /// Why a safeguard held it.
+    pub held_because: Option<String>,
 }

@@ -10,7 +10,7 @@ use redb::{
 };
 
 use crate::tables::{
-    DELIVERY, EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE, USER_EVENTS,
+    DELIVERY, EVENTS, HELD_EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE, USER_EVENTS,
 };
 use crate::{
     Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, RecordHash, SnapshotMeta,
@@ -191,6 +191,7 @@ impl Store {
             txn.open_table(DELIVERY)?;
             txn.open_table(REMOTE_IDS)?;
             txn.open_table(SOURCE_FILES)?;
+            txn.open_table(HELD_EVENTS)?;
         }
         txn.commit()?;
         Ok(())
@@ -360,6 +361,8 @@ impl Store {
                 counts: snapshot.counts,
                 status: SnapshotStatus::Applied,
                 events: range,
+                mapped_columns: snapshot.mapped_columns,
+                held_because: None,
                 log_end: match range {
                     Some((_, last)) => last,
                     None => txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value()),
@@ -372,6 +375,152 @@ impl Store {
         };
         txn.commit()?;
         Ok(AppendOutcome::Appended(meta))
+    }
+
+    /// Records an import a safeguard stopped: the snapshot (status `held`,
+    /// with `reason`) and the events it would append, computed against log
+    /// end `based_on`; nothing reaches the log or the state.
+    pub fn append_held(
+        &self,
+        based_on: u64,
+        snapshot: NewSnapshot,
+        reason: String,
+        events: impl IntoIterator<Item = (String, EventKind)>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let txn = self.write()?;
+        let meta = {
+            if let Some(id) = txn
+                .open_table(SNAPSHOT_BY_HASH)?
+                .get(&snapshot.file_hash)?
+                .map(|g| g.value())
+            {
+                let meta = txn
+                    .open_table(SNAPSHOTS)?
+                    .get(id)?
+                    .map(|v| codec::decode("snapshots", v.value()));
+                return match meta {
+                    Some(meta) => Ok(AppendOutcome::AlreadyImported(meta?)),
+                    None => Err(StoreError::NoSuchSnapshot(id)),
+                };
+            }
+            let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
+            {
+                let mut held = txn.open_table(HELD_EVENTS)?;
+                for (n, event) in events.into_iter().enumerate() {
+                    held.insert((id, n as u64), codec::encode("held_events", &event)?.as_slice())?;
+                }
+            }
+            let meta = SnapshotMeta {
+                id,
+                file_hash: snapshot.file_hash,
+                source: snapshot.source,
+                received: snapshot.received,
+                rows: snapshot.rows,
+                bytes: snapshot.bytes,
+                header: snapshot.header,
+                counts: snapshot.counts,
+                status: SnapshotStatus::Held,
+                events: None,
+                log_end: based_on,
+                mapped_columns: snapshot.mapped_columns,
+                held_because: Some(reason),
+            };
+            txn.open_table(SNAPSHOTS)?
+                .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
+            txn.open_table(SNAPSHOT_BY_HASH)?.insert(&meta.file_hash, id)?;
+            meta
+        };
+        txn.commit()?;
+        Ok(AppendOutcome::Appended(meta))
+    }
+
+    /// The events held snapshot `id` would append.
+    pub fn held_events(&self, id: u64) -> Result<Vec<(String, EventKind)>, StoreError> {
+        let txn = self.read()?;
+        let table = match txn.open_table(HELD_EVENTS) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        for entry in table.range((id, 0)..=(id, u64::MAX))? {
+            let (_, v) = entry?;
+            out.push(codec::decode("held_events", v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Releases held snapshot `id`: its events are appended (cause
+    /// `approval`) and it becomes `applied`. Refused with
+    /// [`StoreError::Conflict`] when the log moved since it was held (its
+    /// events no longer fit the state: reject it and import the file again).
+    pub fn approve(&self, id: u64, time: i64) -> Result<SnapshotMeta, StoreError> {
+        let txn = self.write()?;
+        let meta = {
+            let mut meta: SnapshotMeta = match txn.open_table(SNAPSHOTS)?.get(id)? {
+                Some(v) => codec::decode("snapshots", v.value())?,
+                None => return Err(StoreError::NoSuchSnapshot(id)),
+            };
+            if meta.status != SnapshotStatus::Held {
+                return Err(StoreError::NotHeld {
+                    id,
+                    status: meta.status.name(),
+                });
+            }
+            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
+            if log_end != meta.log_end {
+                return Err(StoreError::Conflict {
+                    expected: meta.log_end,
+                    found: log_end,
+                });
+            }
+            let events: Vec<(String, EventKind)> = {
+                let mut held = txn.open_table(HELD_EVENTS)?;
+                let mut events = Vec::new();
+                for entry in held.range((id, 0)..=(id, u64::MAX))? {
+                    let (_, v) = entry?;
+                    events.push(codec::decode("held_events", v.value())?);
+                }
+                held.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
+                events
+            };
+            let range = append_events(&txn, Cause::Approval { snapshot: id }, time, events)?;
+            meta.status = SnapshotStatus::Applied;
+            meta.events = range;
+            meta.log_end = range.map_or(log_end, |(_, last)| last);
+            txn.open_table(SNAPSHOTS)?
+                .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
+            meta
+        };
+        txn.commit()?;
+        Ok(meta)
+    }
+
+    /// Discards held snapshot `id`: it becomes `rejected`, its events are
+    /// dropped, and the same file may be imported again later.
+    pub fn reject(&self, id: u64) -> Result<SnapshotMeta, StoreError> {
+        let txn = self.write()?;
+        let meta = {
+            let mut meta: SnapshotMeta = match txn.open_table(SNAPSHOTS)?.get(id)? {
+                Some(v) => codec::decode("snapshots", v.value())?,
+                None => return Err(StoreError::NoSuchSnapshot(id)),
+            };
+            if meta.status != SnapshotStatus::Held {
+                return Err(StoreError::NotHeld {
+                    id,
+                    status: meta.status.name(),
+                });
+            }
+            txn.open_table(HELD_EVENTS)?
+                .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
+            txn.open_table(SNAPSHOT_BY_HASH)?.remove(&meta.file_hash)?;
+            meta.status = SnapshotStatus::Rejected;
+            txn.open_table(SNAPSHOTS)?
+                .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
+            meta
+        };
+        txn.commit()?;
+        Ok(meta)
     }
 
     /// Appends a rollback: compensating `events` (cause `Rollback { to }`,
@@ -674,6 +823,7 @@ mod tests {
             rows: 1,
             bytes: 10,
             header: vec!["Email".into()],
+            mapped_columns: vec!["Email".into()],
             counts: Counts::default(),
         }
     }

@@ -22,3 +22,5 @@ pub(crate) const REMOTE_IDS: TableDefinition<&str, u64> = TableDefinition::new("
 /// Remote file (`sftp://host/dir/name`) → size, mtime and snapshot id of
 /// its import, so a file already imported is not downloaded again.
 pub(crate) const SOURCE_FILES: TableDefinition<&str, (u64, u64, u64)> = TableDefinition::new("source_files");
+/// (held snapshot id, n) → the n-th event it would append: key and kind.
+pub(crate) const HELD_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("held_events");

@@ -149,6 +149,7 @@ mod tests {
             rows: 3,
             bytes: 1,
             header: vec![],
+            mapped_columns: vec![],
             counts: Counts::default(),
         };
         let events = ["a", "b", "c"].iter().map(|k| {

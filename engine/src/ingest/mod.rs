@@ -99,6 +99,8 @@ pub struct FileSummary {
     pub key_column: String,
     /// Field names in canonical order.
     pub layout: FileLayout,
+    /// The header names of the columns that feed Learn Amp fields.
+    pub mapped_columns: Vec<String>,
     /// The first row errors, in file order.
     pub errors: Vec<RowError>,
     /// How many row errors there were in all.
@@ -263,11 +265,21 @@ pub fn read_rows<R: Read + Send>(
     let layout = FileLayout {
         names: plan.order.iter().map(|(n, _)| n.clone()).collect(),
     };
+    let mut mapped: Vec<usize> = plan
+        .field_columns
+        .values()
+        .copied()
+        .chain(plan.custom.iter().map(|(_, c)| *c))
+        .collect();
+    mapped.sort_unstable();
+    mapped.dedup();
+    let mapped_columns = mapped.into_iter().map(|c| plan.header[c].clone()).collect();
     Ok(FileSummary {
         rows,
         key_column: plan.key_header().to_owned(),
         header: plan.header,
         layout,
+        mapped_columns,
         errors: errors.kept,
         error_count: errors.count,
     })
