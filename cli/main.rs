@@ -56,6 +56,8 @@ enum Command {
     Reject(commands::decide::Args),
     /// Append compensating events that restore the state after snapshot N, then push.
     Rollback(commands::rollback::Args),
+    /// Compare the expected state with the users Learn Amp has; report drift.
+    Reconcile(commands::reconcile::Args),
     /// Check the hash chain and rebuild the state from the log to compare.
     Verify,
     /// Write the keys to exchange: `keygen ssh` or `keygen pgp`.
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
         Command::Approve(args) => commands::decide::approve(&cli.config, cli.format, args),
         Command::Reject(args) => commands::decide::reject(&cli.config, cli.format, args),
         Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),
+        Command::Reconcile(args) => commands::reconcile::run(&cli.config, cli.format, args),
         Command::Verify => commands::verify::run(&cli.config, cli.format),
         Command::Keygen(args) => commands::keygen::run(&cli.config, args),
         Command::Check => commands::check::run(&cli.config),

@@ -683,3 +683,81 @@ fn safeguards_hold_a_truncated_file_and_approve_reject_and_rollback_put_things_r
     );
     assert_eq!(env.json(&["verify"])["ok"], json!(true));
 }
+
+#[test]
+fn reconcile_finds_hand_made_changes_and_repair_sets_them_back() {
+    use ampsync_engine::learnamp::{ApiRequest, Credentials, LearnAmpClient, Method};
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 500");
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    push(&env);
+    assert_eq!(env.json(&["reconcile"])["in_step"], json!(true));
+
+    // Three changes made by hand in Learn Amp, and a user nobody's file knows.
+    let id_of = |key: &str| {
+        sandbox
+            .users()
+            .iter()
+            .find(|u| u["integrationExternalId"] == key)
+            .and_then(|u| u["id"].as_u64())
+            .expect("user id")
+    };
+    let defaults = SandboxOptions::default();
+    let client = LearnAmpClient::new(
+        &sandbox.sandbox.url(),
+        Credentials::new(defaults.client_id, defaults.client_secret),
+    )
+    .expect("client");
+    let by_hand = [
+        ApiRequest::new(Method::Put, format!("/v1/users/{}", id_of("E1014"))).field("jobTitle", "Hacked"),
+        ApiRequest::new(Method::Put, format!("/v1/users/{}", id_of("E1026"))).field("lastName", "Smith"),
+        ApiRequest::new(Method::Put, format!("/v1/users/{}/deactivate", id_of("E1020"))),
+        ApiRequest::new(Method::Post, "/v1/users")
+            .field("email", "stray@acme.example")
+            .field("firstName", "S")
+            .field("lastName", "T"),
+    ];
+    for request in &by_hand {
+        sandbox.block_on(client.send(request)).expect("a change by hand");
+    }
+
+    let run = env.run(&["reconcile", "--format", "json"]).expect_code(1);
+    let drift = run.json();
+    assert_eq!(
+        drift["changed"],
+        json!([
+            {"key": "E1014", "id": id_of("E1014"), "fields": [{"field": "jobTitle", "expected": "Software Engineer", "actual": "Hacked"}]},
+            {"key": "E1026", "id": id_of("E1026"), "fields": [{"field": "lastName", "expected": "Nowak", "actual": "Smith"}]},
+        ])
+    );
+    assert_eq!(
+        drift["deactivated_there"],
+        json!([{"key": "E1020", "id": id_of("E1020")}])
+    );
+    assert_eq!(drift["missing"], json!([]));
+    assert_eq!(drift["unknown"].as_array().map(|u| u.len()), Some(1));
+    assert_eq!(drift["repaired"], Value::Null, "read-only without --repair");
+
+    let repaired = env
+        .run(&["reconcile", "--repair", "--format", "json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(repaired["repaired"], json!([51, 53]));
+    let report = push(&env);
+    assert_eq!((&report["sent"], &report["failed"]), (&json!(3), &json!([])));
+    let after = env.run(&["reconcile", "--format", "json"]).expect_code(1).json();
+    assert_eq!(
+        (&after["changed"], &after["deactivated_there"], &after["missing"]),
+        (&json!([]), &json!([]), &json!([]))
+    );
+    assert_eq!(
+        after["unknown"][0]["email"],
+        json!("stray@acme.example"),
+        "a stranger is reported, never touched"
+    );
+    assert_eq!(
+        env.json(&["history", "E1014"])["events"][1]["cause"],
+        json!({"type": "repair"})
+    );
+}

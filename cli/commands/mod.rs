@@ -12,6 +12,7 @@ pub mod init;
 pub mod keygen;
 pub mod plan;
 pub mod push;
+pub mod reconcile;
 pub mod rollback;
 pub mod sandbox;
 pub mod show;

@@ -567,6 +567,29 @@ impl Store {
         Ok(range)
     }
 
+    /// Appends repair events (cause `Repair`, pending delivery) computed
+    /// against log end `based_on`.
+    pub fn append_repair(
+        &self,
+        based_on: u64,
+        time: i64,
+        events: impl IntoIterator<Item = (String, EventKind)>,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let txn = self.write()?;
+        let range = {
+            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
+            if log_end != based_on {
+                return Err(StoreError::Conflict {
+                    expected: based_on,
+                    found: log_end,
+                });
+            }
+            append_events(&txn, Cause::Repair, time, events)?
+        };
+        txn.commit()?;
+        Ok(range)
+    }
+
     /// The log's last sequence number (0 when empty).
     pub fn log_end(&self) -> Result<u64, StoreError> {
         Ok(self.read()?.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value()))

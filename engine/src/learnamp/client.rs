@@ -282,7 +282,9 @@ impl LearnAmpClient {
         let mut out = Vec::new();
         let mut page = 1u32;
         loop {
+            // `expanded` brings the manager, teams and custom fields too.
             let request = ApiRequest::new(Method::Get, "/v1/users")
+                .field("expanded", "true")
                 .field("page", page.to_string())
                 .field("perPage", PER_PAGE.to_string());
             let answer = self.send(&request).await?;
