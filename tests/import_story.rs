@@ -368,3 +368,47 @@ fn verify_passes_on_a_healthy_store_and_fails_on_a_tampered_one() {
         Some("hash chain: BROKEN at event 51 (of 57): its bytes or its link changed")
     );
 }
+
+#[test]
+fn deactivate_after_missing_waits_for_consecutive_absences() {
+    let mut env = TestEnv::with_config("[store]\npath = \"ampsync.redb\"\n[policy]\ndeactivate_after_missing = 2\n");
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    // Day 2: E1020 and E1039 are missing for the first time: not yet.
+    let day2 = env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
+    assert_eq!(day2["deactivated"], json!(0));
+    let e1039 = env.json(&["show", "E1039"]);
+    assert_eq!(
+        (
+            &e1039["active"],
+            &e1039["missing_from_imports"],
+            &e1039["deactivated_after"]
+        ),
+        (&json!(true), &json!(1), &json!(2))
+    );
+    let table = env.run(&["show", "E1039"]).expect_code(0);
+    assert!(
+        table
+            .stdout
+            .contains("active, but missing from the last 1 import(s): deactivated after 2"),
+        "{}",
+        table.stdout
+    );
+    // Day 3: E1020 is back (no reactivation needed), E1039 misses a second
+    // import and goes, E1042 misses its first.
+    let day3 = env.import_at("2026-11-26T06:30:00Z", &example("day3.csv"));
+    assert_eq!((&day3["deactivated"], &day3["reactivated"]), (&json!(1), &json!(0)));
+    let deactivated: Vec<Value> = env
+        .json(&["events", "--kind", "deactivated"])
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["key"].clone())
+        .collect();
+    assert_eq!(deactivated, vec![json!("E1039")]);
+    assert_eq!(
+        env.json(&["show", "E1020"]).get("missing_from_imports"),
+        None,
+        "back: the count is cleared"
+    );
+    assert_eq!(env.json(&["show", "E1042"])["missing_from_imports"], json!(1));
+}

@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
-    let (_, store) = super::open(config_path)?;
+    let (config, store) = super::open(config_path)?;
     let Some(key) = resolve_key(&store, &args.key)? else {
         anyhow::bail!("no person with key or email {:?} in the store", args.key);
     };
@@ -34,19 +34,33 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     let Some(state) = state_as_of(&store, &key, at)? else {
         anyhow::bail!("{key} did not exist yet at that point");
     };
+    // Only "now" knows a pending absence: it is not in the log.
+    let missing = match at {
+        AsOf::Now => store.absences()?.get(&key).copied(),
+        _ => None,
+    };
+    let after = config.policy.deactivate_after_missing;
     match format {
         Format::Json => {
             let record: Map<String, Value> = state.record.iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
-            output::json(&json!({"key": key, "active": state.active, "record": record}))?
+            let mut shown = json!({"key": key, "active": state.active, "record": record});
+            if let Some(n) = missing {
+                shown["missing_from_imports"] = json!(n);
+                shown["deactivated_after"] = json!(after);
+            }
+            output::json(&shown)?
         }
         Format::Table | Format::Csv => {
-            let status = if state.active { "active" } else { "deactivated" };
-            let rows = [
-                vec!["key".to_owned(), key.clone()],
-                vec!["status".to_owned(), status.to_owned()],
-            ]
-            .into_iter()
-            .chain(state.record.iter().map(|(k, v)| vec![k.to_owned(), v.to_owned()]));
+            let status = match (state.active, missing) {
+                (true, Some(n)) => {
+                    format!("active, but missing from the last {n} import(s): deactivated after {after}")
+                }
+                (true, None) => "active".to_owned(),
+                (false, _) => "deactivated".to_owned(),
+            };
+            let rows = [vec!["key".to_owned(), key.clone()], vec!["status".to_owned(), status]]
+                .into_iter()
+                .chain(state.record.iter().map(|(k, v)| vec![k.to_owned(), v.to_owned()]));
             output::table(&["FIELD", "VALUE"], rows)?
         }
     }

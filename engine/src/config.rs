@@ -426,13 +426,7 @@ impl Config {
         if self.policy.deactivate_after_missing == 0 {
             return Err(invalid("policy.deactivate_after_missing", "must be at least 1".into()));
         }
-        // Refused rather than ignored: someone who sets it counts on it.
-        if self.policy.deactivate_after_missing > 1 {
-            return Err(invalid(
-                "policy.deactivate_after_missing",
-                "values above 1 are not supported by this version yet: people are deactivated on the first import they are missing from (the max_deactivate_percent safeguard still holds a file that drops many)".into(),
-            ));
-        }
+
         if self.learnamp.concurrency == 0 {
             return Err(invalid("learnamp.concurrency", "must be at least 1".into()));
         }

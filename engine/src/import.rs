@@ -188,7 +188,14 @@ pub fn import(
     let policy = DiffPolicy {
         deactivate_missing: config.policy.deactivate_missing,
     };
-    let mut planned = plan_events(store, &arena, &summary.layout, &index, policy)?;
+    let mut planned = plan_events(store, &arena, &summary.layout, policy)?;
+    let (missing, absences) = missing_people(
+        &index,
+        &store.absences()?,
+        policy,
+        config.policy.deactivate_after_missing,
+    );
+    planned.extend(missing);
     planned.sort_unstable_by(|a, b| a.key(&arena).cmp(b.key(&arena)));
 
     let mut counts = Counts {
@@ -225,6 +232,7 @@ pub fn import(
         header: summary.header.clone(),
         mapped_columns: summary.mapped_columns.clone(),
         counts,
+        absences,
     };
     let reason = hold_reason(store, config, &summary, counts, index.active() as u64)?;
     tracing::debug!(events = counts.events(), "writing the snapshot and its events");
@@ -294,13 +302,11 @@ fn hold_reason(
     Ok(safeguard::hold_reason(&config.policy, &proposed))
 }
 
-/// Decides the events for kept rows (reading old records for known people)
-/// and for active people the file did not mention.
+/// Decides the events for kept rows (reading old records for known people).
 fn plan_events(
     store: &Store,
     arena: &Arena,
     layout: &FileLayout,
-    index: &StateIndex,
     policy: DiffPolicy,
 ) -> Result<Vec<Planned>, StoreError> {
     let known: Vec<&ArenaRow> = arena.rows.iter().filter(|r| r.known).collect();
@@ -327,15 +333,43 @@ fn plan_events(
             });
         }
     }
+    Ok(planned)
+}
+
+/// Active people the file did not mention: deactivated once they have been
+/// missing from `after` consecutive imports, else counted. Returns their
+/// events and the absence counters to store (0 clears one: the person is
+/// back, or gone for good).
+fn missing_people(
+    index: &StateIndex,
+    absences: &std::collections::HashMap<String, u32>,
+    policy: DiffPolicy,
+    after: u32,
+) -> (Vec<Planned>, Vec<(String, u32)>) {
+    let mut planned = Vec::new();
+    let mut counters = Vec::new();
+    let mut still_missing = std::collections::HashSet::new();
     if policy.deactivate_missing {
         for key in index.unseen_active() {
-            planned.push(Planned::Event {
-                key: key.to_owned(),
-                kind: EventKind::Deactivated,
-            });
+            let missed = absences.get(key).copied().unwrap_or(0) + 1;
+            if missed >= after {
+                planned.push(Planned::Event {
+                    key: key.to_owned(),
+                    kind: EventKind::Deactivated,
+                });
+            } else {
+                counters.push((key.to_owned(), missed));
+                still_missing.insert(key);
+            }
         }
     }
-    Ok(planned)
+    counters.extend(
+        absences
+            .keys()
+            .filter(|k| !still_missing.contains(k.as_str()))
+            .map(|k| (k.clone(), 0)),
+    );
+    (planned, counters)
 }
 
 /// An event to append: a creation still in the arena, or a decided event.

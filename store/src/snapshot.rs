@@ -62,6 +62,9 @@ pub struct NewSnapshot {
     /// The columns that fed Learn Amp fields (for the header-drift check).
     pub mapped_columns: Vec<String>,
     pub counts: Counts,
+    /// Absence counters to set with the import (0 removes one): people
+    /// missing, not yet deactivated, or back again.
+    pub absences: Vec<(String, u32)>,
 }
 
 /// A recorded snapshot.

@@ -10,7 +10,8 @@ use redb::{
 };
 
 use crate::tables::{
-    DELIVERY, EVENTS, HELD_EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE, USER_EVENTS,
+    ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
+    USER_EVENTS,
 };
 use crate::{
     Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, RecordHash, SnapshotMeta,
@@ -192,6 +193,7 @@ impl Store {
             txn.open_table(REMOTE_IDS)?;
             txn.open_table(SOURCE_FILES)?;
             txn.open_table(HELD_EVENTS)?;
+            txn.open_table(ABSENCE)?;
         }
         txn.commit()?;
         Ok(())
@@ -350,6 +352,16 @@ impl Store {
             let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
             let time = snapshot.received;
             let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
+            {
+                let mut absence = txn.open_table(ABSENCE)?;
+                for (key, count) in &snapshot.absences {
+                    if *count == 0 {
+                        absence.remove(key.as_str())?;
+                    } else {
+                        absence.insert(key.as_str(), *count)?;
+                    }
+                }
+            }
             let meta = SnapshotMeta {
                 id,
                 file_hash: snapshot.file_hash,
@@ -588,6 +600,22 @@ impl Store {
         };
         txn.commit()?;
         Ok(range)
+    }
+
+    /// Everyone currently counted as missing: key → consecutive imports.
+    pub fn absences(&self) -> Result<std::collections::HashMap<String, u32>, StoreError> {
+        let txn = self.read()?;
+        let table = match txn.open_table(ABSENCE) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Default::default()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = std::collections::HashMap::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            out.insert(k.value().to_owned(), v.value());
+        }
+        Ok(out)
     }
 
     /// The log's last sequence number (0 when empty).
@@ -848,6 +876,7 @@ mod tests {
             header: vec!["Email".into()],
             mapped_columns: vec!["Email".into()],
             counts: Counts::default(),
+            absences: vec![],
         }
     }
 

@@ -24,3 +24,6 @@ pub(crate) const REMOTE_IDS: TableDefinition<&str, u64> = TableDefinition::new("
 pub(crate) const SOURCE_FILES: TableDefinition<&str, (u64, u64, u64)> = TableDefinition::new("source_files");
 /// (held snapshot id, n) → the n-th event it would append: key and kind.
 pub(crate) const HELD_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("held_events");
+/// User key → consecutive imports the person has been missing from, while
+/// `policy.deactivate_after_missing` has not yet deactivated them.
+pub(crate) const ABSENCE: TableDefinition<&str, u32> = TableDefinition::new("absence");

@@ -151,6 +151,7 @@ mod tests {
             header: vec![],
             mapped_columns: vec![],
             counts: Counts::default(),
+            absences: vec![],
         };
         let events = ["a", "b", "c"].iter().map(|k| {
             (
