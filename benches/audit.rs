@@ -108,7 +108,9 @@ fn main() {
     let started = Instant::now();
     let (store, key) = build(dir.path(), people, days);
     let events = store.event_count().expect("count");
-    let size = std::fs::metadata(dir.path().join("audit.redb")).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(dir.path().join("audit.redb"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!(
         "built {days} days of {people} people: {events} events in {:.1} s; store {:.1} MiB, {:.0} KiB per day",
         started.elapsed().as_secs_f64(),
@@ -116,7 +118,10 @@ fn main() {
         size as f64 / 1024.0 / days as f64
     );
 
-    let mut c = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3)).configure_from_args();
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
     c.bench_function("history KEY", |b| {
         b.iter(|| {
             let key = resolve_key(&store, &key).expect("resolve").expect("known");
@@ -129,14 +134,23 @@ fn main() {
     let mid = START + (days as i64 / 2) * DAY + 1;
     c.bench_function("show KEY --as-of T", |b| {
         b.iter(|| {
-            let state = state_as_of(&store, &key, AsOf::Time(mid)).expect("as of").expect("existed");
-            assert_eq!(state.record.get("jobTitle").map(str::to_owned), Some(format!("Engineer, day {}", days / 2)));
+            let state = state_as_of(&store, &key, AsOf::Time(mid))
+                .expect("as of")
+                .expect("existed");
+            assert_eq!(
+                state.record.get("jobTitle").map(str::to_owned),
+                Some(format!("Engineer, day {}", days / 2))
+            );
         })
     });
     let t = Instant::now();
     let report = store.verify().expect("verify");
     let verify = t.elapsed();
     assert!(report.ok(), "{report:?}");
-    println!("verify: {events} events and {} people in {:.2} s (target < 10 s)", store.state_len().unwrap_or(0), verify.as_secs_f64());
+    println!(
+        "verify: {events} events and {} people in {:.2} s (target < 10 s)",
+        store.state_len().unwrap_or(0),
+        verify.as_secs_f64()
+    );
     c.final_summary();
 }
