@@ -94,9 +94,12 @@ fn build(dir: &std::path::Path, people: usize, days: usize) -> (Store, String) {
             mapped_columns: vec![],
             counts,
             absences: vec![],
+            prune_raw_before: 0,
         };
         let based_on = store.log_end().expect("log end");
-        store.append_import(based_on, snapshot, events).expect("append a day");
+        store
+            .append_import(based_on, snapshot, events, None)
+            .expect("append a day");
     }
     (store, "P0000007".to_owned())
 }

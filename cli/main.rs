@@ -58,6 +58,8 @@ enum Command {
     Rollback(commands::rollback::Args),
     /// Compare the expected state with the users Learn Amp has; report drift.
     Reconcile(commands::reconcile::Args),
+    /// Write the exact bytes of an import back out.
+    ExportSnapshot(commands::export::Args),
     /// Check the hash chain and rebuild the state from the log to compare.
     Verify,
     /// Write the keys to exchange: `keygen ssh` or `keygen pgp`.
@@ -98,6 +100,7 @@ fn main() -> ExitCode {
         Command::Reject(args) => commands::decide::reject(&cli.config, cli.format, args),
         Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),
         Command::Reconcile(args) => commands::reconcile::run(&cli.config, cli.format, args),
+        Command::ExportSnapshot(args) => commands::export::run(&cli.config, args),
         Command::Verify => commands::verify::run(&cli.config, cli.format),
         Command::Keygen(args) => commands::keygen::run(&cli.config, args),
         Command::Check => commands::check::run(&cli.config),

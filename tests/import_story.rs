@@ -353,7 +353,7 @@ fn verify_passes_on_a_healthy_store_and_fails_on_a_tampered_one() {
     env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
     assert_eq!(
         env.json(&["verify"]),
-        json!({"ok": true, "events": 57, "chain_broken_at": null, "state_differences": [], "state_difference_count": 0})
+        json!({"ok": true, "events": 57, "chain_broken_at": null, "state_differences": [], "state_difference_count": 0, "raw_files_checked": 2, "raw_files_damaged": []})
     );
     {
         let store = ampsync_engine::store::Store::open(&env.store_path()).expect("open the store");
@@ -411,4 +411,61 @@ fn deactivate_after_missing_waits_for_consecutive_absences() {
         "back: the count is cleared"
     );
     assert_eq!(env.json(&["show", "E1042"])["missing_from_imports"], json!(1));
+}
+
+#[test]
+fn export_snapshot_writes_the_exact_bytes_back_until_they_are_pruned() {
+    let mut env = TestEnv::with_config("[store]\npath = \"ampsync.redb\"\nkeep_raw_days = 2\n");
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
+    for (id, day) in [("1", "day1.csv"), ("2", "day2.csv")] {
+        let out = env.path().join(format!("out{id}.csv"));
+        env.run(&["export-snapshot", id, out.to_str().expect("path")])
+            .expect_code(0);
+        assert_eq!(
+            std::fs::read(&out).expect("exported"),
+            std::fs::read(example(day)).expect("original"),
+            "snapshot {id}"
+        );
+    }
+    let verify = env.json(&["verify"]);
+    assert_eq!(
+        (
+            &verify["ok"],
+            &verify["raw_files_checked"],
+            &verify["raw_files_damaged"]
+        ),
+        (&json!(true), &json!(2), &json!([]))
+    );
+
+    // Three days later the first two files are past keep_raw_days: gone; their events stay.
+    env.import_at("2026-11-27T07:00:00Z", &example("day3.csv"));
+    let run = env
+        .run(&[
+            "export-snapshot",
+            "1",
+            env.path().join("again.csv").to_str().expect("path"),
+        ])
+        .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("the file of snapshot 1 is no longer kept (store.keep_raw_days)"),
+        "{}",
+        run.stderr
+    );
+    env.run(&[
+        "export-snapshot",
+        "3",
+        env.path().join("out3.csv").to_str().expect("path"),
+    ])
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(env.path().join("out3.csv")).expect("exported"),
+        std::fs::read(example("day3.csv")).expect("day3")
+    );
+    assert_eq!(
+        env.json(&["events", "--snapshot", "1"]).as_array().map(Vec::len),
+        Some(50)
+    );
+    assert_eq!(env.json(&["verify"])["raw_files_checked"], json!(1));
 }

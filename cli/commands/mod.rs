@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod decide;
 pub mod demo;
 pub mod events;
+pub mod export;
 mod health;
 pub mod history;
 pub mod import;

@@ -11,13 +11,17 @@ use crate::output::{self, Format};
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let (_, store) = super::open(config_path)?;
     let report = store.verify()?;
+    let (raw_checked, raw_damaged) = ampsync_engine::raw::verify_raw(&store)?;
+    let ok = report.ok() && raw_damaged.is_empty();
     if format == Format::Json {
         output::json(&json!({
-            "ok": report.ok(),
+            "ok": ok,
             "events": report.events,
             "chain_broken_at": report.chain_broken_at,
             "state_differences": report.state_differences,
             "state_difference_count": report.state_difference_count,
+            "raw_files_checked": raw_checked,
+            "raw_files_damaged": raw_damaged,
         }))?;
     } else {
         match report.chain_broken_at {
@@ -40,6 +44,11 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 }
             }
         }
+        if raw_damaged.is_empty() {
+            println!("raw files: {raw_checked} kept, each matching its snapshot's hash");
+        } else {
+            println!("raw files: DAMAGED for snapshot(s) {raw_damaged:?} (of {raw_checked} kept)");
+        }
     }
-    Ok(if report.ok() { Exit::Success } else { Exit::Failed })
+    Ok(if ok { Exit::Success } else { Exit::Failed })
 }

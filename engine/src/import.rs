@@ -233,6 +233,10 @@ pub fn import(
         mapped_columns: summary.mapped_columns.clone(),
         counts,
         absences,
+        prune_raw_before: match config.store.keep_raw_days {
+            0 => 0,
+            days => received - i64::from(days) * 86_400_000_000,
+        },
     };
     let reason = hold_reason(store, config, &summary, counts, index.active() as u64)?;
     tracing::debug!(events = counts.events(), "writing the snapshot and its events");
@@ -250,14 +254,21 @@ pub fn import(
         }
         Planned::Event { key, kind } => (key, kind),
     });
+    // The exact bytes, zstd-compressed as they are copied into the store in
+    // the same transaction (streamed: never whole in memory).
+    let mut raw = match config.store.keep_raw_days {
+        0 => None,
+        _ => Some(zstd::stream::read::Encoder::new(input.open().map_err(read_error)?, 3).map_err(read_error)?),
+    };
+    let raw = raw.as_mut().map(|r| r as &mut dyn Read);
     if let Some(reason) = reason {
         tracing::warn!("held {name}: {reason}");
-        return Ok(match store.append_held(based_on, snapshot, reason, events)? {
+        return Ok(match store.append_held(based_on, snapshot, reason, events, raw)? {
             AppendOutcome::Appended(meta) => ImportOutcome::Held(meta),
             AppendOutcome::AlreadyImported(meta) => ImportOutcome::AlreadyImported(meta),
         });
     }
-    let meta = match store.append_import(based_on, snapshot, events)? {
+    let meta = match store.append_import(based_on, snapshot, events, raw)? {
         AppendOutcome::Appended(meta) => meta,
         AppendOutcome::AlreadyImported(meta) => return Ok(ImportOutcome::AlreadyImported(meta)),
     };

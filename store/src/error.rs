@@ -56,6 +56,9 @@ pub enum StoreError {
     /// Approve or reject of a snapshot that is not held.
     #[error("snapshot {id} is {status}, not held: only a held import can be approved or rejected")]
     NotHeld { id: u64, status: &'static str },
+    /// The raw file could not be read while storing it.
+    #[error("cannot read the file to keep its raw copy")]
+    Raw(#[source] std::io::Error),
     /// A thread panicked while holding the store's handle.
     #[error("the store handle was poisoned by a panic")]
     Poisoned,

@@ -65,6 +65,9 @@ pub struct NewSnapshot {
     /// Absence counters to set with the import (0 removes one): people
     /// missing, not yet deactivated, or back again.
     pub absences: Vec<(String, u32)>,
+    /// Raw files of snapshots received before this time (µs) are pruned in
+    /// the same transaction; 0 prunes nothing.
+    pub prune_raw_before: i64,
 }
 
 /// A recorded snapshot.

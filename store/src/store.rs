@@ -10,7 +10,7 @@ use redb::{
 };
 
 use crate::tables::{
-    ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
+    ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
     USER_EVENTS,
 };
 use crate::{
@@ -194,6 +194,7 @@ impl Store {
             txn.open_table(SOURCE_FILES)?;
             txn.open_table(HELD_EVENTS)?;
             txn.open_table(ABSENCE)?;
+            txn.open_table(RAW)?;
         }
         txn.commit()?;
         Ok(())
@@ -327,6 +328,7 @@ impl Store {
         based_on: u64,
         snapshot: NewSnapshot,
         events: impl IntoIterator<Item = (String, EventKind)>,
+        raw: Option<&mut dyn Read>,
     ) -> Result<AppendOutcome, StoreError> {
         let txn = self.write()?;
         let meta = {
@@ -352,6 +354,8 @@ impl Store {
             let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
             let time = snapshot.received;
             let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
+            store_raw(&txn, &snapshot.file_hash, raw)?;
+            prune_raw(&txn, snapshot.prune_raw_before)?;
             {
                 let mut absence = txn.open_table(ABSENCE)?;
                 for (key, count) in &snapshot.absences {
@@ -398,6 +402,7 @@ impl Store {
         snapshot: NewSnapshot,
         reason: String,
         events: impl IntoIterator<Item = (String, EventKind)>,
+        raw: Option<&mut dyn Read>,
     ) -> Result<AppendOutcome, StoreError> {
         let txn = self.write()?;
         let meta = {
@@ -416,6 +421,7 @@ impl Store {
                 };
             }
             let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
+            store_raw(&txn, &snapshot.file_hash, raw)?;
             {
                 let mut held = txn.open_table(HELD_EVENTS)?;
                 for (n, event) in events.into_iter().enumerate() {
@@ -616,6 +622,24 @@ impl Store {
             out.insert(k.value().to_owned(), v.value());
         }
         Ok(out)
+    }
+
+    /// The compressed raw bytes kept for file `hash`, if still kept.
+    pub fn raw(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.read()?;
+        let table = match txn.open_table(RAW) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        let mut any = false;
+        for entry in table.range((hash, 0)..=(hash, u64::MAX))? {
+            let (_, v) = entry?;
+            out.extend_from_slice(v.value());
+            any = true;
+        }
+        Ok(any.then_some(out))
     }
 
     /// The log's last sequence number (0 when empty).
@@ -836,6 +860,59 @@ fn append_events(
     Ok((seq >= first).then_some((first, seq)))
 }
 
+/// Bytes per raw chunk: redb stores big values, but small ones keep its
+/// dirty pages, and so memory, bounded.
+const RAW_CHUNK: usize = 1 << 20;
+
+/// Copies `raw` into the raw table under `hash`, chunk by chunk.
+fn store_raw(txn: &WriteTransaction, hash: &[u8; 32], raw: Option<&mut dyn Read>) -> Result<(), StoreError> {
+    let Some(raw) = raw else { return Ok(()) };
+    let mut table = txn.open_table(RAW)?;
+    let mut chunk = vec![0u8; RAW_CHUNK];
+    for n in 0u64.. {
+        let mut filled = 0;
+        while filled < RAW_CHUNK {
+            match raw.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(k) => filled += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(StoreError::Raw(e)),
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        table.insert((hash, n), &chunk[..filled])?;
+        if filled < RAW_CHUNK {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Drops the raw files of snapshots received before `before`.
+fn prune_raw(txn: &WriteTransaction, before: i64) -> Result<(), StoreError> {
+    if before <= 0 {
+        return Ok(());
+    }
+    let old: Vec<[u8; 32]> = txn
+        .open_table(SNAPSHOTS)?
+        .iter()?
+        .map(|entry| {
+            entry
+                .map_err(StoreError::from)
+                .and_then(|(_, v)| codec::decode::<SnapshotMeta>("snapshots", v.value()))
+        })
+        .filter(|m| m.as_ref().map_or(true, |m| m.received < before))
+        .map(|m| m.map(|m| m.file_hash))
+        .collect::<Result<_, _>>()?;
+    let mut raw = txn.open_table(RAW)?;
+    for hash in &old {
+        raw.retain_in((hash, 0)..=(hash, u64::MAX), |_, _| false)?;
+    }
+    Ok(())
+}
+
 fn open_writable(path: &Path) -> Result<Database, StoreError> {
     Database::builder()
         .set_cache_size(CACHE_BYTES)
@@ -877,6 +954,7 @@ mod tests {
             mapped_columns: vec!["Email".into()],
             counts: Counts::default(),
             absences: vec![],
+            prune_raw_before: 0,
         }
     }
 
@@ -894,7 +972,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.redb")).expect("open");
         let first = store
-            .append_import(0, snapshot(1), vec![created("b", "b@x"), created("a", "a@x")])
+            .append_import(0, snapshot(1), vec![created("b", "b@x"), created("a", "a@x")], None)
             .expect("append");
         let AppendOutcome::Appended(meta) = first else {
             panic!("expected a new snapshot")
@@ -910,7 +988,7 @@ mod tests {
             ("a".to_owned(), EventKind::Updated { changes: vec![change] }),
             ("b".to_owned(), EventKind::Deactivated),
         ];
-        store.append_import(2, snapshot(2), second).expect("append");
+        store.append_import(2, snapshot(2), second, None).expect("append");
 
         let a = store.user_state("a").expect("read").expect("a exists");
         assert_eq!((a.active, a.record.get("email")), (true, Some("a2@x")));
@@ -937,13 +1015,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.redb")).expect("open");
         store
-            .append_import(0, snapshot(1), vec![created("a", "a@x")])
+            .append_import(0, snapshot(1), vec![created("a", "a@x")], None)
             .expect("append");
-        match store.append_import(1, snapshot(1), vec![created("z", "z@x")]) {
+        match store.append_import(1, snapshot(1), vec![created("z", "z@x")], None) {
             Ok(AppendOutcome::AlreadyImported(meta)) => assert_eq!(meta.id, 1),
             other => panic!("expected AlreadyImported, got {other:?}"),
         }
-        match store.append_import(0, snapshot(2), vec![created("z", "z@x")]) {
+        match store.append_import(0, snapshot(2), vec![created("z", "z@x")], None) {
             Err(StoreError::Conflict { expected: 0, found: 1 }) => {}
             other => panic!("expected a conflict, got {other:?}"),
         }

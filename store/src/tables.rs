@@ -27,3 +27,6 @@ pub(crate) const HELD_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefiniti
 /// User key → consecutive imports the person has been missing from, while
 /// `policy.deactivate_after_missing` has not yet deactivated them.
 pub(crate) const ABSENCE: TableDefinition<&str, u32> = TableDefinition::new("absence");
+/// (file blake3, chunk number) → up to 1 MiB of the zstd-compressed exact
+/// bytes of an import, kept for `store.keep_raw_days`.
+pub(crate) const RAW: TableDefinition<(&[u8; 32], u64), &[u8]> = TableDefinition::new("raw");

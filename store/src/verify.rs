@@ -152,6 +152,7 @@ mod tests {
             mapped_columns: vec![],
             counts: Counts::default(),
             absences: vec![],
+            prune_raw_before: 0,
         };
         let events = ["a", "b", "c"].iter().map(|k| {
             (
@@ -161,7 +162,7 @@ mod tests {
                 },
             )
         });
-        store.append_import(0, snapshot, events).expect("append");
+        store.append_import(0, snapshot, events, None).expect("append");
         (dir, store)
     }
 
