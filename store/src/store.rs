@@ -344,13 +344,7 @@ impl Store {
                 };
             }
             drop(by_hash);
-            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
-            if log_end != based_on {
-                return Err(StoreError::Conflict {
-                    expected: based_on,
-                    found: log_end,
-                });
-            }
+            check_log_end(&txn, based_on)?;
             let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
             let time = snapshot.received;
             let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
@@ -555,13 +549,7 @@ impl Store {
     ) -> Result<Option<(u64, u64)>, StoreError> {
         let txn = self.write()?;
         let range = {
-            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
-            if log_end != based_on {
-                return Err(StoreError::Conflict {
-                    expected: based_on,
-                    found: log_end,
-                });
-            }
+            check_log_end(&txn, based_on)?;
             let range = append_events(&txn, Cause::Rollback { to }, time, events)?;
             let mut snapshots = txn.open_table(SNAPSHOTS)?;
             let later: Vec<SnapshotMeta> = snapshots
@@ -595,13 +583,7 @@ impl Store {
     ) -> Result<Option<(u64, u64)>, StoreError> {
         let txn = self.write()?;
         let range = {
-            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
-            if log_end != based_on {
-                return Err(StoreError::Conflict {
-                    expected: based_on,
-                    found: log_end,
-                });
-            }
+            check_log_end(&txn, based_on)?;
             append_events(&txn, Cause::Repair, time, events)?
         };
         txn.commit()?;
@@ -858,6 +840,20 @@ fn append_events(
         prev = hash;
     }
     Ok((seq >= first).then_some((first, seq)))
+}
+
+/// Refuses with [`StoreError::Conflict`] unless the log still ends at
+/// `based_on`: events computed against an older state must not be appended.
+fn check_log_end(txn: &WriteTransaction, based_on: u64) -> Result<(), StoreError> {
+    let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
+    if log_end == based_on {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            expected: based_on,
+            found: log_end,
+        })
+    }
 }
 
 /// Bytes per raw chunk: redb stores big values, but small ones keep its
