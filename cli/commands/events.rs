@@ -43,10 +43,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         snapshot: args.snapshot,
     };
     let snapshots = output::snapshot_map(&store)?;
-    if let Some(meta) = filter
-        .snapshot
-        .and_then(|id| snapshots.get(&id))
-        .filter(|m| m.held_because.is_some() && m.events.is_none())
+    if let Some(meta) = filter.snapshot.and_then(|id| snapshots.get(&id))
         && meta.status == ampsync_engine::store::SnapshotStatus::Held
     {
         return held(&store, meta, format);

@@ -47,20 +47,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 "status",
             ])?;
             for s in &snapshots {
-                let c = s.counts;
-                w.write_record([
-                    s.id.to_string(),
-                    format_micros(s.received),
-                    hex(&s.file_hash),
-                    s.source.clone(),
-                    s.rows.to_string(),
-                    c.created.to_string(),
-                    c.updated.to_string(),
-                    c.deactivated.to_string(),
-                    c.reactivated.to_string(),
-                    c.skipped.to_string(),
-                    s.status.name().to_owned(),
-                ])?;
+                w.write_record(row(s, hex(&s.file_hash)))?;
             }
             w.flush()?;
         }
@@ -78,23 +65,27 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 "SKIPPED",
                 "STATUS",
             ],
-            snapshots.iter().map(|s| {
-                let c = s.counts;
-                vec![
-                    s.id.to_string(),
-                    format_micros(s.received),
-                    short_hex(&s.file_hash),
-                    s.source.clone(),
-                    s.rows.to_string(),
-                    c.created.to_string(),
-                    c.updated.to_string(),
-                    c.deactivated.to_string(),
-                    c.reactivated.to_string(),
-                    c.skipped.to_string(),
-                    s.status.name().to_owned(),
-                ]
-            }),
+            snapshots.iter().map(|s| row(s, short_hex(&s.file_hash))),
         )?,
     }
     Ok(Exit::Success)
+}
+
+/// One snapshot's columns, with its hash as given (full for CSV, short for
+/// the table).
+fn row(s: &ampsync_engine::store::SnapshotMeta, hash: String) -> Vec<String> {
+    let c = s.counts;
+    vec![
+        s.id.to_string(),
+        format_micros(s.received),
+        hash,
+        s.source.clone(),
+        s.rows.to_string(),
+        c.created.to_string(),
+        c.updated.to_string(),
+        c.deactivated.to_string(),
+        c.reactivated.to_string(),
+        c.skipped.to_string(),
+        s.status.name().to_owned(),
+    ]
 }

@@ -479,13 +479,8 @@ impl Store {
                     status: meta.status.name(),
                 });
             }
-            let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
-            if log_end != meta.log_end {
-                return Err(StoreError::Conflict {
-                    expected: meta.log_end,
-                    found: log_end,
-                });
-            }
+            check_log_end(&txn, meta.log_end)?;
+            let log_end = meta.log_end;
             let events: Vec<(String, EventKind)> = {
                 let mut held = txn.open_table(HELD_EVENTS)?;
                 let mut events = Vec::new();
