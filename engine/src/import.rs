@@ -22,6 +22,7 @@ use crate::config::{Config, OnInvalidRow};
 use crate::diff::{self, DiffPolicy, Incoming};
 use crate::index::{Lookup, StateIndex};
 use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent};
+use crate::raw;
 use crate::safeguard::{self, Proposed};
 
 /// The bytes to import.
@@ -134,6 +135,54 @@ pub fn import(
         return Ok(ImportOutcome::AlreadyImported(meta));
     }
 
+    std::thread::scope(|scope| {
+        // The raw copy is compressed beside the parsing, from a second read.
+        let raw = match config.store.keep_raw_days {
+            0 => None,
+            _ => Some(raw::compress_in_background(scope, input.open().map_err(read_error)?)),
+        };
+        let new = NewFile {
+            name: &name,
+            file_hash,
+            bytes,
+            received,
+        };
+        import_new(store, config, input, progress, new, raw).map(|outcome| match outcome {
+            ImportOutcome::Imported(report) => ImportOutcome::Imported(ImportReport {
+                elapsed: started.elapsed(),
+                ..report
+            }),
+            other => other,
+        })
+    })
+}
+
+/// A file not imported before.
+struct NewFile<'a> {
+    name: &'a str,
+    file_hash: [u8; 32],
+    bytes: u64,
+    received: i64,
+}
+
+fn import_new(
+    store: &Store,
+    config: &Config,
+    input: &Input,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    new: NewFile<'_>,
+    mut raw: Option<raw::Compressing>,
+) -> Result<ImportOutcome, ImportError> {
+    let NewFile {
+        name,
+        file_hash,
+        bytes,
+        received,
+    } = new;
+    let read_error = |source| ImportError::Read {
+        path: PathBuf::from(name),
+        source,
+    };
     let people = store.state_len()? as usize;
     let reader = Counting {
         inner: input.open().map_err(read_error)?,
@@ -157,7 +206,7 @@ pub fn import(
                 *loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             }
         };
-        let summary = ingest::read_rows(reader, &display_name(&name), config, people, |event| {
+        let summary = ingest::read_rows(reader, &display_name(name), config, people, |event| {
             wait_for_index(&mut loaded);
             let Ok((index, _)) = &mut loaded else { return };
             match event {
@@ -179,7 +228,7 @@ pub fn import(
 
     if summary.error_count > 0 && config.policy.on_invalid_row == OnInvalidRow::RejectFile {
         return Err(ImportError::InvalidRows {
-            file: display_name(&name),
+            file: display_name(name),
             errors: summary.errors,
             count: summary.error_count,
         });
@@ -225,7 +274,7 @@ pub fn import(
     }
     let snapshot = NewSnapshot {
         file_hash,
-        source: name.clone(),
+        source: name.to_owned(),
         received,
         rows: summary.rows,
         bytes,
@@ -254,12 +303,7 @@ pub fn import(
         }
         Planned::Event { key, kind } => (key, kind),
     });
-    // The exact bytes, zstd-compressed as they are copied into the store in
-    // the same transaction (streamed: never whole in memory).
-    let mut raw = match config.store.keep_raw_days {
-        0 => None,
-        _ => Some(zstd::stream::read::Encoder::new(input.open().map_err(read_error)?, 3).map_err(read_error)?),
-    };
+    // The exact bytes, compressed meanwhile, go into the same transaction.
     let raw = raw.as_mut().map(|r| r as &mut dyn Read);
     if let Some(reason) = reason {
         tracing::warn!("held {name}: {reason}");
@@ -276,7 +320,7 @@ pub fn import(
     Ok(ImportOutcome::Imported(ImportReport {
         snapshot: meta,
         skipped: summary.errors,
-        elapsed: started.elapsed(),
+        elapsed: Duration::ZERO, // Set by `import`.
     }))
 }
 

@@ -8,13 +8,9 @@
 //! misses, not hashing, are the cost, so every avoided indirection counts.
 //! For a million people this is ~70 MB in a handful of allocations.
 
-use ampsync_store::{RecordHash, StateEntry};
+use ampsync_store::{HASH_PREFIX, RecordHash, StateEntry};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
-
-/// Bytes of the record hash kept per entry: 2^-128 is collision-free enough
-/// to decide "unchanged".
-const HASH_PREFIX: usize = 16;
 
 /// Keys up to this many bytes live inside their entry.
 const INLINE: usize = 38;
@@ -64,8 +60,7 @@ impl StateIndex {
     /// Adds one person (keys are unique in the state).
     pub fn push(&mut self, e: StateEntry<'_>) {
         let index = self.entries.len() as u32;
-        let mut hash = [0; HASH_PREFIX];
-        hash.copy_from_slice(&e.hash[..HASH_PREFIX]);
+        let hash = e.hash;
         let mut key = [0; INLINE];
         if e.key.len() <= INLINE {
             key[..e.key.len()].copy_from_slice(e.key.as_bytes());
@@ -159,17 +154,17 @@ mod tests {
         index.push(StateEntry {
             key: "a",
             active: true,
-            hash: [1; 32],
+            hash: [1; 16],
         });
         index.push(StateEntry {
             key: "b",
             active: false,
-            hash: [2; 32],
+            hash: [2; 16],
         });
         index.push(StateEntry {
             key: "c",
             active: true,
-            hash: [3; 32],
+            hash: [3; 16],
         });
         assert_eq!(index.visit("a", &[1; 32]), Lookup::Unchanged);
         assert_eq!(index.visit("b", &[2; 32]), Lookup::Differs, "inactive people differ");
@@ -178,7 +173,7 @@ mod tests {
         index.push(StateEntry {
             key: long,
             active: true,
-            hash: [4; 32],
+            hash: [4; 16],
         });
         assert_eq!(index.visit(long, &[4; 32]), Lookup::Unchanged);
         assert_eq!(index.visit(&long[1..], &[4; 32]), Lookup::Absent);

@@ -2,8 +2,10 @@
 //! `store.keep_raw_days`: written back out byte for byte, and checked
 //! against the hash each snapshot recorded.
 
-use std::io::Write;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::Scope;
 
 use ampsync_store::{Store, StoreError};
 
@@ -33,6 +35,94 @@ pub enum RawError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// zstd level of kept files: level 1 is ~1.4× faster than 3 on staff CSVs
+/// for ~10% more bytes, and the compression runs beside every import.
+const LEVEL: i32 = 1;
+
+/// Bytes handed over at a time by the compressing thread.
+const CHUNK: usize = 256 * 1024;
+
+/// A file's bytes being zstd-compressed on a thread of its own (started with
+/// [`compress_in_background`]), read back as one compressed stream.
+///
+/// The thread runs ahead without waiting, so the compression overlaps the
+/// parsing and the writing of the import; what it has produced waits in
+/// memory (about a quarter of the file's size). Dropping this stops it.
+pub(crate) struct Compressing {
+    chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+/// Starts compressing `source` on a thread of `scope`.
+pub(crate) fn compress_in_background<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    source: Box<dyn Read + Send + 'scope>,
+) -> Compressing {
+    let (tx, chunks) = mpsc::channel();
+    scope.spawn(move || {
+        let mut encoder = match zstd::stream::read::Encoder::new(source, LEVEL) {
+            Ok(encoder) => encoder,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        loop {
+            let mut chunk = vec![0; CHUNK];
+            let filled = match fill(&mut encoder, &mut chunk) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            chunk.truncate(filled);
+            // A send fails when the import stopped: nothing more to do.
+            if filled == 0 || tx.send(Ok(chunk)).is_err() || filled < CHUNK {
+                return;
+            }
+        }
+    });
+    Compressing {
+        chunks,
+        chunk: Vec::new(),
+        at: 0,
+    }
+}
+
+/// Reads until `buf` is full or the end; returns how much was read.
+fn fill(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+impl Read for Compressing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    self.chunk = chunk?;
+                    self.at = 0;
+                }
+                Err(mpsc::RecvError) => return Ok(0), // The end.
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// The exact bytes of snapshot `id`, checked against its hash.

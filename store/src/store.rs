@@ -9,13 +9,14 @@ use redb::{
     ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
 };
 
+use crate::digest::{self, StateEntry};
 use crate::tables::{
     ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
-    USER_EVENTS,
+    STATE_DIGEST, USER_EVENTS,
 };
 use crate::{
-    Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, RecordHash, SnapshotMeta,
-    SnapshotStatus, StoreError, UserState, codec,
+    Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, SnapshotMeta, SnapshotStatus,
+    StoreError, UserState, codec,
 };
 
 /// The schema this build writes and the newest it reads.
@@ -28,14 +29,6 @@ const CACHE_BYTES: usize = 96 * 1024 * 1024;
 
 /// redb's file signature: a file that does not start with it is no store.
 const REDB_MAGIC: &[u8; 4] = b"redb";
-
-/// One person in the projected state, as the import's scan sees them.
-#[derive(Debug, Clone, Copy)]
-pub struct StateEntry<'a> {
-    pub key: &'a str,
-    pub active: bool,
-    pub hash: RecordHash,
-}
 
 /// The result of appending an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +188,7 @@ impl Store {
             txn.open_table(HELD_EVENTS)?;
             txn.open_table(ABSENCE)?;
             txn.open_table(RAW)?;
+            txn.open_table(STATE_DIGEST)?;
         }
         txn.commit()?;
         Ok(())
@@ -260,21 +254,38 @@ impl Store {
     }
 
     /// Visits every person in the projected state, in key order, reading
-    /// only their key, active flag and record hash. Returns the log's end
+    /// only their key, active flag and record hash prefix (from the state
+    /// digest when it is current, else from `state`). Returns the log's end
     /// (last sequence number) the state corresponds to: pass it to
     /// [`Store::append_import`] as `based_on`.
     pub fn for_each_state(&self, mut f: impl FnMut(StateEntry<'_>)) -> Result<u64, StoreError> {
         let txn = self.read()?;
         let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
+        let digest_end = match txn.open_table(META) {
+            Ok(meta) => digest::log_end_of(&meta)?,
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        if digest_end == Some(log_end) {
+            match txn.open_table(STATE_DIGEST) {
+                Ok(table) => {
+                    for block in table.iter()? {
+                        let (_, value) = block?;
+                        for entry in digest::entries(value.value()) {
+                            f(entry?);
+                        }
+                    }
+                    return Ok(log_end);
+                }
+                Err(TableError::TableDoesNotExist(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         let table = txn.open_table(STATE)?;
         for entry in table.iter()? {
             let (k, v) = entry?;
             let (active, hash) = UserState::decode_summary(v.value())?;
-            f(StateEntry {
-                key: k.value(),
-                active,
-                hash,
-            });
+            f(StateEntry::from_state(k.value(), active, &hash));
         }
         Ok(log_end)
     }
@@ -801,6 +812,7 @@ fn append_events(
     };
     let first = seq + 1;
     let pending = codec::encode("delivery", &Delivery::Pending)?;
+    let mut changes = digest::Changes::default();
     for (key, kind) in events {
         seq += 1;
         let encoded_state = match &kind {
@@ -812,7 +824,7 @@ fn append_events(
                         "{key}: created a person who already exists"
                     )));
                 }
-                None
+                encoded
             }
             _ => {
                 let before = state
@@ -821,12 +833,13 @@ fn append_events(
                     .transpose()?;
                 let after =
                     UserState::apply(before, &kind).map_err(|why| StoreError::Inconsistent(format!("{key}: {why}")))?;
-                Some(after.encode()?)
+                let encoded = after.encode()?;
+                state.insert(key.as_str(), encoded.as_slice())?;
+                encoded
             }
         };
-        if let Some(encoded) = encoded_state {
-            state.insert(key.as_str(), encoded.as_slice())?;
-        }
+        let (active, hash) = UserState::decode_summary(&encoded_state)?;
+        changes.record(&key, active, &hash);
         let body = EventBody { key, kind, cause, time };
         let (bytes, hash) = Event::encode_new(&body, &prev)?;
         log.insert(seq, bytes.as_slice())?;
@@ -834,6 +847,8 @@ fn append_events(
         delivery.insert(seq, pending.as_slice())?;
         prev = hash;
     }
+    drop((log, index, state, delivery));
+    digest::update(txn, &changes, first - 1, seq)?;
     Ok((seq >= first).then_some((first, seq)))
 }
 
@@ -852,8 +867,10 @@ fn check_log_end(txn: &WriteTransaction, based_on: u64) -> Result<(), StoreError
 }
 
 /// Bytes per raw chunk: redb stores big values, but small ones keep its
-/// dirty pages, and so memory, bounded.
-const RAW_CHUNK: usize = 1 << 20;
+/// dirty pages, and so memory, bounded. A page short of 1 MiB, so a chunk
+/// and its leaf header fit a 1 MiB allocation (redb rounds up to powers of
+/// two: a full 1 MiB chunk took 2 MiB of file).
+const RAW_CHUNK: usize = (1 << 20) - 4096;
 
 /// Copies `raw` into the raw table under `hash`, chunk by chunk.
 fn store_raw(txn: &WriteTransaction, hash: &[u8; 32], raw: Option<&mut dyn Read>) -> Result<(), StoreError> {
@@ -999,6 +1016,89 @@ mod tests {
             .map(|(e, _)| e.seq)
             .collect();
         assert_eq!(history, vec![2, 3]);
+    }
+
+    /// The state as the import sees it: (key, active, hash prefix).
+    fn scanned(store: &Store) -> Vec<(String, bool, [u8; 16])> {
+        let mut out = Vec::new();
+        store
+            .for_each_state(|e| out.push((e.key.to_owned(), e.active, e.hash)))
+            .expect("scan");
+        out
+    }
+
+    /// The same, read from `state` itself.
+    fn from_state(store: &Store) -> Vec<(String, bool, [u8; 16])> {
+        let mut out = Vec::new();
+        store
+            .for_each_user(|key, s| {
+                out.push((
+                    key.to_owned(),
+                    s.active,
+                    StateEntry::from_state(key, s.active, &s.record.hash()).hash,
+                ))
+            })
+            .expect("users");
+        out
+    }
+
+    #[test]
+    fn the_state_digest_follows_every_append_and_falls_back_when_stale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        // Enough people for several digest blocks, keys out of order.
+        let key = |i: usize| format!("k{i:05}-{}", "x".repeat(i % 7));
+        let people: Vec<_> = (0..30_000)
+            .rev()
+            .map(|i| created(&key(i), &format!("p{i}@x")))
+            .collect();
+        store.append_import(0, snapshot(1), people, None).expect("append");
+        assert_eq!(scanned(&store).len(), 30_000);
+        assert_eq!(scanned(&store), from_state(&store));
+
+        let change = |from: &str, to: &str| FieldChange {
+            field: "email".into(),
+            old: Some(from.into()),
+            new: Some(to.into()),
+        };
+        let second = vec![
+            created("a-new", "new@x"),
+            (key(0), EventKind::Deactivated),
+            (
+                key(12345),
+                EventKind::Updated {
+                    changes: vec![change("p12345@x", "q@x")],
+                },
+            ),
+            created("zz-new", "zz@x"),
+        ];
+        store.append_import(30_000, snapshot(2), second, None).expect("append");
+        let after = scanned(&store);
+        assert_eq!(after.len(), 30_002);
+        assert_eq!(after, from_state(&store));
+        assert!(!after.iter().any(|(k, active, _)| *k == key(0) && *active));
+        assert!(store.verify().expect("verify").ok());
+
+        // A digest that no longer matches the log end is not used...
+        {
+            let txn = store.write().expect("write");
+            txn.open_table(META)
+                .expect("meta")
+                .insert(digest::DIGEST_LOG_END, 1u64.to_le_bytes().as_slice())
+                .expect("insert");
+            txn.open_table(STATE_DIGEST)
+                .expect("digest")
+                .retain(|_, _| false)
+                .expect("clear");
+            txn.commit().expect("commit");
+        }
+        assert_eq!(scanned(&store), after, "read from state");
+        // ... and the next append rebuilds it.
+        store
+            .append_import(30_004, snapshot(3), vec![created("b-new", "b@x")], None)
+            .expect("append");
+        assert_eq!(scanned(&store), from_state(&store));
+        assert!(store.verify().expect("verify").ok());
     }
 
     #[test]

@@ -30,3 +30,6 @@ pub(crate) const ABSENCE: TableDefinition<&str, u32> = TableDefinition::new("abs
 /// (file blake3, chunk number) → up to 1 MiB of the zstd-compressed exact
 /// bytes of an import, kept for `store.keep_raw_days`.
 pub(crate) const RAW: TableDefinition<(&[u8; 32], u64), &[u8]> = TableDefinition::new("raw");
+/// Block number → packed (key, active, record hash prefix) of every person
+/// in `state`, in key order: what an import reads (see `digest.rs`).
+pub(crate) const STATE_DIGEST: TableDefinition<u64, &[u8]> = TableDefinition::new("state_digest");

@@ -1,11 +1,13 @@
-//! The tamper check: the hash chain walked from the first event, and the
-//! state rebuilt from the log and compared with the stored projection.
+//! The tamper check: the hash chain walked from the first event, the state
+//! rebuilt from the log and compared with the stored projection, and the
+//! state digest compared with that projection.
 
 use std::collections::BTreeMap;
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use crate::tables::{EVENTS, STATE};
+use crate::digest::{self, StateEntry};
+use crate::tables::{EVENTS, META, STATE};
 use crate::{Event, GENESIS_HASH, Store, StoreError, UserState};
 
 /// How many differences a report keeps in full.
@@ -96,7 +98,36 @@ impl Store {
                 Some(_) => {}
             }
         }
+        drop(state);
+        self.check_digest(&mut report)?;
         Ok(report)
+    }
+
+    /// Compares the state digest, when it claims to be current, with `state`.
+    fn check_digest(&self, report: &mut VerifyReport) -> Result<(), StoreError> {
+        let mut expected = Vec::new();
+        let mut found = Vec::new();
+        let log_end = self.for_each_state(|e| digest::push_entry(&mut found, &e))?;
+        let txn = self.read()?;
+        if digest::log_end_of(&txn.open_table(META)?)? != Some(log_end) {
+            return Ok(()); // No current digest: imports read `state` itself.
+        }
+        for entry in txn.open_table(STATE)?.iter()? {
+            let (key, value) = entry?;
+            let (active, hash) = UserState::decode_summary(value.value())?;
+            digest::push_entry(&mut expected, &StateEntry::from_state(key.value(), active, &hash));
+        }
+        if expected != found {
+            let first = digest::entries(&expected)
+                .zip(digest::entries(&found))
+                .find(|(e, f)| e.as_ref().ok() != f.as_ref().ok())
+                .and_then(|(e, _)| e.ok().map(|e| e.key.to_owned()));
+            report.note(match first {
+                Some(key) => format!("{key}: the state digest differs from the projection"),
+                None => "the state digest and the projection hold different people".to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Test support: replaces the stored bytes of event `seq`, as an
@@ -194,7 +225,11 @@ mod tests {
         assert_eq!(report.chain_broken_at, None);
         assert_eq!(
             report.state_differences,
-            vec!["b: the projection's active flag differs from the log's"]
+            vec![
+                "b: the projection's active flag differs from the log's",
+                // The digest was written with the append, not by the tamperer.
+                "b: the state digest differs from the projection",
+            ]
         );
     }
 }

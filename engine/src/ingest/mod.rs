@@ -325,16 +325,23 @@ fn parse<R: Read>(
         let line = record.position().map_or(0, |p| p.line());
         values.clear();
         row_errors.clear();
-        check_row(
-            &record,
-            line,
-            plan,
-            key_field,
-            list_sep,
-            config.csv.encoding,
-            &mut values,
-            &mut row_errors,
-        );
+        // A record valid as UTF-8 as a whole (csv checks it in one pass)
+        // gives its fields as `&str` for free; others are decoded by field,
+        // which names the field at fault.
+        let text = match config.csv.encoding {
+            Encoding::Utf8 => csv::StringRecord::from_byte_record(std::mem::take(&mut record))
+                .map_err(|e| record = e.into_byte_record())
+                .ok(),
+            Encoding::Windows1252 => None,
+        };
+        let fields = match &text {
+            Some(text) => Fields::Text(text),
+            None => Fields::Bytes(&record, config.csv.encoding),
+        };
+        check_row(&fields, line, plan, key_field, list_sep, &mut values, &mut row_errors);
+        if let Some(text) = text {
+            record = text.into_byte_record();
+        }
 
         let key = batch.push_str(&values.fields[key_field as usize]);
         let valid = row_errors.is_empty();
@@ -378,16 +385,37 @@ fn parse<R: Read>(
     Ok((rows, errors))
 }
 
+/// A record's fields: already checked as UTF-8, or bytes to decode.
+enum Fields<'r> {
+    Text(&'r csv::StringRecord),
+    Bytes(&'r csv::ByteRecord, Encoding),
+}
+
+impl Fields<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Fields::Text(r) => r.len(),
+            Fields::Bytes(r, _) => r.len(),
+        }
+    }
+
+    /// Field `i` as text (the record has at least `i + 1` fields).
+    fn get(&self, i: usize) -> Result<Cow<'_, str>, String> {
+        match self {
+            Fields::Text(r) => Ok(Cow::Borrowed(r.get(i).unwrap_or_default())),
+            Fields::Bytes(r, encoding) => decode_field(r.get(i).unwrap_or_default(), *encoding),
+        }
+    }
+}
+
 /// Decodes, normalises and validates one record into `values`, adding what
 /// is wrong with it to `errors`.
-#[allow(clippy::too_many_arguments)]
 fn check_row(
-    record: &csv::ByteRecord,
+    record: &Fields<'_>,
     line: u64,
     plan: &ColumnPlan,
     key_field: Field,
     list_sep: char,
-    encoding: Encoding,
     values: &mut RowValues,
     errors: &mut Vec<RowError>,
 ) {
@@ -408,7 +436,7 @@ fn check_row(
     }
     let too_long = |len: usize| format!("the value is {len} bytes long; a field holds at most {MAX_FIELD_BYTES}");
     for (&field, &column) in &plan.field_columns {
-        let text = match decode_field(&record[column], encoding) {
+        let text = match record.get(column) {
             Ok(text) if text.len() > MAX_FIELD_BYTES => {
                 fail(errors, Some(column), too_long(text.len()));
                 continue;
@@ -431,14 +459,17 @@ fn check_row(
         }
     }
     for (i, (_, column)) in plan.custom.iter().enumerate() {
-        match decode_field(&record[*column], encoding) {
+        match record.get(*column) {
             Ok(text) if text.len() > MAX_FIELD_BYTES => fail(errors, Some(*column), too_long(text.len())),
             Ok(text) => normalize::push_collapsed(&mut values.custom[i], &text),
             Err(message) => fail(errors, Some(*column), message),
         }
     }
-    derive_fields(values, plan);
+    derive_fields(values, plan, list_sep);
     for field in [key_field, Field::Email, Field::FirstName, Field::LastName] {
+        if !values.fields[field as usize].is_empty() {
+            continue;
+        }
         let column = plan
             .field_columns
             .get(&field)
@@ -446,7 +477,7 @@ fn check_row(
             .copied();
         let header = column.map(|c| plan.header[c].as_str());
         let reported = errors.iter().any(|e| e.column.as_deref() == header);
-        if values.fields[field as usize].is_empty() && !reported {
+        if !reported {
             let what = if field == key_field {
                 "the key"
             } else {
@@ -455,7 +486,9 @@ fn check_row(
             fail(errors, column, format!("{what} is empty"));
         }
     }
-    errors.sort_by_key(|e| e.column.as_ref().and_then(|c| plan.header.iter().position(|h| h == c)));
+    if errors.len() > 1 {
+        errors.sort_by_key(|e| e.column.as_ref().and_then(|c| plan.header.iter().position(|h| h == c)));
+    }
 }
 
 #[derive(Default)]
@@ -494,14 +527,12 @@ fn check_field(field: Field, value: &mut String, list_sep: char) -> Result<(), S
         Field::Language => normalize::language(value),
         Field::HireDate => normalize::date(value),
         Field::Deactivate => normalize::flag(value).map(|_| ()),
-        Field::SecondaryTeams => {
-            // Keep the file's order for now: the first team may become primary.
-            let items = normalize::split_list(value, list_sep);
-            *value = items.join("\u{1f}");
-            Ok(())
-        }
+        // Split in `derive_fields`: the first team may become primary.
+        Field::SecondaryTeams => Ok(()),
         Field::PrimaryTeam => {
-            *value = value.replace(&format!("\\{list_sep}"), &list_sep.to_string());
+            if value.contains('\\') {
+                *value = value.replace(&format!("\\{list_sep}"), &list_sep.to_string());
+            }
             Ok(())
         }
         _ => Ok(()),
@@ -510,7 +541,7 @@ fn check_field(field: Field, value: &mut String, list_sep: char) -> Result<(), S
 
 /// Fields that come from other fields: first and last name from a full
 /// name, the primary team from the team list, the canonical team list.
-fn derive_fields(values: &mut RowValues, plan: &ColumnPlan) {
+fn derive_fields(values: &mut RowValues, plan: &ColumnPlan, list_sep: char) {
     if plan.field_columns.contains_key(&Field::Name) {
         let (first, last) = normalize::split_name(&values.fields[Field::Name as usize]);
         if values.fields[Field::FirstName as usize].is_empty() {
@@ -520,16 +551,30 @@ fn derive_fields(values: &mut RowValues, plan: &ColumnPlan) {
             values.fields[Field::LastName as usize] = last;
         }
     }
-    if !values.fields[Field::SecondaryTeams as usize].is_empty() {
-        let teams = std::mem::take(&mut values.fields[Field::SecondaryTeams as usize]);
-        let mut items: Vec<String> = teams.split('\u{1f}').map(str::to_owned).collect();
-        if values.fields[Field::PrimaryTeam as usize].is_empty() {
-            values.fields[Field::PrimaryTeam as usize] = items.remove(0);
-        }
-        let primary = &values.fields[Field::PrimaryTeam as usize];
-        items.retain(|t| t != primary);
-        values.fields[Field::SecondaryTeams as usize] = normalize::join_list(items);
+    let [primary, teams] = values
+        .fields
+        .get_disjoint_mut([Field::PrimaryTeam as usize, Field::SecondaryTeams as usize])
+        .unwrap_or_else(|_| unreachable!("two distinct fields"));
+    if teams.is_empty() {
+        return;
     }
+    if !teams.contains([list_sep, '\\']) {
+        // One team (the common case): no splitting, no allocation.
+        if primary.is_empty() {
+            std::mem::swap(primary, teams);
+        } else if teams == primary {
+            teams.clear();
+        } else if teams.contains(',') {
+            *teams = teams.replace(',', "\\,");
+        }
+        return;
+    }
+    let mut items = normalize::split_list(teams, list_sep);
+    if primary.is_empty() && !items.is_empty() {
+        *primary = items.remove(0);
+    }
+    items.retain(|t| t != primary);
+    *teams = normalize::join_list(items);
 }
 
 fn decode_header(record: &csv::ByteRecord, encoding: Encoding, file: &str) -> Result<Vec<String>, IngestError> {

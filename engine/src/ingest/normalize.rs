@@ -5,6 +5,10 @@ use crate::fields::{LANGUAGES, ROLES};
 
 /// Appends `src` trimmed, with inner runs of whitespace folded to one space.
 pub(crate) fn push_collapsed(dst: &mut String, src: &str) {
+    if is_collapsed_ascii(src.as_bytes()) {
+        dst.push_str(src); // The common case: nothing to fold.
+        return;
+    }
     let mut words = src.split_whitespace();
     if let Some(first) = words.next() {
         dst.push_str(first);
@@ -13,6 +17,26 @@ pub(crate) fn push_collapsed(dst: &mut String, src: &str) {
             dst.push_str(w);
         }
     }
+}
+
+/// True when `b` is ASCII with no leading, trailing or repeated whitespace
+/// and no whitespace but single spaces: already in collapsed form.
+fn is_collapsed_ascii(b: &[u8]) -> bool {
+    if !b.is_ascii() {
+        return false;
+    }
+    let mut after_space = true; // Also rejects a leading space.
+    for &c in b {
+        if c.is_ascii_whitespace() || c == 0x0b {
+            if c != b' ' || after_space {
+                return false;
+            }
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || b.is_empty()
 }
 
 /// Lower-cases an email in place (already trimmed) and checks its shape.
@@ -43,6 +67,9 @@ pub(crate) fn email(value: &mut String) -> Result<(), String> {
 /// A role as Learn Amp names it: `learner` is `viewer`, case and spaces
 /// are ignored.
 pub(crate) fn role(value: &mut String) -> Result<(), String> {
+    if ROLES.contains(&value.as_str()) {
+        return Ok(());
+    }
     let folded: String = value.to_lowercase().replace([' ', '-'], "_");
     let folded = if folded == "learner" {
         "viewer".to_owned()
@@ -110,10 +137,13 @@ pub(crate) fn date(value: &str) -> Result<(), String> {
 
 /// A `deactivate` flag: 1/true/yes (any case) or 0/false/no/empty.
 pub(crate) fn flag(value: &str) -> Result<bool, String> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "y" => Ok(true),
-        "" | "0" | "false" | "no" | "n" => Ok(false),
-        _ => Err(format!("{value:?} is not a yes/no value (1/true/yes or 0/false/no)")),
+    let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(value));
+    if is(&["", "0", "false", "no", "n"]) {
+        Ok(false)
+    } else if is(&["1", "true", "yes", "y"]) {
+        Ok(true)
+    } else {
+        Err(format!("{value:?} is not a yes/no value (1/true/yes or 0/false/no)"))
     }
 }
 
@@ -176,6 +206,25 @@ mod tests {
         let mut s = String::new();
         push_collapsed(&mut s, "  Head \t of\u{a0} Sales ");
         assert_eq!(s, "Head of Sales");
+    }
+
+    #[test]
+    fn the_ascii_fast_path_agrees_with_folding() {
+        for input in [
+            "", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "a\x0bb", "a\x0cb", "a\rb", "Zoë  Ng", "a\u{a0}b", "x y z",
+        ] {
+            let mut fast = String::new();
+            push_collapsed(&mut fast, input);
+            assert_eq!(
+                fast,
+                input.split_whitespace().collect::<Vec<_>>().join(" "),
+                "{input:?}"
+            );
+        }
+        for (input, want) in [("No", Ok(false)), ("", Ok(false)), ("YES", Ok(true)), ("1", Ok(true))] {
+            assert_eq!(flag(input), want, "{input:?}");
+        }
+        assert!(flag("maybe").is_err());
     }
 
     #[test]

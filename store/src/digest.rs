@@ -1,0 +1,203 @@
+//! The state digest: every person's key, active flag and record hash prefix,
+//! packed in key order into a few hundred large values.
+//!
+//! An import needs exactly that much of the state for every person, and
+//! reading a million `state` rows costs ~0.7 s where reading the digest's
+//! ~27 MB costs a few hundredths. It is derived data, like `state` itself:
+//! every append rewrites it in the same transaction, and it records the log
+//! end it matches. A store whose digest does not match its log end (written
+//! before digests existed, or by a build that did not keep it) is read from
+//! `state`, and the next append rebuilds the digest from there.
+//!
+//! Entry: key length (u16 LE), key, active (0/1), 16-byte record hash prefix.
+
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+
+use crate::state::UserState;
+use crate::tables::{META, STATE, STATE_DIGEST};
+use crate::{RecordHash, StoreError};
+
+/// Bytes of the record hash kept: enough to tell "unchanged" (2^-128).
+pub const HASH_PREFIX: usize = 16;
+
+/// Target bytes per digest value (a little under redb's 256 KiB allocation).
+const BLOCK: usize = 256 * 1024 - 4096;
+
+/// The `meta` key recording the log end the digest matches.
+pub(crate) const DIGEST_LOG_END: &str = "state_digest_log_end";
+
+/// One person in the projected state, as the import's scan sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateEntry<'a> {
+    pub key: &'a str,
+    pub active: bool,
+    /// The first [`HASH_PREFIX`] bytes of the record's hash.
+    pub hash: [u8; HASH_PREFIX],
+}
+
+impl StateEntry<'_> {
+    pub(crate) fn from_state<'k>(key: &'k str, active: bool, hash: &RecordHash) -> StateEntry<'k> {
+        let mut prefix = [0; HASH_PREFIX];
+        prefix.copy_from_slice(&hash[..HASH_PREFIX]);
+        StateEntry {
+            key,
+            active,
+            hash: prefix,
+        }
+    }
+}
+
+/// Appends `e` to `out` in the digest's entry format.
+pub(crate) fn push_entry(out: &mut Vec<u8>, e: &StateEntry<'_>) {
+    // Keys are at most a field's length (4 KiB): a u16 holds them.
+    out.extend_from_slice(&(e.key.len() as u16).to_le_bytes());
+    out.extend_from_slice(e.key.as_bytes());
+    out.push(u8::from(e.active));
+    out.extend_from_slice(&e.hash);
+}
+
+/// The entries of one digest value, in order.
+pub(crate) fn entries(mut bytes: &[u8]) -> impl Iterator<Item = Result<StateEntry<'_>, StoreError>> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let damaged = || StoreError::Inconsistent("the state digest is damaged; run `ampsync verify`".into());
+        let entry = (|| {
+            let (len, rest) = bytes.split_first_chunk::<2>()?;
+            let len = usize::from(u16::from_le_bytes(*len));
+            let key = std::str::from_utf8(rest.get(..len)?).ok()?;
+            let active = *rest.get(len)? != 0;
+            let hash: [u8; HASH_PREFIX] = rest.get(len + 1..len + 1 + HASH_PREFIX)?.try_into().ok()?;
+            bytes = &rest[len + 1 + HASH_PREFIX..];
+            Some(StateEntry { key, active, hash })
+        })();
+        match entry {
+            Some(e) => Some(Ok(e)),
+            None => {
+                bytes = &[];
+                Some(Err(damaged()))
+            }
+        }
+    })
+}
+
+/// The log end the stored digest matches, if it has one.
+pub(crate) fn log_end_of(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Option<u64>, StoreError> {
+    Ok(meta
+        .get(DIGEST_LOG_END)?
+        .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
+        .map(u64::from_le_bytes))
+}
+
+/// People whose state an append changed: their new entries, packed.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    bytes: Vec<u8>,
+    /// Start of each entry in `bytes`, in the order they were recorded.
+    starts: Vec<u32>,
+}
+
+impl Changes {
+    pub(crate) fn record(&mut self, key: &str, state_active: bool, hash: &RecordHash) {
+        self.starts.push(self.bytes.len() as u32);
+        push_entry(&mut self.bytes, &StateEntry::from_state(key, state_active, hash));
+    }
+
+    /// The changes in key order, one per key (the last recorded wins).
+    fn sorted(&self) -> Vec<StateEntry<'_>> {
+        let mut out: Vec<StateEntry<'_>> = self
+            .starts
+            .iter()
+            .filter_map(|&s| entries(&self.bytes[s as usize..]).next().and_then(Result::ok))
+            .collect();
+        // Stable: among equal keys the recording order stays, so the last
+        // is the latest. Imports append in key order, so this is one pass.
+        out.sort_by(|a, b| a.key.cmp(b.key));
+        let mut deduped: Vec<StateEntry<'_>> = Vec::with_capacity(out.len());
+        for e in out {
+            match deduped.last_mut() {
+                Some(last) if last.key == e.key => *last = e,
+                _ => deduped.push(e),
+            }
+        }
+        deduped
+    }
+}
+
+/// Writes the digest after an append that changed `changes` and left the
+/// log at `log_end`: merged into the old digest when that matched
+/// `log_before`, else rebuilt from `state` (already updated).
+pub(crate) fn update(
+    txn: &WriteTransaction,
+    changes: &Changes,
+    log_before: u64,
+    log_end: u64,
+) -> Result<(), StoreError> {
+    if log_end == log_before {
+        return Ok(()); // Nothing appended.
+    }
+    let mut meta = txn.open_table(META)?;
+    let mut table = txn.open_table(STATE_DIGEST)?;
+    let mut writer = BlockWriter::default();
+    if log_before == 0 || log_end_of(&meta)? == Some(log_before) {
+        let changes = changes.sorted();
+        let mut changes = changes.iter().peekable();
+        for block in table.iter()? {
+            let (_, value) = block?;
+            for old in entries(value.value()) {
+                let old = old?;
+                while let Some(c) = changes.next_if(|c| c.key < old.key) {
+                    writer.push(c);
+                }
+                match changes.next_if(|c| c.key == old.key) {
+                    Some(c) => writer.push(c),
+                    None => writer.push(&old),
+                }
+            }
+        }
+        changes.for_each(|c| writer.push(c));
+    } else {
+        let state = txn.open_table(STATE)?;
+        for row in state.iter()? {
+            let (key, value) = row?;
+            let (active, hash) = UserState::decode_summary(value.value())?;
+            writer.push(&StateEntry::from_state(key.value(), active, &hash));
+        }
+    }
+    let blocks = writer.finish();
+    let stale = table.len()?;
+    for (n, block) in blocks.iter().enumerate() {
+        table.insert(n as u64, block.as_slice())?;
+    }
+    let count = blocks.len() as u64;
+    if stale > count {
+        table.retain_in(count.., |_, _| false)?;
+    }
+    meta.insert(DIGEST_LOG_END, log_end.to_le_bytes().as_slice())?;
+    Ok(())
+}
+
+/// Packs entries into blocks.
+#[derive(Default)]
+struct BlockWriter {
+    blocks: Vec<Vec<u8>>,
+    current: Vec<u8>,
+}
+
+impl BlockWriter {
+    fn push(&mut self, e: &StateEntry<'_>) {
+        if self.current.len() + 3 + e.key.len() + HASH_PREFIX > BLOCK && !self.current.is_empty() {
+            self.blocks
+                .push(std::mem::replace(&mut self.current, Vec::with_capacity(BLOCK)));
+        }
+        push_entry(&mut self.current, e);
+    }
+
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        if !self.current.is_empty() {
+            self.blocks.push(self.current);
+        }
+        self.blocks
+    }
+}
