@@ -20,8 +20,8 @@ use ampsync_store::{AppendOutcome, Counts, EventKind, NewSnapshot, SnapshotMeta,
 use crate::clock::{self, ClockError};
 use crate::config::{Config, OnInvalidRow};
 use crate::diff::{self, DiffPolicy, Incoming};
-use crate::index::{Lookup, StateIndex};
-use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent};
+use crate::index::{Claim, Lookup, StateIndex};
+use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent, RowSink, SeenSet};
 use crate::raw;
 use crate::safeguard::{self, Proposed};
 
@@ -189,40 +189,32 @@ fn import_new(
         read: 0,
         progress,
     };
-    let mut arena = Arena::default();
     // The state index loads on a thread of its own while the file is being
     // parsed; rows wait for it in the pipeline (see `ingest`).
-    let (summary, index, based_on) = std::thread::scope(|scope| {
+    let (summary, sink, based_on) = std::thread::scope(|scope| {
         let loader = scope.spawn(|| -> Result<(StateIndex, u64), StoreError> {
             let mut index = StateIndex::with_capacity(people);
             let based_on = store.for_each_state(|e| index.push(e))?;
             tracing::debug!(people = index.len(), "loaded the state index");
             Ok((index, based_on))
         });
-        let mut loader = Some(loader);
-        let mut loaded: Result<(StateIndex, u64), StoreError> = Ok((StateIndex::default(), 0));
-        let mut wait_for_index = |loaded: &mut Result<(StateIndex, u64), StoreError>| {
-            if let Some(handle) = loader.take() {
-                *loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            }
+        let mut sink = Sink {
+            loader: Some(loader),
+            loaded: Ok((StateIndex::default(), 0)),
+            new_keys: SeenSet::default(),
+            claimed: None,
+            arena: Arena::default(),
         };
-        let summary = ingest::read_rows(reader, &display_name(name), config, people, |event| {
-            wait_for_index(&mut loaded);
-            let Ok((index, _)) = &mut loaded else { return };
-            match event {
-                RowEvent::Valid(row) => match index.visit(row.key, &row.hash) {
-                    Lookup::Absent if !row.deactivate => arena.push(&row, false),
-                    Lookup::Absent => {}
-                    Lookup::Unchanged if !row.deactivate => {}
-                    Lookup::Unchanged | Lookup::Differs => arena.push(&row, true),
-                },
-                RowEvent::Invalid { key: Some(key) } => index.mark_seen(key),
-                RowEvent::Invalid { key: None } => {}
-            }
-        });
-        wait_for_index(&mut loaded);
-        loaded.map(|(index, based_on)| (summary, index, based_on))
+        let summary = ingest::read_rows(reader, &display_name(name), config, people, &mut sink);
+        sink.wait_for_index();
+        let based_on = match &sink.loaded {
+            Ok((_, based_on)) => *based_on,
+            Err(_) => 0,
+        };
+        let Sink { loaded, arena, .. } = sink;
+        loaded.map(|(index, _)| (summary, (index, arena), based_on))
     })?;
+    let (index, arena) = sink;
     let summary = summary?;
     tracing::debug!(rows = summary.rows, kept = arena.rows.len(), "parsed the file");
 
@@ -237,39 +229,27 @@ fn import_new(
     let policy = DiffPolicy {
         deactivate_missing: config.policy.deactivate_missing,
     };
-    let mut planned = plan_events(store, &arena, &summary.layout, policy)?;
+    let (creates, mut decided) = plan_events(store, &arena, &summary.layout, policy)?;
     let (missing, absences) = missing_people(
         &index,
         &store.absences()?,
         policy,
         config.policy.deactivate_after_missing,
     );
-    planned.extend(missing);
-    planned.sort_unstable_by(|a, b| a.key(&arena).cmp(b.key(&arena)));
+    decided.extend(missing);
+    decided.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
     let mut counts = Counts {
         skipped: summary.error_count,
+        created: creates.len() as u64,
         ..Counts::default()
     };
-    for p in &planned {
-        match p {
-            Planned::Create { .. } => counts.created += 1,
-            Planned::Event {
-                kind: EventKind::Created { .. },
-                ..
-            } => counts.created += 1,
-            Planned::Event {
-                kind: EventKind::Updated { .. },
-                ..
-            } => counts.updated += 1,
-            Planned::Event {
-                kind: EventKind::Deactivated,
-                ..
-            } => counts.deactivated += 1,
-            Planned::Event {
-                kind: EventKind::Reactivated { .. },
-                ..
-            } => counts.reactivated += 1,
+    for (_, kind) in &decided {
+        match kind {
+            EventKind::Created { .. } => counts.created += 1,
+            EventKind::Updated { .. } => counts.updated += 1,
+            EventKind::Deactivated => counts.deactivated += 1,
+            EventKind::Reactivated { .. } => counts.reactivated += 1,
         }
     }
     let snapshot = NewSnapshot {
@@ -291,18 +271,16 @@ fn import_new(
     tracing::debug!(events = counts.events(), "writing the snapshot and its events");
     let layout = &summary.layout;
     let arena = &arena;
-    let events = planned.into_iter().map(|p| match p {
-        Planned::Create { row } => {
-            let r = &arena.rows[row];
-            (
-                arena.key(r).to_owned(),
-                EventKind::Created {
-                    record: layout.decode_record(arena.values(r)),
-                },
-            )
-        }
-        Planned::Event { key, kind } => (key, kind),
+    let created = creates.into_iter().map(|row| {
+        let r = &arena.rows[row as usize];
+        (
+            arena.key(r).to_owned(),
+            EventKind::Created {
+                record: layout.decode_record(arena.values(r)),
+            },
+        )
     });
+    let events = merge_by_key(created, decided.into_iter());
     // The exact bytes, compressed meanwhile, go into the same transaction.
     let raw = raw.as_mut().map(|r| r as &mut dyn Read);
     if let Some(reason) = reason {
@@ -357,24 +335,26 @@ fn hold_reason(
     Ok(safeguard::hold_reason(&config.policy, &proposed))
 }
 
-/// Decides the events for kept rows (reading old records for known people).
+/// Decides the events for kept rows (reading old records for known people):
+/// new people as arena rows in key order (their records stay packed until
+/// they are written), and every other event.
 fn plan_events(
     store: &Store,
     arena: &Arena,
     layout: &FileLayout,
     policy: DiffPolicy,
-) -> Result<Vec<Planned>, StoreError> {
+) -> Result<(Vec<u32>, Vec<(String, EventKind)>), StoreError> {
     let known: Vec<&ArenaRow> = arena.rows.iter().filter(|r| r.known).collect();
     let before = store.user_states(known.iter().map(|r| arena.key(r)))?;
-    let mut planned: Vec<Planned> = Vec::with_capacity(arena.rows.len());
-    planned.extend(
+    let mut creates: Vec<u32> = (0..arena.rows.len() as u32)
+        .filter(|&row| !arena.rows[row as usize].known)
+        .collect();
+    creates.sort_unstable_by(|&a, &b| {
         arena
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| !r.known)
-            .map(|(row, _)| Planned::Create { row }),
-    );
+            .key(&arena.rows[a as usize])
+            .cmp(arena.key(&arena.rows[b as usize]))
+    });
+    let mut decided = Vec::new();
     for (r, before) in known.into_iter().zip(before) {
         let record = layout.decode_record(arena.values(r));
         let incoming = Incoming::Row {
@@ -382,13 +362,24 @@ fn plan_events(
             deactivate: r.deactivate,
         };
         if let Some(kind) = diff::decide(before.as_ref(), incoming, policy) {
-            planned.push(Planned::Event {
-                key: arena.key(r).to_owned(),
-                kind,
-            });
+            decided.push((arena.key(r).to_owned(), kind));
         }
     }
-    Ok(planned)
+    Ok((creates, decided))
+}
+
+/// Two key-ordered event streams as one (keys are never in both).
+fn merge_by_key<A, B>(a: A, b: B) -> impl Iterator<Item = (String, EventKind)> + Send
+where
+    A: Iterator<Item = (String, EventKind)> + Send,
+    B: Iterator<Item = (String, EventKind)> + Send,
+{
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if y.0 < x.0 => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// Active people the file did not mention: deactivated once they have been
@@ -400,7 +391,7 @@ fn missing_people(
     absences: &std::collections::HashMap<String, u32>,
     policy: DiffPolicy,
     after: u32,
-) -> (Vec<Planned>, Vec<(String, u32)>) {
+) -> (Vec<(String, EventKind)>, Vec<(String, u32)>) {
     let mut planned = Vec::new();
     let mut counters = Vec::new();
     let mut still_missing = std::collections::HashSet::new();
@@ -408,10 +399,7 @@ fn missing_people(
         for key in index.unseen_active() {
             let missed = absences.get(key).copied().unwrap_or(0) + 1;
             if missed >= after {
-                planned.push(Planned::Event {
-                    key: key.to_owned(),
-                    kind: EventKind::Deactivated,
-                });
+                planned.push((key.to_owned(), EventKind::Deactivated));
             } else {
                 counters.push((key.to_owned(), missed));
                 still_missing.insert(key);
@@ -427,17 +415,57 @@ fn missing_people(
     (planned, counters)
 }
 
-/// An event to append: a creation still in the arena, or a decided event.
-enum Planned {
-    Create { row: usize },
-    Event { key: String, kind: EventKind },
+/// Where the import takes the file's rows: each key is claimed in the
+/// state index (its duplicate check for known people; new people have a
+/// set of their own), and new and changed rows go to the arena.
+struct Sink<'scope> {
+    loader: Option<std::thread::ScopedJoinHandle<'scope, Result<(StateIndex, u64), StoreError>>>,
+    loaded: Result<(StateIndex, u64), StoreError>,
+    new_keys: SeenSet,
+    /// The index entry of the key claimed last, when the state knows it.
+    claimed: Option<usize>,
+    arena: Arena,
 }
 
-impl Planned {
-    fn key<'a>(&'a self, arena: &'a Arena) -> &'a str {
-        match self {
-            Planned::Create { row } => arena.key(&arena.rows[*row]),
-            Planned::Event { key, .. } => key,
+impl Sink<'_> {
+    fn wait_for_index(&mut self) {
+        if let Some(handle) = self.loader.take() {
+            self.loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if let Ok((index, _)) = &self.loaded {
+                self.new_keys = SeenSet::with_capacity(index.len() / 64);
+            }
+        }
+    }
+}
+
+impl RowSink for Sink<'_> {
+    fn claim_key(&mut self, key: &str, line: u64) -> Option<u64> {
+        self.wait_for_index();
+        self.claimed = None;
+        let Ok((index, _)) = &mut self.loaded else { return None };
+        match index.claim(key, line) {
+            Claim::Absent => self.new_keys.insert(key, line),
+            Claim::First(i) => {
+                self.claimed = Some(i);
+                None
+            }
+            Claim::Repeat(first) => Some(first),
+        }
+    }
+
+    fn row(&mut self, event: RowEvent<'_>) {
+        self.wait_for_index();
+        let claimed = self.claimed.take();
+        let Ok((index, _)) = &mut self.loaded else { return };
+        match event {
+            RowEvent::Valid(row) => match claimed.map(|i| index.compare(i, &row.hash)) {
+                None if !row.deactivate => self.arena.push(&row, false),
+                None => {}
+                Some(Lookup::Unchanged) if !row.deactivate => {}
+                Some(_) => self.arena.push(&row, true),
+            },
+            RowEvent::Invalid { key: Some(key) } => index.mark_skipped(key),
+            RowEvent::Invalid { key: None } => {}
         }
     }
 }

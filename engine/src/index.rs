@@ -1,6 +1,6 @@
 //! A dense, in-memory index of the projected state for one import: each
-//! person's key, active flag and record hash prefix, and whether the file
-//! being read has mentioned them.
+//! person's key, active flag and record hash prefix, and where the file
+//! being read mentioned them (which is also its duplicate-key check).
 //!
 //! Entries sit in one `Vec`, each holding its key inline (longer keys go to
 //! one string arena), and a `hashbrown::HashTable` holds only entry numbers.
@@ -12,8 +12,8 @@ use ampsync_store::{HASH_PREFIX, RecordHash, StateEntry};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
-/// Keys up to this many bytes live inside their entry.
-const INLINE: usize = 38;
+/// Keys up to this many bytes live inside their entry (64 bytes in all).
+const INLINE: usize = 34;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -21,15 +21,27 @@ struct Entry {
     /// The key's bytes when it fits, else its arena offset (LE u32).
     key: [u8; INLINE],
     key_len: u32,
+    /// The line of the first row with this key that was claimed; 0: none.
+    line: u64,
     active: bool,
-    seen: bool,
+    /// A row with this key was skipped as invalid.
+    skipped: bool,
 }
 
-/// What the index knows about a key.
+/// What claiming a key found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
+pub enum Claim {
     /// Not in the state: a new person.
     Absent,
+    /// Known, and this is the first row with the key: entry `n`.
+    First(usize),
+    /// Known, and an earlier row (on this line) had the key already.
+    Repeat(u64),
+}
+
+/// How a row compares with the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
     /// Known, active, and the record is the same.
     Unchanged,
     /// Known and either inactive or with a different record.
@@ -72,8 +84,9 @@ impl StateIndex {
             hash,
             key,
             key_len: e.key.len() as u32,
+            line: 0,
             active: e.active,
-            seen: false,
+            skipped: false,
         });
         let h = self.hasher.hash_one(e.key);
         let (entries, keys, hasher) = (&self.entries, &self.keys, &self.hasher);
@@ -96,24 +109,34 @@ impl StateIndex {
         self.entries.iter().filter(|e| e.active).count()
     }
 
-    /// Looks `key` up, compares `hash`, and marks the person seen.
-    pub fn visit(&mut self, key: &str, hash: &RecordHash) -> Lookup {
+    /// Records that a row on `line` has `key`.
+    pub fn claim(&mut self, key: &str, line: u64) -> Claim {
         let Some(i) = self.find(key) else {
-            return Lookup::Absent;
+            return Claim::Absent;
         };
         let entry = &mut self.entries[i];
-        entry.seen = true;
-        if entry.active && entry.hash[..] == hash[..HASH_PREFIX] {
-            Lookup::Unchanged
-        } else {
-            Lookup::Differs
+        match entry.line {
+            0 => {
+                entry.line = line.max(1);
+                Claim::First(i)
+            }
+            first => Claim::Repeat(first),
         }
     }
 
-    /// Marks `key` seen without comparing (a row skipped as invalid).
-    pub fn mark_seen(&mut self, key: &str) {
+    /// Compares entry `i` (from [`Claim::First`]) with a row's record hash.
+    pub fn compare(&self, i: usize, hash: &RecordHash) -> Lookup {
+        match self.entries.get(i) {
+            Some(e) if e.active && e.hash[..] == hash[..HASH_PREFIX] => Lookup::Unchanged,
+            _ => Lookup::Differs,
+        }
+    }
+
+    /// Marks `key` as mentioned by a row skipped as invalid: such a person
+    /// is not missing from the file.
+    pub fn mark_skipped(&mut self, key: &str) {
         if let Some(i) = self.find(key) {
-            self.entries[i].seen = true;
+            self.entries[i].skipped = true;
         }
     }
 
@@ -121,15 +144,28 @@ impl StateIndex {
     pub fn unseen_active(&self) -> impl Iterator<Item = &str> {
         self.entries
             .iter()
-            .filter(|e| e.active && !e.seen)
+            .filter(|e| e.active && e.line == 0 && !e.skipped)
             .map(|e| key_of(&self.keys, e))
     }
 
     fn find(&self, key: &str) -> Option<usize> {
         let h = self.hasher.hash_one(key);
         self.table
-            .find(h, |&i| key_of(&self.keys, &self.entries[i as usize]) == key)
+            .find(h, |&i| {
+                key_bytes(&self.keys, &self.entries[i as usize]) == key.as_bytes()
+            })
             .map(|&i| i as usize)
+    }
+}
+
+/// An entry's key as bytes (no UTF-8 check: lookups compare bytes).
+fn key_bytes<'a>(keys: &'a str, e: &'a Entry) -> &'a [u8] {
+    let len = e.key_len as usize;
+    if len <= INLINE {
+        &e.key[..len]
+    } else {
+        let start = u32::from_le_bytes([e.key[0], e.key[1], e.key[2], e.key[3]]) as usize;
+        &keys.as_bytes()[start..start + len]
     }
 }
 
@@ -149,7 +185,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn visits_classify_and_mark_seen() {
+    fn claims_find_duplicates_and_compare_records() {
         let mut index = StateIndex::with_capacity(2);
         index.push(StateEntry {
             key: "a",
@@ -166,19 +202,28 @@ mod tests {
             active: true,
             hash: [3; 16],
         });
-        assert_eq!(index.visit("a", &[1; 32]), Lookup::Unchanged);
-        assert_eq!(index.visit("b", &[2; 32]), Lookup::Differs, "inactive people differ");
-        assert_eq!(index.visit("z", &[1; 32]), Lookup::Absent);
-        let long = "a-key-longer-than-thirty-eight-bytes@example.com";
+        let visit = |index: &mut StateIndex, key: &str, hash: u8, line: u64| match index.claim(key, line) {
+            Claim::First(i) => Ok(index.compare(i, &[hash; 32])),
+            other => Err(other),
+        };
+        assert_eq!(visit(&mut index, "a", 1, 2), Ok(Lookup::Unchanged));
+        assert_eq!(
+            visit(&mut index, "b", 2, 3),
+            Ok(Lookup::Differs),
+            "inactive people differ"
+        );
+        assert_eq!(visit(&mut index, "z", 1, 4), Err(Claim::Absent));
+        assert_eq!(visit(&mut index, "a", 1, 5), Err(Claim::Repeat(2)), "a duplicate key");
+        let long = "a-key-longer-than-thirty-four-bytes@example.com";
         index.push(StateEntry {
             key: long,
             active: true,
             hash: [4; 16],
         });
-        assert_eq!(index.visit(long, &[4; 32]), Lookup::Unchanged);
-        assert_eq!(index.visit(&long[1..], &[4; 32]), Lookup::Absent);
+        assert_eq!(visit(&mut index, long, 4, 6), Ok(Lookup::Unchanged));
+        assert_eq!(visit(&mut index, &long[1..], 4, 7), Err(Claim::Absent));
         assert_eq!(index.unseen_active().collect::<Vec<_>>(), vec!["c"]);
-        index.mark_seen("c");
+        index.mark_skipped("c");
         assert_eq!(index.unseen_active().count(), 0);
         assert_eq!((index.len(), index.active()), (4, 3));
     }

@@ -11,7 +11,7 @@
 //!
 //! Entry: key length (u16 LE), key, active (0/1), 16-byte record hash prefix.
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
 use crate::state::UserState;
 use crate::tables::{META, STATE, STATE_DIGEST};
@@ -104,30 +104,37 @@ impl Changes {
         push_entry(&mut self.bytes, &StateEntry::from_state(key, state_active, hash));
     }
 
-    /// The changes in key order, one per key (the last recorded wins).
-    fn sorted(&self) -> Vec<StateEntry<'_>> {
-        let mut out: Vec<StateEntry<'_>> = self
-            .starts
-            .iter()
-            .filter_map(|&s| entries(&self.bytes[s as usize..]).next().and_then(Result::ok))
-            .collect();
-        // Stable: among equal keys the recording order stays, so the last
-        // is the latest. Imports append in key order, so this is one pass.
-        out.sort_by(|a, b| a.key.cmp(b.key));
-        let mut deduped: Vec<StateEntry<'_>> = Vec::with_capacity(out.len());
-        for e in out {
-            match deduped.last_mut() {
-                Some(last) if last.key == e.key => *last = e,
-                _ => deduped.push(e),
-            }
+    fn entry(&self, start: u32) -> Option<StateEntry<'_>> {
+        entries(&self.bytes[start as usize..]).next().and_then(Result::ok)
+    }
+
+    /// Where each change starts, in key order, one per key (the last
+    /// recorded wins). Imports record in key order: then it is one check.
+    fn sorted_starts(&self) -> Vec<u32> {
+        let key = |s: u32| self.entry(s).map(|e| e.key);
+        let mut order = self.starts.clone();
+        if !order.windows(2).all(|w| key(w[0]) <= key(w[1])) {
+            // Stable: among equal keys the recording order stays.
+            order.sort_by(|a, b| key(*a).cmp(&key(*b)));
         }
-        deduped
+        // `later` comes after `kept`: the later change replaces it.
+        order.dedup_by(|later, kept| {
+            let same = key(*later) == key(*kept);
+            if same {
+                *kept = *later;
+            }
+            same
+        });
+        order
     }
 }
 
 /// Writes the digest after an append that changed `changes` and left the
 /// log at `log_end`: merged into the old digest when that matched
 /// `log_before`, else rebuilt from `state` (already updated).
+///
+/// New blocks are numbered after the old ones, which are read one at a time
+/// and removed at the end, so only a block or two is in memory at once.
 pub(crate) fn update(
     txn: &WriteTransaction,
     changes: &Changes,
@@ -139,65 +146,79 @@ pub(crate) fn update(
     }
     let mut meta = txn.open_table(META)?;
     let mut table = txn.open_table(STATE_DIGEST)?;
-    let mut writer = BlockWriter::default();
+    let old: Vec<u64> = table
+        .iter()?
+        .map(|b| b.map(|(k, _)| k.value()))
+        .collect::<Result<_, _>>()?;
+    let mut writer = BlockWriter {
+        next: old.last().map_or(0, |last| last + 1),
+        current: Vec::with_capacity(BLOCK),
+    };
     if log_before == 0 || log_end_of(&meta)? == Some(log_before) {
-        let changes = changes.sorted();
-        let mut changes = changes.iter().peekable();
-        for block in table.iter()? {
-            let (_, value) = block?;
-            for old in entries(value.value()) {
+        let starts = changes.sorted_starts();
+        let mut changes = starts.iter().filter_map(|s| changes.entry(*s)).peekable();
+        for n in &old {
+            let Some(block) = table.get(n)?.map(|v| v.value().to_vec()) else {
+                continue;
+            };
+            for old in entries(&block) {
                 let old = old?;
                 while let Some(c) = changes.next_if(|c| c.key < old.key) {
-                    writer.push(c);
+                    writer.push(&mut table, &c)?;
                 }
                 match changes.next_if(|c| c.key == old.key) {
-                    Some(c) => writer.push(c),
-                    None => writer.push(&old),
+                    Some(c) => writer.push(&mut table, &c)?,
+                    None => writer.push(&mut table, &old)?,
                 }
             }
         }
-        changes.for_each(|c| writer.push(c));
+        for c in changes {
+            writer.push(&mut table, &c)?;
+        }
     } else {
         let state = txn.open_table(STATE)?;
         for row in state.iter()? {
             let (key, value) = row?;
             let (active, hash) = UserState::decode_summary(value.value())?;
-            writer.push(&StateEntry::from_state(key.value(), active, &hash));
+            writer.push(&mut table, &StateEntry::from_state(key.value(), active, &hash))?;
         }
     }
-    let blocks = writer.finish();
-    let stale = table.len()?;
-    for (n, block) in blocks.iter().enumerate() {
-        table.insert(n as u64, block.as_slice())?;
-    }
-    let count = blocks.len() as u64;
-    if stale > count {
-        table.retain_in(count.., |_, _| false)?;
+    writer.finish(&mut table)?;
+    if let (Some(first), Some(last)) = (old.first(), old.last()) {
+        table.retain_in(*first..=*last, |_, _| false)?;
     }
     meta.insert(DIGEST_LOG_END, log_end.to_le_bytes().as_slice())?;
     Ok(())
 }
 
-/// Packs entries into blocks.
-#[derive(Default)]
+type DigestTable<'txn> = redb::Table<'txn, u64, &'static [u8]>;
+
+/// Packs entries into blocks, writing each as it fills.
 struct BlockWriter {
-    blocks: Vec<Vec<u8>>,
+    next: u64,
     current: Vec<u8>,
 }
 
 impl BlockWriter {
-    fn push(&mut self, e: &StateEntry<'_>) {
+    fn push(&mut self, table: &mut DigestTable<'_>, e: &StateEntry<'_>) -> Result<(), StoreError> {
         if self.current.len() + 3 + e.key.len() + HASH_PREFIX > BLOCK && !self.current.is_empty() {
-            self.blocks
-                .push(std::mem::replace(&mut self.current, Vec::with_capacity(BLOCK)));
+            self.flush(table)?;
         }
         push_entry(&mut self.current, e);
+        Ok(())
     }
 
-    fn finish(mut self) -> Vec<Vec<u8>> {
+    fn flush(&mut self, table: &mut DigestTable<'_>) -> Result<(), StoreError> {
+        table.insert(self.next, self.current.as_slice())?;
+        self.next += 1;
+        self.current.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, table: &mut DigestTable<'_>) -> Result<(), StoreError> {
         if !self.current.is_empty() {
-            self.blocks.push(self.current);
+            self.flush(table)?;
         }
-        self.blocks
+        Ok(())
     }
 }

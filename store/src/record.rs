@@ -172,9 +172,13 @@ pub fn hash_fields<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> Reco
 /// [`hash_fields`] with a caller-owned scratch buffer, so hashing a million
 /// rows allocates once. The canonical form is gathered first and hashed in
 /// one call: blake3 is slow on many tiny updates.
-pub fn hash_fields_with<'a>(scratch: &mut Vec<u8>, fields: impl Iterator<Item = (&'a str, &'a str)>) -> RecordHash {
+pub fn hash_fields_with<'a, V: AsRef<[u8]> + ?Sized + 'a>(
+    scratch: &mut Vec<u8>,
+    fields: impl Iterator<Item = (&'a str, &'a V)>,
+) -> RecordHash {
     scratch.clear();
     for (k, v) in fields {
+        let v = v.as_ref();
         if v.is_empty() {
             continue;
         }
@@ -182,7 +186,7 @@ pub fn hash_fields_with<'a>(scratch: &mut Vec<u8>, fields: impl Iterator<Item = 
         scratch.extend_from_slice(&(k.len() as u32).to_le_bytes());
         scratch.extend_from_slice(k.as_bytes());
         scratch.extend_from_slice(&(v.len() as u32).to_le_bytes());
-        scratch.extend_from_slice(v.as_bytes());
+        scratch.extend_from_slice(v);
     }
     *blake3::hash(scratch).as_bytes()
 }

@@ -338,7 +338,7 @@ impl Store {
         &self,
         based_on: u64,
         snapshot: NewSnapshot,
-        events: impl IntoIterator<Item = (String, EventKind)>,
+        events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
         raw: Option<&mut dyn Read>,
     ) -> Result<AppendOutcome, StoreError> {
         let txn = self.write()?;
@@ -551,7 +551,7 @@ impl Store {
         based_on: u64,
         to: u64,
         time: i64,
-        events: impl IntoIterator<Item = (String, EventKind)>,
+        events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
     ) -> Result<Option<(u64, u64)>, StoreError> {
         let txn = self.write()?;
         let range = {
@@ -585,7 +585,7 @@ impl Store {
         &self,
         based_on: u64,
         time: i64,
-        events: impl IntoIterator<Item = (String, EventKind)>,
+        events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
     ) -> Result<Option<(u64, u64)>, StoreError> {
         let txn = self.write()?;
         let range = {
@@ -796,60 +796,132 @@ fn delivery_of(table: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Resu
 
 /// Appends `events` after the last one, chaining hashes, projecting state and
 /// marking each pending. Returns the range of sequence numbers used.
-fn append_events(
+///
+/// The events are encoded and hashed on a second thread while this one
+/// does the inserts: at a million creations that is most of the work that
+/// is not redb's, and it then costs no time.
+fn append_events<I>(
     txn: &WriteTransaction,
     cause: Cause,
     time: i64,
-    events: impl IntoIterator<Item = (String, EventKind)>,
-) -> Result<Option<(u64, u64)>, StoreError> {
+    events: I,
+) -> Result<Option<(u64, u64)>, StoreError>
+where
+    I: IntoIterator<Item = (String, EventKind)>,
+    I::IntoIter: Send,
+{
     let mut log = txn.open_table(EVENTS)?;
     let mut index = txn.open_multimap_table(USER_EVENTS)?;
     let mut state = txn.open_table(STATE)?;
     let mut delivery = txn.open_table(DELIVERY)?;
-    let (mut seq, mut prev): (u64, Hash32) = match log.last()? {
+    let (mut seq, prev): (u64, Hash32) = match log.last()? {
         Some((k, v)) => (k.value(), Event::split(v.value())?.1),
         None => (0, GENESIS_HASH),
     };
     let first = seq + 1;
     let pending = codec::encode("delivery", &Delivery::Pending)?;
     let mut changes = digest::Changes::default();
-    for (key, kind) in events {
-        seq += 1;
-        let encoded_state = match &kind {
-            // A creation reads nothing and copies nothing: `insert` reports a clash.
-            EventKind::Created { record } => {
-                let encoded = UserState::encode_parts(true, record)?;
-                if state.insert(key.as_str(), encoded.as_slice())?.is_some() {
-                    return Err(StoreError::Inconsistent(format!(
-                        "{key}: created a person who already exists"
-                    )));
+    let events = events.into_iter();
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let (tx, batches) = std::sync::mpsc::sync_channel::<Vec<Encoded>>(ENCODED_AHEAD);
+        let encoder = scope.spawn(move || encode_events(events, cause, time, prev, &tx));
+        let mut inserted = || -> Result<(), StoreError> {
+            for batch in &batches {
+                for e in batch {
+                    seq += 1;
+                    let key = e.key.as_str();
+                    let encoded_state = match (e.state, e.kind) {
+                        // A creation reads nothing: `insert` reports a clash.
+                        (Some(encoded), _) => {
+                            if state.insert(key, encoded.as_slice())?.is_some() {
+                                return Err(StoreError::Inconsistent(format!(
+                                    "{key}: created a person who already exists"
+                                )));
+                            }
+                            encoded
+                        }
+                        (None, kind) => {
+                            let before = state.get(key)?.map(|v| UserState::decode(v.value())).transpose()?;
+                            let after = UserState::apply(before, &kind.unwrap_or(EventKind::Deactivated))
+                                .map_err(|why| StoreError::Inconsistent(format!("{key}: {why}")))?;
+                            let encoded = after.encode()?;
+                            state.insert(key, encoded.as_slice())?;
+                            encoded
+                        }
+                    };
+                    let (active, hash) = UserState::decode_summary(&encoded_state)?;
+                    changes.record(key, active, &hash);
+                    log.insert(seq, e.event.as_slice())?;
+                    index.insert(key, seq)?;
+                    delivery.insert(seq, pending.as_slice())?;
                 }
-                encoded
             }
-            _ => {
-                let before = state
-                    .get(key.as_str())?
-                    .map(|v| UserState::decode(v.value()))
-                    .transpose()?;
-                let after =
-                    UserState::apply(before, &kind).map_err(|why| StoreError::Inconsistent(format!("{key}: {why}")))?;
-                let encoded = after.encode()?;
-                state.insert(key.as_str(), encoded.as_slice())?;
-                encoded
-            }
+            Ok(())
         };
-        let (active, hash) = UserState::decode_summary(&encoded_state)?;
-        changes.record(&key, active, &hash);
-        let body = EventBody { key, kind, cause, time };
-        let (bytes, hash) = Event::encode_new(&body, &prev)?;
-        log.insert(seq, bytes.as_slice())?;
-        index.insert(body.key.as_str(), seq)?;
-        delivery.insert(seq, pending.as_slice())?;
-        prev = hash;
-    }
+        let result = inserted();
+        drop(batches); // Stops the encoder if the inserts failed.
+        let encoded = encoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        result.and(encoded)
+    })?;
     drop((log, index, state, delivery));
     digest::update(txn, &changes, first - 1, seq)?;
     Ok((seq >= first).then_some((first, seq)))
+}
+
+/// Encoded batches the encoder may run ahead by.
+const ENCODED_AHEAD: usize = 16;
+
+/// Events per batch from the encoder.
+const ENCODED_BATCH: usize = 512;
+
+/// One event ready to insert.
+struct Encoded {
+    key: String,
+    /// The stored event (chained to its predecessor).
+    event: Vec<u8>,
+    /// A creation's stored state; other kinds are applied to the state
+    /// found in the store, so they travel as they are.
+    state: Option<Vec<u8>>,
+    kind: Option<EventKind>,
+}
+
+/// The encoder thread: events to stored bytes, in order, hashes chained
+/// from `prev`. Stops quietly when the receiver is gone.
+fn encode_events(
+    events: impl Iterator<Item = (String, EventKind)>,
+    cause: Cause,
+    time: i64,
+    mut prev: Hash32,
+    tx: &std::sync::mpsc::SyncSender<Vec<Encoded>>,
+) -> Result<(), StoreError> {
+    let mut batch = Vec::with_capacity(ENCODED_BATCH);
+    for (key, kind) in events {
+        let state = match &kind {
+            EventKind::Created { record } => Some(UserState::encode_parts(true, record)?),
+            _ => None,
+        };
+        let body = EventBody { key, kind, cause, time };
+        let (event, hash) = Event::encode_new(&body, &prev)?;
+        prev = hash;
+        let EventBody { key, kind, .. } = body;
+        batch.push(Encoded {
+            key,
+            event,
+            kind: state.is_none().then_some(kind),
+            state,
+        });
+        if batch.len() == ENCODED_BATCH
+            && tx
+                .send(std::mem::replace(&mut batch, Vec::with_capacity(ENCODED_BATCH)))
+                .is_err()
+        {
+            return Ok(());
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    Ok(())
 }
 
 /// Refuses with [`StoreError::Conflict`] unless the log still ends at

@@ -25,7 +25,7 @@ use crate::config::{Config, Encoding};
 use crate::fields::Field;
 use columns::{ColumnPlan, Slot};
 pub use error::{IngestError, RowError};
-use seen::SeenSet;
+pub(crate) use seen::SeenSet;
 
 /// The longest value a field may hold, in bytes.
 pub const MAX_FIELD_BYTES: usize = 4096;
@@ -73,19 +73,39 @@ pub struct FileLayout {
 
 impl FileLayout {
     /// Rebuilds a record from a row's packed values.
-    pub fn decode_record(&self, mut bytes: &[u8]) -> Record {
-        let mut pairs = Vec::with_capacity(self.names.len());
-        for name in &self.names {
-            let Some((len, rest)) = bytes.split_first_chunk::<4>() else {
-                break;
-            };
+    pub fn decode_record(&self, bytes: &[u8]) -> Record {
+        Record::from_pairs(self.pairs(bytes))
+    }
+
+    /// A row's packed values with their field names, in canonical order.
+    fn pairs<'a>(&'a self, bytes: &'a [u8]) -> impl Iterator<Item = (&'a str, &'a str)> {
+        // Only `&str`s were packed.
+        self.byte_pairs(bytes)
+            .map(|(name, value)| (name, std::str::from_utf8(value).unwrap_or_default()))
+    }
+
+    /// [`FileLayout::pairs`] with the values as bytes (for hashing).
+    fn byte_pairs<'a>(&'a self, mut bytes: &'a [u8]) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+        self.names.iter().map_while(move |name| {
+            let (len, rest) = bytes.split_first_chunk::<4>()?;
             let len = u32::from_le_bytes(*len) as usize;
             let (value, rest) = rest.split_at(len.min(rest.len()));
-            pairs.push((name.as_str(), String::from_utf8_lossy(value).into_owned()));
             bytes = rest;
-        }
-        Record::from_pairs(pairs)
+            Some((name.as_str(), value))
+        })
     }
+}
+
+/// Where ingest hands rows, in file order, on the caller's thread.
+pub trait RowSink {
+    /// Records that `key` is used on `line`; returns the line it was first
+    /// used on if a valid row already had it (then this row is a duplicate).
+    /// Called once for each row that passed the parser's checks, before
+    /// [`RowSink::row`] says whether it is valid after all.
+    fn claim_key(&mut self, key: &str, line: u64) -> Option<u64>;
+
+    /// Every data row, valid or not.
+    fn row(&mut self, event: RowEvent<'_>);
 }
 
 /// What ingest learned about the file as a whole.
@@ -137,7 +157,6 @@ struct PackedRow {
     /// False when the parser found errors (they are in its own list).
     valid: bool,
     deactivate: bool,
-    hash: RecordHash,
     key: Range<usize>,
     email: Range<usize>,
     values: Range<usize>,
@@ -165,16 +184,16 @@ impl Batch {
 /// The parser's result: rows read and the errors it found.
 type ParseOutcome = Result<(u64, Errors), IngestError>;
 
-/// Reads `reader` (a CSV file called `file` in messages) and calls `on_row`
-/// for every data row, in file order. `expected_rows` sizes the duplicate
+/// Reads `reader` (a CSV file called `file` in messages) and hands every
+/// data row to `sink`, in file order. `expected_rows` sizes the duplicate
 /// checks up front (yesterday's head count is a good guess; 0 if unknown).
-/// The parsing runs on a thread of its own; `on_row` runs on the caller's.
+/// The parsing runs on a thread of its own; `sink` is used on the caller's.
 pub fn read_rows<R: Read + Send>(
     reader: R,
     file: &str,
     config: &Config,
     expected_rows: usize,
-    mut on_row: impl FnMut(RowEvent<'_>),
+    sink: &mut impl RowSink,
 ) -> Result<FileSummary, IngestError> {
     // Records end at `\n` only: csv's line numbers are off by one after a
     // `\r\n`, and ours must be exact. A trailing `\r` is whitespace, which
@@ -204,9 +223,12 @@ pub fn read_rows<R: Read + Send>(
 
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-    let mut seen_keys = SeenSet::with_capacity(expected_rows);
     let mut seen_emails = SeenSet::with_capacity(expected_rows);
     let mut late = Errors::default();
+    let layout = FileLayout {
+        names: plan.order.iter().map(|(n, _)| n.clone()).collect(),
+    };
+    let mut scratch = Vec::with_capacity(512);
 
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(|| parse(csv, file, config, &plan, key_field, full_tx, empty_rx));
@@ -214,13 +236,13 @@ pub fn read_rows<R: Read + Send>(
             for r in &batch.rows {
                 let key = batch.str(&r.key);
                 if !r.valid {
-                    on_row(RowEvent::Invalid {
+                    sink.row(RowEvent::Invalid {
                         key: (!key.is_empty()).then_some(key),
                     });
                     continue;
                 }
                 let mut dup = None;
-                if let Some(first) = seen_keys.insert(key, r.line) {
+                if let Some(first) = sink.claim_key(key, r.line) {
                     dup = Some((plan.key_column, format!("duplicate key {key:?} (also on line {first})")));
                 } else if key_field != Field::Email {
                     let email = batch.str(&r.email);
@@ -241,15 +263,19 @@ pub fn read_rows<R: Read + Send>(
                             column,
                             message,
                         }));
-                        on_row(RowEvent::Invalid { key: Some(key) });
+                        sink.row(RowEvent::Invalid { key: Some(key) });
                     }
-                    None => on_row(RowEvent::Valid(Row {
-                        line: r.line,
-                        key,
-                        deactivate: r.deactivate,
-                        hash: r.hash,
-                        values: &batch.bytes[r.values.clone()],
-                    })),
+                    None => {
+                        // Hashed here, not by the parser: this thread has time to spare.
+                        let values = &batch.bytes[r.values.clone()];
+                        sink.row(RowEvent::Valid(Row {
+                            line: r.line,
+                            key,
+                            deactivate: r.deactivate,
+                            hash: hash_fields_with(&mut scratch, layout.byte_pairs(values)),
+                            values,
+                        }))
+                    }
                 }
             }
             // The parser may have stopped; then the batch is simply dropped.
@@ -262,9 +288,6 @@ pub fn read_rows<R: Read + Send>(
         return Err(IngestError::NoRows { file: file.to_owned() });
     }
     errors.merge(late);
-    let layout = FileLayout {
-        names: plan.order.iter().map(|(n, _)| n.clone()).collect(),
-    };
     let mut mapped: Vec<usize> = plan
         .field_columns
         .values()
@@ -306,7 +329,6 @@ fn parse<R: Read>(
     };
     let mut row_errors: Vec<RowError> = Vec::new();
     let mut errors = Errors::default();
-    let mut scratch = Vec::with_capacity(512);
     let mut rows = 0u64;
     let mut batch = Batch::default();
 
@@ -349,15 +371,12 @@ fn parse<R: Read>(
             line,
             valid,
             deactivate: false,
-            hash: [0; 32],
             key,
             email: 0..0,
             values: 0..0,
         };
         if valid {
             packed.deactivate = normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
-            let fields = plan.order.iter().map(|(name, slot)| (name.as_str(), values.get(*slot)));
-            packed.hash = hash_fields_with(&mut scratch, fields);
             packed.email = batch.push_str(&values.fields[Field::Email as usize]);
             let start = batch.bytes.len();
             for (_, slot) in &plan.order {
@@ -614,6 +633,33 @@ fn decode_field(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A [`RowSink`] that keeps track of keys itself and hands rows to a closure.
+    struct Rows<F> {
+        keys: SeenSet,
+        on_row: F,
+    }
+
+    impl<F: FnMut(RowEvent<'_>)> Rows<F> {
+        /// `expected` sizes the key set (0 if unknown).
+        fn new(expected: usize, on_row: F) -> Rows<F> {
+            Rows {
+                keys: SeenSet::with_capacity(expected),
+                on_row,
+            }
+        }
+    }
+
+    impl<F: FnMut(RowEvent<'_>)> RowSink for Rows<F> {
+        fn claim_key(&mut self, key: &str, line: u64) -> Option<u64> {
+            self.keys.insert(key, line)
+        }
+
+        fn row(&mut self, event: RowEvent<'_>) {
+            (self.on_row)(event);
+        }
+    }
+
     use std::path::Path;
 
     /// A reader that hands out at most `n` bytes a call, to exercise buffer edges.
@@ -638,11 +684,12 @@ mod tests {
         let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
         let mut rows = Vec::new();
         let mut layout_rows = Vec::new();
-        let summary = read_rows(Chunked { bytes: text, n: chunk }, "t.csv", &config, 0, |event| {
+        let mut rows_of = Rows::new(0, |event| {
             if let RowEvent::Valid(row) = event {
                 layout_rows.push((row.line, row.key.to_owned(), row.values.to_vec(), row.hash));
             }
-        })?;
+        });
+        let summary = read_rows(Chunked { bytes: text, n: chunk }, "t.csv", &config, 0, &mut rows_of)?;
         for (line, key, values, hash) in layout_rows {
             let record = summary.layout.decode_record(&values);
             assert_eq!(record.hash(), hash, "the row hash is the record's hash");
