@@ -184,6 +184,12 @@ fn import_new(
         source,
     };
     let people = store.state_len()? as usize;
+    // Rows to expect, for sizing sets up front (growing a million-entry set
+    // rehashes it again and again): yesterday's head count, or for a first
+    // import a guess from the size (capacity not used costs address space,
+    // not memory).
+    let expected = people.max((bytes / 128) as usize);
+    let new_people = if people == 0 { expected } else { people / 64 };
     let reader = Counting {
         inner: input.open().map_err(read_error)?,
         read: 0,
@@ -201,11 +207,11 @@ fn import_new(
         let mut sink = Sink {
             loader: Some(loader),
             loaded: Ok((StateIndex::default(), 0)),
-            new_keys: SeenSet::default(),
+            new_keys: SeenSet::with_capacity(new_people),
             claimed: None,
             arena: Arena::default(),
         };
-        let summary = ingest::read_rows(reader, &display_name(name), config, people, &mut sink);
+        let summary = ingest::read_rows(reader, &display_name(name), config, expected, &mut sink);
         sink.wait_for_index();
         let based_on = match &sink.loaded {
             Ok((_, based_on)) => *based_on,
@@ -431,9 +437,6 @@ impl Sink<'_> {
     fn wait_for_index(&mut self) {
         if let Some(handle) = self.loader.take() {
             self.loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            if let Ok((index, _)) = &self.loaded {
-                self.new_keys = SeenSet::with_capacity(index.len() / 64);
-            }
         }
     }
 }

@@ -358,8 +358,9 @@ impl Store {
             check_log_end(&txn, based_on)?;
             let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
             let time = snapshot.received;
-            let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
+            // The raw copy first: its compressed chunks wait in memory.
             store_raw(&txn, &snapshot.file_hash, raw)?;
+            let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
             prune_raw(&txn, snapshot.prune_raw_before)?;
             {
                 let mut absence = txn.open_table(ABSENCE)?;

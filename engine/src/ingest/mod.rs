@@ -87,13 +87,35 @@ impl FileLayout {
     /// [`FileLayout::pairs`] with the values as bytes (for hashing).
     fn byte_pairs<'a>(&'a self, mut bytes: &'a [u8]) -> impl Iterator<Item = (&'a str, &'a [u8])> {
         self.names.iter().map_while(move |name| {
-            let (len, rest) = bytes.split_first_chunk::<4>()?;
-            let len = u32::from_le_bytes(*len) as usize;
+            let (len, rest) = read_len(bytes)?;
             let (value, rest) = rest.split_at(len.min(rest.len()));
             bytes = rest;
             Some((name.as_str(), value))
         })
     }
+}
+
+/// Appends a packed value's length: 7 bits a byte, low bits first, so the
+/// usual short value costs one byte (a million people's values are kept
+/// packed through a first import).
+fn push_len(out: &mut Vec<u8>, mut len: usize) {
+    while len >= 0x80 {
+        out.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+}
+
+/// Reads a length written by [`push_len`]; `None` at the end of the bytes.
+fn read_len(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let mut len = 0usize;
+    for (i, &b) in bytes.iter().enumerate().take(5) {
+        len |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((len, &bytes[i + 1..]));
+        }
+    }
+    None
 }
 
 /// Where ingest hands rows, in file order, on the caller's thread.
@@ -381,7 +403,7 @@ fn parse<R: Read>(
             let start = batch.bytes.len();
             for (_, slot) in &plan.order {
                 let value = values.get(*slot);
-                batch.bytes.extend_from_slice(&(value.len() as u32).to_le_bytes());
+                push_len(&mut batch.bytes, value.len());
                 batch.bytes.extend_from_slice(value.as_bytes());
             }
             packed.values = start..batch.bytes.len();
@@ -633,6 +655,17 @@ fn decode_field(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_lengths_round_trip() {
+        for len in [0, 1, 127, 128, 300, 4096, 16_383, 16_384, 1 << 20] {
+            let mut out = Vec::new();
+            push_len(&mut out, len);
+            out.push(0xAA);
+            assert_eq!(read_len(&out), Some((len, &[0xAA][..])), "{len}");
+        }
+        assert_eq!(read_len(&[0x80]), None, "cut short");
+    }
 
     /// A [`RowSink`] that keeps track of keys itself and hands rows to a closure.
     struct Rows<F> {
