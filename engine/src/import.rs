@@ -341,6 +341,9 @@ fn hold_reason(
     Ok(safeguard::hold_reason(&config.policy, &proposed))
 }
 
+/// An event decided before writing: the person's key and what happened.
+type Decided = (String, EventKind);
+
 /// Decides the events for kept rows (reading old records for known people):
 /// new people as arena rows in key order (their records stay packed until
 /// they are written), and every other event.
@@ -349,7 +352,7 @@ fn plan_events(
     arena: &Arena,
     layout: &FileLayout,
     policy: DiffPolicy,
-) -> Result<(Vec<u32>, Vec<(String, EventKind)>), StoreError> {
+) -> Result<(Vec<u32>, Vec<Decided>), StoreError> {
     let known: Vec<&ArenaRow> = arena.rows.iter().filter(|r| r.known).collect();
     let before = store.user_states(known.iter().map(|r| arena.key(r)))?;
     let mut creates: Vec<u32> = (0..arena.rows.len() as u32)
@@ -397,7 +400,7 @@ fn missing_people(
     absences: &std::collections::HashMap<String, u32>,
     policy: DiffPolicy,
     after: u32,
-) -> (Vec<(String, EventKind)>, Vec<(String, u32)>) {
+) -> (Vec<Decided>, Vec<(String, u32)>) {
     let mut planned = Vec::new();
     let mut counters = Vec::new();
     let mut still_missing = std::collections::HashSet::new();
