@@ -3,13 +3,13 @@
 //!
 //! An import needs exactly that much of the state for every person, and
 //! reading a million `state` rows costs ~0.7 s where reading the digest's
-//! ~27 MB costs a few hundredths. It is derived data, like `state` itself:
+//! ~29 MB costs a few hundredths. It is derived data, like `state` itself:
 //! every append rewrites it in the same transaction, and it records the log
 //! end it matches. A store whose digest does not match its log end (written
 //! before digests existed, or by a build that did not keep it) is read from
 //! `state`, and the next append rebuilds the digest from there.
 //!
-//! Entry: key length (u16 LE), key, active (0/1), 16-byte record hash prefix.
+//! Entry: key length (u32 LE), key, active (0/1), 16-byte record hash prefix.
 
 use redb::{ReadableTable, WriteTransaction};
 
@@ -49,8 +49,7 @@ impl StateEntry<'_> {
 
 /// Appends `e` to `out` in the digest's entry format.
 pub(crate) fn push_entry(out: &mut Vec<u8>, e: &StateEntry<'_>) {
-    // Keys are at most a field's length (4 KiB): a u16 holds them.
-    out.extend_from_slice(&(e.key.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(e.key.len() as u32).to_le_bytes());
     out.extend_from_slice(e.key.as_bytes());
     out.push(u8::from(e.active));
     out.extend_from_slice(&e.hash);
@@ -64,8 +63,8 @@ pub(crate) fn entries(mut bytes: &[u8]) -> impl Iterator<Item = Result<StateEntr
         }
         let damaged = || StoreError::Inconsistent("the state digest is damaged; run `ampsync verify`".into());
         let entry = (|| {
-            let (len, rest) = bytes.split_first_chunk::<2>()?;
-            let len = usize::from(u16::from_le_bytes(*len));
+            let (len, rest) = bytes.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
             let key = std::str::from_utf8(rest.get(..len)?).ok()?;
             let active = *rest.get(len)? != 0;
             let hash: [u8; HASH_PREFIX] = rest.get(len + 1..len + 1 + HASH_PREFIX)?.try_into().ok()?;
@@ -95,23 +94,23 @@ pub(crate) fn log_end_of(meta: &impl ReadableTable<&'static str, &'static [u8]>)
 pub(crate) struct Changes {
     bytes: Vec<u8>,
     /// Start of each entry in `bytes`, in the order they were recorded.
-    starts: Vec<u32>,
+    starts: Vec<usize>,
 }
 
 impl Changes {
     pub(crate) fn record(&mut self, key: &str, state_active: bool, hash: &RecordHash) {
-        self.starts.push(self.bytes.len() as u32);
+        self.starts.push(self.bytes.len());
         push_entry(&mut self.bytes, &StateEntry::from_state(key, state_active, hash));
     }
 
-    fn entry(&self, start: u32) -> Option<StateEntry<'_>> {
-        entries(&self.bytes[start as usize..]).next().and_then(Result::ok)
+    fn entry(&self, start: usize) -> Option<StateEntry<'_>> {
+        entries(&self.bytes[start..]).next().and_then(Result::ok)
     }
 
     /// Where each change starts, in key order, one per key (the last
     /// recorded wins). Imports record in key order: then it is one check.
-    fn sorted_starts(&self) -> Vec<u32> {
-        let key = |s: u32| self.entry(s).map(|e| e.key);
+    fn sorted_starts(&self) -> Vec<usize> {
+        let key = |s: usize| self.entry(s).map(|e| e.key);
         let mut order = self.starts.clone();
         if !order.windows(2).all(|w| key(w[0]) <= key(w[1])) {
             // Stable: among equal keys the recording order stays.
@@ -201,7 +200,7 @@ struct BlockWriter {
 
 impl BlockWriter {
     fn push(&mut self, table: &mut DigestTable<'_>, e: &StateEntry<'_>) -> Result<(), StoreError> {
-        if self.current.len() + 3 + e.key.len() + HASH_PREFIX > BLOCK && !self.current.is_empty() {
+        if self.current.len() + 5 + e.key.len() + HASH_PREFIX > BLOCK && !self.current.is_empty() {
             self.flush(table)?;
         }
         push_entry(&mut self.current, e);
