@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use ampsync_engine::clock::format_micros;
-use ampsync_engine::store::{Cause, Delivery, Event, FieldChange, SnapshotMeta};
+use ampsync_engine::store::{Cause, Delivery, Event, EventKind, FieldChange, SnapshotMeta};
 use serde_json::{Value, json};
 
 /// How many row errors are printed before "… and N more".
@@ -86,9 +86,19 @@ pub fn change_text(c: &FieldChange) -> String {
     )
 }
 
+/// An event's changes on one line: `field: old → new; …`.
+pub fn changes_text(kind: &EventKind) -> String {
+    kind.changes().iter().map(change_text).collect::<Vec<_>>().join("; ")
+}
+
+/// The snapshot an event came from, if it came from one.
+pub fn event_snapshot<'s>(event: &Event, snapshots: &'s Snapshots) -> Option<&'s SnapshotMeta> {
+    event.body.cause.snapshot().and_then(|id| snapshots.get(&id))
+}
+
 /// An event as JSON, with its source file and delivery status.
 pub fn event_json(event: &Event, delivery: &Delivery, snapshots: &Snapshots) -> Value {
-    let snapshot = event.body.cause.snapshot().and_then(|id| snapshots.get(&id));
+    let snapshot = event_snapshot(event, snapshots);
     json!({
         "seq": event.seq,
         "time": format_micros(event.body.time),
@@ -145,12 +155,7 @@ pub fn events_csv(events: &[(Event, Delivery)], snapshots: &Snapshots) -> anyhow
         "seq", "time", "key", "kind", "cause", "source", "field", "old", "new", "delivery",
     ])?;
     for (event, delivery) in events {
-        let source = event
-            .body
-            .cause
-            .snapshot()
-            .and_then(|id| snapshots.get(&id))
-            .map_or("", |s| s.source.as_str());
+        let source = event_snapshot(event, snapshots).map_or("", |s| s.source.as_str());
         let base = [
             event.seq.to_string(),
             format_micros(event.body.time),

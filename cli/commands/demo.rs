@@ -94,12 +94,7 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     println!("\nhistory of {FEATURED}:");
     let snapshots = output::snapshot_map(&store)?;
     for (event, delivery) in store.user_events(FEATURED)? {
-        let source = event
-            .body
-            .cause
-            .snapshot()
-            .and_then(|id| snapshots.get(&id))
-            .map_or("", |s| s.source.as_str());
+        let source = output::event_snapshot(&event, &snapshots).map_or("", |s| s.source.as_str());
         println!(
             "  #{} {} {} from {source} [{}]",
             event.seq,

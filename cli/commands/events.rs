@@ -64,12 +64,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     ampsync_engine::store::EventKind::Created { record } => {
                         format!("{} fields, email {}", record.len(), record.get("email").unwrap_or("∅"))
                     }
-                    kind => kind
-                        .changes()
-                        .iter()
-                        .map(output::change_text)
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    kind => output::changes_text(kind),
                 };
                 vec![
                     e.seq.to_string(),
@@ -116,8 +111,7 @@ fn held(
             output::table(
                 &["KEY", "KIND", "CHANGES"],
                 events.iter().map(|(key, kind)| {
-                    let changes = kind.changes().iter().map(output::change_text).collect::<Vec<_>>().join("; ");
-                    vec![key.clone(), kind.name().to_owned(), changes]
+                    vec![key.clone(), kind.name().to_owned(), output::changes_text(kind)]
                 }),
             )?;
         }

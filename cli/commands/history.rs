@@ -33,7 +33,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             let mut out = std::io::stdout().lock();
             writeln!(out, "history of {key}")?;
             for (e, d) in &events {
-                let source = match e.body.cause.snapshot().and_then(|id| snapshots.get(&id)) {
+                let source = match output::event_snapshot(e, &snapshots) {
                     Some(s) => format!(" from {} (blake3 {})", s.source, short_hex(&s.file_hash)),
                     None => String::new(),
                 };

@@ -30,12 +30,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     let result = rollback(&store, args.to, args.dry_run)?;
     let describe = |kind: &EventKind| match kind {
         EventKind::Deactivated => String::new(),
-        kind => kind
-            .changes()
-            .iter()
-            .map(output::change_text)
-            .collect::<Vec<_>>()
-            .join("; "),
+        kind => output::changes_text(kind),
     };
     if format == Format::Json {
         output::json(&json!({

@@ -11,7 +11,7 @@
 //!
 //! Entry: key length (u32 LE), key, active (0/1), 16-byte record hash prefix.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, TableError, WriteTransaction};
 
 use crate::state::UserState;
 use crate::tables::{META, STATE, STATE_DIGEST};
@@ -87,6 +87,48 @@ pub(crate) fn log_end_of(meta: &impl ReadableTable<&'static str, &'static [u8]>)
         .get(DIGEST_LOG_END)?
         .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
         .map(u64::from_le_bytes))
+}
+
+/// Visits every person in `state` as a digest entry, in key order.
+pub(crate) fn each_in_state(
+    state: &impl ReadableTable<&'static str, &'static [u8]>,
+    mut f: impl FnMut(StateEntry<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for row in state.iter()? {
+        let (key, value) = row?;
+        let (active, hash) = UserState::decode_summary(value.value())?;
+        f(StateEntry::from_state(key.value(), active, &hash))?;
+    }
+    Ok(())
+}
+
+/// Visits the digest's entries, in key order, when it matches the log end
+/// `log_end`; returns whether it did (if not, nothing was visited).
+pub(crate) fn each_if_current(
+    txn: &ReadTransaction,
+    log_end: u64,
+    mut f: impl FnMut(StateEntry<'_>),
+) -> Result<bool, StoreError> {
+    let tag = match txn.open_table(META) {
+        Ok(meta) => log_end_of(&meta)?,
+        Err(TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if tag != Some(log_end) {
+        return Ok(false);
+    }
+    let table = match txn.open_table(STATE_DIGEST) {
+        Ok(table) => table,
+        Err(TableError::TableDoesNotExist(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    for block in table.iter()? {
+        let (_, value) = block?;
+        for entry in entries(value.value()) {
+            f(entry?);
+        }
+    }
+    Ok(true)
 }
 
 /// People whose state an append changed: their new entries, packed.
@@ -175,12 +217,7 @@ pub(crate) fn update(
             writer.push(&mut table, &c)?;
         }
     } else {
-        let state = txn.open_table(STATE)?;
-        for row in state.iter()? {
-            let (key, value) = row?;
-            let (active, hash) = UserState::decode_summary(value.value())?;
-            writer.push(&mut table, &StateEntry::from_state(key.value(), active, &hash))?;
-        }
+        each_in_state(&txn.open_table(STATE)?, |e| writer.push(&mut table, &e))?;
     }
     writer.finish(&mut table)?;
     if let (Some(first), Some(last)) = (old.first(), old.last()) {

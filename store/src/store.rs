@@ -260,32 +260,12 @@ impl Store {
     /// [`Store::append_import`] as `based_on`.
     pub fn for_each_state(&self, mut f: impl FnMut(StateEntry<'_>)) -> Result<u64, StoreError> {
         let txn = self.read()?;
-        let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
-        let digest_end = match txn.open_table(META) {
-            Ok(meta) => digest::log_end_of(&meta)?,
-            Err(TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
-        if digest_end == Some(log_end) {
-            match txn.open_table(STATE_DIGEST) {
-                Ok(table) => {
-                    for block in table.iter()? {
-                        let (_, value) = block?;
-                        for entry in digest::entries(value.value()) {
-                            f(entry?);
-                        }
-                    }
-                    return Ok(log_end);
-                }
-                Err(TableError::TableDoesNotExist(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let table = txn.open_table(STATE)?;
-        for entry in table.iter()? {
-            let (k, v) = entry?;
-            let (active, hash) = UserState::decode_summary(v.value())?;
-            f(StateEntry::from_state(k.value(), active, &hash));
+        let log_end = last_seq(&txn.open_table(EVENTS)?)?;
+        if !digest::each_if_current(&txn, log_end, &mut f)? {
+            digest::each_in_state(&txn.open_table(STATE)?, |e| {
+                f(e);
+                Ok(())
+            })?;
         }
         Ok(log_end)
     }
@@ -387,7 +367,7 @@ impl Store {
                 held_because: None,
                 log_end: match range {
                     Some((_, last)) => last,
-                    None => txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value()),
+                    None => last_seq(&txn.open_table(EVENTS)?)?,
                 },
             };
             txn.open_table(SNAPSHOTS)?
@@ -466,12 +446,7 @@ impl Store {
             Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
-        let mut out = Vec::new();
-        for entry in table.range((id, 0)..=(id, u64::MAX))? {
-            let (_, v) = entry?;
-            out.push(codec::decode("held_events", v.value())?);
-        }
-        Ok(out)
+        read_held(&table, id)
     }
 
     /// Releases held snapshot `id`: its events are appended (cause
@@ -481,25 +456,12 @@ impl Store {
     pub fn approve(&self, id: u64, time: i64) -> Result<SnapshotMeta, StoreError> {
         let txn = self.write()?;
         let meta = {
-            let mut meta: SnapshotMeta = match txn.open_table(SNAPSHOTS)?.get(id)? {
-                Some(v) => codec::decode("snapshots", v.value())?,
-                None => return Err(StoreError::NoSuchSnapshot(id)),
-            };
-            if meta.status != SnapshotStatus::Held {
-                return Err(StoreError::NotHeld {
-                    id,
-                    status: meta.status.name(),
-                });
-            }
+            let mut meta = held_snapshot(&txn, id)?;
             check_log_end(&txn, meta.log_end)?;
             let log_end = meta.log_end;
-            let events: Vec<(String, EventKind)> = {
+            let events = {
                 let mut held = txn.open_table(HELD_EVENTS)?;
-                let mut events = Vec::new();
-                for entry in held.range((id, 0)..=(id, u64::MAX))? {
-                    let (_, v) = entry?;
-                    events.push(codec::decode("held_events", v.value())?);
-                }
+                let events = read_held(&held, id)?;
                 held.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
                 events
             };
@@ -520,16 +482,7 @@ impl Store {
     pub fn reject(&self, id: u64) -> Result<SnapshotMeta, StoreError> {
         let txn = self.write()?;
         let meta = {
-            let mut meta: SnapshotMeta = match txn.open_table(SNAPSHOTS)?.get(id)? {
-                Some(v) => codec::decode("snapshots", v.value())?,
-                None => return Err(StoreError::NoSuchSnapshot(id)),
-            };
-            if meta.status != SnapshotStatus::Held {
-                return Err(StoreError::NotHeld {
-                    id,
-                    status: meta.status.name(),
-                });
-            }
+            let mut meta = held_snapshot(&txn, id)?;
             txn.open_table(HELD_EVENTS)?
                 .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
             txn.open_table(SNAPSHOT_BY_HASH)?.remove(&meta.file_hash)?;
@@ -633,7 +586,7 @@ impl Store {
 
     /// The log's last sequence number (0 when empty).
     pub fn log_end(&self) -> Result<u64, StoreError> {
-        Ok(self.read()?.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value()))
+        last_seq(&self.read()?.open_table(EVENTS)?)
     }
 
     /// Events matching `filter`, oldest first, each with its delivery status.
@@ -925,10 +878,43 @@ fn encode_events(
     Ok(())
 }
 
+/// Snapshot `id`, which must be held (for `approve` and `reject`).
+fn held_snapshot(txn: &WriteTransaction, id: u64) -> Result<SnapshotMeta, StoreError> {
+    let meta: SnapshotMeta = match txn.open_table(SNAPSHOTS)?.get(id)? {
+        Some(v) => codec::decode("snapshots", v.value())?,
+        None => return Err(StoreError::NoSuchSnapshot(id)),
+    };
+    if meta.status != SnapshotStatus::Held {
+        return Err(StoreError::NotHeld {
+            id,
+            status: meta.status.name(),
+        });
+    }
+    Ok(meta)
+}
+
+/// The events held snapshot `id` would append, in order.
+fn read_held(
+    table: &impl ReadableTable<(u64, u64), &'static [u8]>,
+    id: u64,
+) -> Result<Vec<(String, EventKind)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in table.range((id, 0)..=(id, u64::MAX))? {
+        let (_, v) = entry?;
+        out.push(codec::decode("held_events", v.value())?);
+    }
+    Ok(out)
+}
+
+/// The last sequence number in the log; 0 when it is empty.
+pub(crate) fn last_seq(events: &impl ReadableTable<u64, &'static [u8]>) -> Result<u64, StoreError> {
+    Ok(events.last()?.map_or(0, |(k, _)| k.value()))
+}
+
 /// Refuses with [`StoreError::Conflict`] unless the log still ends at
 /// `based_on`: events computed against an older state must not be appended.
 fn check_log_end(txn: &WriteTransaction, based_on: u64) -> Result<(), StoreError> {
-    let log_end = txn.open_table(EVENTS)?.last()?.map_or(0, |(k, _)| k.value());
+    let log_end = last_seq(&txn.open_table(EVENTS)?)?;
     if log_end == based_on {
         Ok(())
     } else {

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use crate::digest::{self, StateEntry};
-use crate::tables::{EVENTS, META, STATE};
+use crate::digest;
+use crate::store::last_seq;
+use crate::tables::{EVENTS, STATE};
 use crate::{Event, GENESIS_HASH, Store, StoreError, UserState};
 
 /// How many differences a report keeps in full.
@@ -105,18 +106,17 @@ impl Store {
 
     /// Compares the state digest, when it claims to be current, with `state`.
     fn check_digest(&self, report: &mut VerifyReport) -> Result<(), StoreError> {
-        let mut expected = Vec::new();
-        let mut found = Vec::new();
-        let log_end = self.for_each_state(|e| digest::push_entry(&mut found, &e))?;
         let txn = self.read()?;
-        if digest::log_end_of(&txn.open_table(META)?)? != Some(log_end) {
+        let log_end = last_seq(&txn.open_table(EVENTS)?)?;
+        let mut found = Vec::new();
+        if !digest::each_if_current(&txn, log_end, |e| digest::push_entry(&mut found, &e))? {
             return Ok(()); // No current digest: imports read `state` itself.
         }
-        for entry in txn.open_table(STATE)?.iter()? {
-            let (key, value) = entry?;
-            let (active, hash) = UserState::decode_summary(value.value())?;
-            digest::push_entry(&mut expected, &StateEntry::from_state(key.value(), active, &hash));
-        }
+        let mut expected = Vec::new();
+        digest::each_in_state(&txn.open_table(STATE)?, |e| {
+            digest::push_entry(&mut expected, &e);
+            Ok(())
+        })?;
         if expected != found {
             let first = digest::entries(&expected)
                 .zip(digest::entries(&found))
