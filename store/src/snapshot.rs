@@ -70,6 +70,34 @@ pub struct NewSnapshot {
     pub prune_raw_before: i64,
 }
 
+impl NewSnapshot {
+    /// The snapshot as recorded, with what the append decided.
+    pub(crate) fn into_meta(
+        self,
+        id: u64,
+        status: SnapshotStatus,
+        events: Option<(u64, u64)>,
+        log_end: u64,
+        held_because: Option<String>,
+    ) -> SnapshotMeta {
+        SnapshotMeta {
+            id,
+            file_hash: self.file_hash,
+            source: self.source,
+            received: self.received,
+            rows: self.rows,
+            bytes: self.bytes,
+            header: self.header,
+            counts: self.counts,
+            status,
+            events,
+            log_end,
+            mapped_columns: self.mapped_columns,
+            held_because,
+        }
+    }
+}
+
 /// A recorded snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotMeta {

@@ -323,20 +323,11 @@ impl Store {
     ) -> Result<AppendOutcome, StoreError> {
         let txn = self.write()?;
         let meta = {
-            let by_hash = txn.open_table(SNAPSHOT_BY_HASH)?;
-            if let Some(id) = by_hash.get(&snapshot.file_hash)?.map(|g| g.value()) {
-                let meta = txn
-                    .open_table(SNAPSHOTS)?
-                    .get(id)?
-                    .map(|v| codec::decode("snapshots", v.value()));
-                return match meta {
-                    Some(meta) => Ok(AppendOutcome::AlreadyImported(meta?)),
-                    None => Err(StoreError::NoSuchSnapshot(id)),
-                };
+            if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
+                return Ok(AppendOutcome::AlreadyImported(meta));
             }
-            drop(by_hash);
             check_log_end(&txn, based_on)?;
-            let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
+            let id = next_snapshot_id(&txn)?;
             let time = snapshot.received;
             // The raw copy first: its compressed chunks wait in memory.
             store_raw(&txn, &snapshot.file_hash, raw)?;
@@ -352,27 +343,12 @@ impl Store {
                     }
                 }
             }
-            let meta = SnapshotMeta {
-                id,
-                file_hash: snapshot.file_hash,
-                source: snapshot.source,
-                received: snapshot.received,
-                rows: snapshot.rows,
-                bytes: snapshot.bytes,
-                header: snapshot.header,
-                counts: snapshot.counts,
-                status: SnapshotStatus::Applied,
-                events: range,
-                mapped_columns: snapshot.mapped_columns,
-                held_because: None,
-                log_end: match range {
-                    Some((_, last)) => last,
-                    None => last_seq(&txn.open_table(EVENTS)?)?,
-                },
+            let log_end = match range {
+                Some((_, last)) => last,
+                None => last_seq(&txn.open_table(EVENTS)?)?,
             };
-            txn.open_table(SNAPSHOTS)?
-                .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
-            txn.open_table(SNAPSHOT_BY_HASH)?.insert(&meta.file_hash, id)?;
+            let meta = snapshot.into_meta(id, SnapshotStatus::Applied, range, log_end, None);
+            record_snapshot(&txn, &meta)?;
             meta
         };
         txn.commit()?;
@@ -392,21 +368,10 @@ impl Store {
     ) -> Result<AppendOutcome, StoreError> {
         let txn = self.write()?;
         let meta = {
-            if let Some(id) = txn
-                .open_table(SNAPSHOT_BY_HASH)?
-                .get(&snapshot.file_hash)?
-                .map(|g| g.value())
-            {
-                let meta = txn
-                    .open_table(SNAPSHOTS)?
-                    .get(id)?
-                    .map(|v| codec::decode("snapshots", v.value()));
-                return match meta {
-                    Some(meta) => Ok(AppendOutcome::AlreadyImported(meta?)),
-                    None => Err(StoreError::NoSuchSnapshot(id)),
-                };
+            if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
+                return Ok(AppendOutcome::AlreadyImported(meta));
             }
-            let id = txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1);
+            let id = next_snapshot_id(&txn)?;
             store_raw(&txn, &snapshot.file_hash, raw)?;
             {
                 let mut held = txn.open_table(HELD_EVENTS)?;
@@ -414,24 +379,8 @@ impl Store {
                     held.insert((id, n as u64), codec::encode("held_events", &event)?.as_slice())?;
                 }
             }
-            let meta = SnapshotMeta {
-                id,
-                file_hash: snapshot.file_hash,
-                source: snapshot.source,
-                received: snapshot.received,
-                rows: snapshot.rows,
-                bytes: snapshot.bytes,
-                header: snapshot.header,
-                counts: snapshot.counts,
-                status: SnapshotStatus::Held,
-                events: None,
-                log_end: based_on,
-                mapped_columns: snapshot.mapped_columns,
-                held_because: Some(reason),
-            };
-            txn.open_table(SNAPSHOTS)?
-                .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
-            txn.open_table(SNAPSHOT_BY_HASH)?.insert(&meta.file_hash, id)?;
+            let meta = snapshot.into_meta(id, SnapshotStatus::Held, None, based_on, Some(reason));
+            record_snapshot(&txn, &meta)?;
             meta
         };
         txn.commit()?;
@@ -875,6 +824,30 @@ fn encode_events(
     if !batch.is_empty() {
         let _ = tx.send(batch);
     }
+    Ok(())
+}
+
+/// The snapshot that imported a file with this hash, if any.
+fn imported_as(txn: &WriteTransaction, file_hash: &[u8; 32]) -> Result<Option<SnapshotMeta>, StoreError> {
+    let Some(id) = txn.open_table(SNAPSHOT_BY_HASH)?.get(file_hash)?.map(|g| g.value()) else {
+        return Ok(None);
+    };
+    match txn.open_table(SNAPSHOTS)?.get(id)? {
+        Some(v) => Ok(Some(codec::decode("snapshots", v.value())?)),
+        None => Err(StoreError::NoSuchSnapshot(id)),
+    }
+}
+
+/// The id the next snapshot gets.
+fn next_snapshot_id(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    Ok(txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1))
+}
+
+/// Stores a new snapshot and its hash → id entry.
+fn record_snapshot(txn: &WriteTransaction, meta: &SnapshotMeta) -> Result<(), StoreError> {
+    txn.open_table(SNAPSHOTS)?
+        .insert(meta.id, codec::encode("snapshots", meta)?.as_slice())?;
+    txn.open_table(SNAPSHOT_BY_HASH)?.insert(&meta.file_hash, meta.id)?;
     Ok(())
 }
 
