@@ -98,7 +98,7 @@ fn build(dir: &std::path::Path, people: usize, days: usize) -> (Store, String) {
         };
         let based_on = store.log_end().expect("log end");
         store
-            .append_import(based_on, snapshot, events, None)
+            .append_import(based_on, snapshot, events, None, None)
             .expect("append a day");
     }
     (store, "P0000007".to_owned())

@@ -2,9 +2,11 @@
 //!
 //! 1. blake3 of the exact bytes; a file already imported stops here.
 //! 2. The state index is loaded from the store (keys, active flags, hashes).
-//! 3. The file is streamed through ingest; each valid row is looked up in
-//!    the index. Unchanged rows cost a lookup and nothing else; new and
-//!    changed rows are kept, compactly, in an arena.
+//! 3. The file is streamed through ingest; each row is looked up in the
+//!    index, first by its row hash (yesterday's exact bytes need no
+//!    decoding), else by its key once decoded. Unchanged rows cost a lookup
+//!    and nothing else; new and changed rows are kept, compactly, in an
+//!    arena. Every row's hash is remembered for the next import.
 //! 4. Changed people's old records are read and diffed field by field;
 //!    active people the file did not mention are missing.
 //! 5. The events, in key order, go to the store in one write transaction
@@ -15,7 +17,9 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ampsync_store::{AppendOutcome, Counts, EventKind, NewSnapshot, SnapshotMeta, SnapshotStatus, Store, StoreError};
+use ampsync_store::{
+    AppendOutcome, Counts, EventKind, FileRows, NewSnapshot, RowHash, SnapshotMeta, SnapshotStatus, Store, StoreError,
+};
 
 use crate::clock::{self, ClockError};
 use crate::config::{Config, OnInvalidRow};
@@ -184,6 +188,7 @@ fn import_new(
         source,
     };
     let people = store.state_len()? as usize;
+    let stored_row_key = store.row_key()?;
     // Rows to expect, for sizing sets up front (growing a million-entry set
     // rehashes it again and again): yesterday's head count, or for a first
     // import a guess from the size (capacity not used costs address space,
@@ -210,6 +215,9 @@ fn import_new(
             new_keys: SeenSet::with_capacity(new_people),
             claimed: None,
             arena: Arena::default(),
+            stored_row_key,
+            row_key: [0; 32],
+            rows_changed: 0,
         };
         let summary = ingest::read_rows(reader, &display_name(name), config, expected, &mut sink);
         sink.wait_for_index();
@@ -217,10 +225,19 @@ fn import_new(
             Ok((_, based_on)) => *based_on,
             Err(_) => 0,
         };
+        let rows = FileRows {
+            key: sink.row_key,
+            known: Vec::new(),
+        };
+        let changed = sink.rows_changed;
         let Sink { loaded, arena, .. } = sink;
-        loaded.map(|(index, _)| (summary, (index, arena), based_on))
+        loaded.map(|(index, _)| {
+            // Everyone's row hash when any changed, else the stored ones stand.
+            let known = if changed > 0 { index.rows() } else { Vec::new() };
+            (summary, (index, arena, FileRows { known, ..rows }), based_on)
+        })
     })?;
-    let (index, arena) = sink;
+    let (index, arena, rows) = sink;
     let summary = summary?;
     tracing::debug!(rows = summary.rows, kept = arena.rows.len(), "parsed the file");
 
@@ -250,7 +267,7 @@ fn import_new(
         created: creates.len() as u64,
         ..Counts::default()
     };
-    for (_, kind) in &decided {
+    for (_, kind, _) in &decided {
         match kind {
             EventKind::Created { .. } => counts.created += 1,
             EventKind::Updated { .. } => counts.updated += 1,
@@ -284,6 +301,7 @@ fn import_new(
             EventKind::Created {
                 record: layout.decode_record(arena.values(r)),
             },
+            r.raw,
         )
     });
     let events = merge_by_key(created, decided.into_iter());
@@ -291,12 +309,13 @@ fn import_new(
     let raw = raw.as_mut().map(|r| r as &mut dyn Read);
     if let Some(reason) = reason {
         tracing::warn!("held {name}: {reason}");
+        let events = events.map(|(key, kind, _)| (key, kind));
         return Ok(match store.append_held(based_on, snapshot, reason, events, raw)? {
             AppendOutcome::Appended(meta) => ImportOutcome::Held(meta),
             AppendOutcome::AlreadyImported(meta) => ImportOutcome::AlreadyImported(meta),
         });
     }
-    let meta = match store.append_import(based_on, snapshot, events, raw)? {
+    let meta = match store.append_import(based_on, snapshot, events, raw, Some(rows))? {
         AppendOutcome::Appended(meta) => meta,
         AppendOutcome::AlreadyImported(meta) => return Ok(ImportOutcome::AlreadyImported(meta)),
     };
@@ -341,8 +360,9 @@ fn hold_reason(
     Ok(safeguard::hold_reason(&config.policy, &proposed))
 }
 
-/// An event decided before writing: the person's key and what happened.
-type Decided = (String, EventKind);
+/// An event decided before writing: the person's key, what happened and
+/// the row hash of the row it came from (zero for people missing).
+type Decided = (String, EventKind, RowHash);
 
 /// Decides the events for kept rows (reading old records for known people):
 /// new people as arena rows in key order (their records stay packed until
@@ -371,17 +391,17 @@ fn plan_events(
             deactivate: r.deactivate,
         };
         if let Some(kind) = diff::decide(before.as_ref(), incoming, policy) {
-            decided.push((arena.key(r).to_owned(), kind));
+            decided.push((arena.key(r).to_owned(), kind, r.raw));
         }
     }
     Ok((creates, decided))
 }
 
 /// Two key-ordered event streams as one (keys are never in both).
-fn merge_by_key<A, B>(a: A, b: B) -> impl Iterator<Item = (String, EventKind)> + Send
+fn merge_by_key<A, B>(a: A, b: B) -> impl Iterator<Item = Decided> + Send
 where
-    A: Iterator<Item = (String, EventKind)> + Send,
-    B: Iterator<Item = (String, EventKind)> + Send,
+    A: Iterator<Item = Decided> + Send,
+    B: Iterator<Item = Decided> + Send,
 {
     let (mut a, mut b) = (a.peekable(), b.peekable());
     std::iter::from_fn(move || match (a.peek(), b.peek()) {
@@ -408,7 +428,7 @@ fn missing_people(
         for key in index.unseen_active() {
             let missed = absences.get(key).copied().unwrap_or(0) + 1;
             if missed >= after {
-                planned.push((key.to_owned(), EventKind::Deactivated));
+                planned.push((key.to_owned(), EventKind::Deactivated, RowHash::default()));
             } else {
                 counters.push((key.to_owned(), missed));
                 still_missing.insert(key);
@@ -434,6 +454,12 @@ struct Sink<'scope> {
     /// The index entry of the key claimed last, when the state knows it.
     claimed: Option<usize>,
     arena: Arena,
+    /// The row-hash key the index's row hashes were made with, if any.
+    stored_row_key: Option<[u8; 32]>,
+    /// This file's row-hash key.
+    row_key: [u8; 32],
+    /// Known people whose row hash this file changed.
+    rows_changed: u64,
 }
 
 impl Sink<'_> {
@@ -464,14 +490,41 @@ impl RowSink for Sink<'_> {
         let claimed = self.claimed.take();
         let Ok((index, _)) = &mut self.loaded else { return };
         match event {
-            RowEvent::Valid(row) => match claimed.map(|i| index.compare(i, &row.hash)) {
-                None if !row.deactivate => self.arena.push(&row, false),
-                None => {}
-                Some(Lookup::Unchanged) if !row.deactivate => {}
-                Some(_) => self.arena.push(&row, true),
-            },
+            RowEvent::Valid(row) => {
+                if let Some(i) = claimed
+                    && index.row(i) != row.raw
+                {
+                    // Once the import is written, this row describes them
+                    // (the diff is idempotent): tomorrow it needs no decoding.
+                    index.set_row(i, row.raw);
+                    self.rows_changed += 1;
+                }
+                match claimed.map(|i| index.compare(i, &row.hash)) {
+                    None if !row.deactivate => self.arena.push(&row, false),
+                    None => {}
+                    Some(Lookup::Unchanged) if !row.deactivate => {}
+                    Some(_) => self.arena.push(&row, true),
+                }
+            }
             RowEvent::Invalid { key: Some(key) } => index.mark_skipped(key),
             RowEvent::Invalid { key: None } => {}
+        }
+    }
+
+    fn row_key(&mut self, key: &[u8; 32]) -> bool {
+        self.row_key = *key;
+        self.stored_row_key == Some(*key)
+    }
+
+    fn unchanged_row(&mut self, raw: &RowHash, line: u64, also: &mut dyn FnMut() -> bool) -> bool {
+        self.wait_for_index();
+        let Ok((index, _)) = &mut self.loaded else { return false };
+        match index.unclaimed_with_row(raw) {
+            Some(i) if also() => {
+                index.claim_entry(i, line);
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -485,6 +538,7 @@ struct Arena {
 
 struct ArenaRow {
     start: usize,
+    raw: RowHash,
     key_len: u32,
     values_len: u32,
     deactivate: bool,
@@ -500,6 +554,7 @@ impl Arena {
         let values_len = (self.bytes.len() - start - row.key.len()) as u32;
         self.rows.push(ArenaRow {
             start,
+            raw: row.raw,
             key_len: row.key.len() as u32,
             values_len,
             deactivate: row.deactivate,
@@ -542,3 +597,6 @@ fn display_name(name: &str) -> String {
         .file_name()
         .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned())
 }
+
+#[cfg(test)]
+mod tests;

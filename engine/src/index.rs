@@ -1,14 +1,16 @@
 //! A dense, in-memory index of the projected state for one import: each
-//! person's key, active flag and record hash prefix, and where the file
-//! being read mentioned them (which is also its duplicate-key check).
+//! person's key, active flag, record hash prefix and last row hash, and
+//! where the file being read mentioned them (which is also its
+//! duplicate-key check).
 //!
 //! Entries sit in one `Vec`, each holding its key inline (longer keys go to
-//! one string arena), and a `hashbrown::HashTable` holds only entry numbers.
-//! A lookup touches the table and one entry: at a million people, cache
-//! misses, not hashing, are the cost, so every avoided indirection counts.
-//! For a million people this is ~70 MB in a handful of allocations.
+//! one string arena), and two `hashbrown::HashTable`s hold only entry
+//! numbers: one by key, one by row hash. A lookup touches a table and one
+//! entry: at a million people, cache misses, not hashing, are the cost, so
+//! every avoided indirection counts. For a million people this is ~90 MB in
+//! a handful of allocations.
 
-use ampsync_store::{HASH_PREFIX, RecordHash, StateEntry};
+use ampsync_store::{HASH_PREFIX, RecordHash, RowHash, StateEntry};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
@@ -18,6 +20,8 @@ const INLINE: usize = 34;
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     hash: [u8; HASH_PREFIX],
+    /// The row hash of the row that describes them (zero: none known).
+    row: RowHash,
     /// The key's bytes when it fits, else its arena offset (LE u32).
     key: [u8; INLINE],
     key_len: u32,
@@ -55,6 +59,8 @@ pub struct StateIndex {
     keys: String,
     entries: Vec<Entry>,
     table: HashTable<u32>,
+    /// Entries with a row hash, by row hash.
+    rows: HashTable<u32>,
     hasher: DefaultHashBuilder,
 }
 
@@ -65,6 +71,7 @@ impl StateIndex {
             keys: String::new(),
             entries: Vec::with_capacity(n),
             table: HashTable::with_capacity(n),
+            rows: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
         }
     }
@@ -82,6 +89,7 @@ impl StateIndex {
         }
         self.entries.push(Entry {
             hash,
+            row: e.row,
             key,
             key_len: e.key.len() as u32,
             line: 0,
@@ -92,6 +100,13 @@ impl StateIndex {
         let (entries, keys, hasher) = (&self.entries, &self.keys, &self.hasher);
         self.table
             .insert_unique(h, index, |&i| hasher.hash_one(key_of(keys, &entries[i as usize])));
+        if e.row != RowHash::default() {
+            if self.rows.capacity() == 0 {
+                self.rows.reserve(self.entries.capacity(), |_| 0);
+            }
+            self.rows
+                .insert_unique(row_hash(&e.row), index, |&i| row_hash(&entries[i as usize].row));
+        }
     }
 
     /// Number of people.
@@ -122,6 +137,42 @@ impl StateIndex {
             }
             first => Claim::Repeat(first),
         }
+    }
+
+    /// The person whose last row hashed to `row`, if they have no row in
+    /// this file yet.
+    pub fn unclaimed_with_row(&self, row: &RowHash) -> Option<usize> {
+        self.rows
+            .find(row_hash(row), |&i| {
+                let e = &self.entries[i as usize];
+                e.row == *row && e.line == 0
+            })
+            .map(|&i| i as usize)
+    }
+
+    /// Records that entry `i` (from [`StateIndex::unclaimed_with_row`]) has
+    /// a row on `line`.
+    pub fn claim_entry(&mut self, i: usize, line: u64) {
+        if let Some(e) = self.entries.get_mut(i) {
+            e.line = line.max(1);
+        }
+    }
+
+    /// Entry `i`'s row hash.
+    pub fn row(&self, i: usize) -> RowHash {
+        self.entries.get(i).map(|e| e.row).unwrap_or_default()
+    }
+
+    /// Sets entry `i`'s row hash (its row no longer looks up by the old one).
+    pub fn set_row(&mut self, i: usize, row: RowHash) {
+        if let Some(e) = self.entries.get_mut(i) {
+            e.row = row;
+        }
+    }
+
+    /// Everyone's row hash, in entry (key) order.
+    pub fn rows(&self) -> Vec<RowHash> {
+        self.entries.iter().map(|e| e.row).collect()
     }
 
     /// Compares entry `i` (from [`Claim::First`]) with a row's record hash.
@@ -158,6 +209,13 @@ impl StateIndex {
     }
 }
 
+/// A row hash's table hash: its first bytes (it is a blake3 output already).
+fn row_hash(row: &RowHash) -> u64 {
+    let mut first = [0; 8];
+    first.copy_from_slice(&row[..8]);
+    u64::from_le_bytes(first)
+}
+
 /// An entry's key as bytes (no UTF-8 check: lookups compare bytes).
 fn key_bytes<'a>(keys: &'a str, e: &'a Entry) -> &'a [u8] {
     let len = e.key_len as usize;
@@ -191,16 +249,19 @@ mod tests {
             key: "a",
             active: true,
             hash: [1; 16],
+            row: [9; 16],
         });
         index.push(StateEntry {
             key: "b",
             active: false,
             hash: [2; 16],
+            row: [0; 16],
         });
         index.push(StateEntry {
             key: "c",
             active: true,
             hash: [3; 16],
+            row: [0; 16],
         });
         let visit = |index: &mut StateIndex, key: &str, hash: u8, line: u64| match index.claim(key, line) {
             Claim::First(i) => Ok(index.compare(i, &[hash; 32])),
@@ -219,6 +280,7 @@ mod tests {
             key: long,
             active: true,
             hash: [4; 16],
+            row: [0; 16],
         });
         assert_eq!(visit(&mut index, long, 4, 6), Ok(Lookup::Unchanged));
         assert_eq!(visit(&mut index, &long[1..], 4, 7), Err(Claim::Absent));
@@ -226,5 +288,28 @@ mod tests {
         index.mark_skipped("c");
         assert_eq!(index.unseen_active().count(), 0);
         assert_eq!((index.len(), index.active()), (4, 3));
+    }
+
+    #[test]
+    fn rows_are_found_by_hash_until_claimed() {
+        let mut index = StateIndex::with_capacity(2);
+        for (key, row) in [("a", [9; 16]), ("b", [0; 16]), ("c", [7; 16])] {
+            index.push(StateEntry {
+                key,
+                active: true,
+                hash: [1; 16],
+                row,
+            });
+        }
+        assert_eq!(index.unclaimed_with_row(&[7; 16]), Some(2));
+        assert_eq!(index.unclaimed_with_row(&[0; 16]), None, "zero is no row");
+        assert_eq!(index.unclaimed_with_row(&[8; 16]), None);
+        index.claim_entry(2, 5);
+        assert_eq!(index.unclaimed_with_row(&[7; 16]), None, "claimed");
+        assert_eq!(index.claim("c", 9), Claim::Repeat(5), "a key claimed by its row");
+        assert_eq!(index.claim("a", 3), Claim::First(0));
+        assert_eq!(index.unclaimed_with_row(&[9; 16]), None, "claimed by key");
+        index.set_row(1, [4; 16]);
+        assert_eq!(index.rows(), vec![[9; 16], [4; 16], [7; 16]]);
     }
 }

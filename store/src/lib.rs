@@ -19,11 +19,11 @@ mod store;
 mod tables;
 mod verify;
 
-pub use digest::{HASH_PREFIX, StateEntry};
+pub use digest::{FileRows, HASH_PREFIX, RowHash, StateEntry};
 pub use error::StoreError;
 pub use event::{Cause, Delivery, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};
 pub use record::{Record, RecordHash, hash_fields, hash_fields_with};
 pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
 pub use state::UserState;
-pub use store::{AppendOutcome, DeliveryUpdate, EventFilter, SCHEMA_VERSION, Store};
+pub use store::{AppendOutcome, DeliveryUpdate, EventFilter, NewEvent, SCHEMA_VERSION, Store};
 pub use verify::VerifyReport;

@@ -9,7 +9,7 @@ use redb::{
     ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
 };
 
-use crate::digest::{self, StateEntry};
+use crate::digest::{self, FileRows, RowHash, StateEntry};
 use crate::tables::{
     ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
     STATE_DIGEST, USER_EVENTS,
@@ -270,6 +270,22 @@ impl Store {
         Ok(log_end)
     }
 
+    /// The key the state digest's row hashes were made with, if it has any
+    /// that are current (see [`FileRows`]).
+    pub fn row_key(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        let txn = self.read()?;
+        let log_end = last_seq(&txn.open_table(EVENTS)?)?;
+        let meta = match txn.open_table(META) {
+            Ok(meta) => meta,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if digest::log_end_of(&meta)? != Some(log_end) {
+            return Ok(None);
+        }
+        digest::row_key(&meta)
+    }
+
     /// Visits every person in the projected state with their full record.
     pub fn for_each_user(&self, mut f: impl FnMut(&str, &UserState)) -> Result<(), StoreError> {
         let txn = self.read()?;
@@ -313,13 +329,16 @@ impl Store {
     ///
     /// `based_on` is the log end the events were computed against; if the
     /// log has moved since (another process imported meanwhile), nothing is
-    /// written and [`StoreError::Conflict`] says to run again.
+    /// written and [`StoreError::Conflict`] says to run again. Each event
+    /// carries the hash of the file row it came from, and `rows` what the
+    /// import learned of everyone else's (see [`FileRows`]).
     pub fn append_import(
         &self,
         based_on: u64,
         snapshot: NewSnapshot,
-        events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
+        events: impl IntoIterator<Item: NewEvent, IntoIter: Send>,
         raw: Option<&mut dyn Read>,
+        rows: Option<FileRows>,
     ) -> Result<AppendOutcome, StoreError> {
         let txn = self.write()?;
         let meta = {
@@ -331,7 +350,7 @@ impl Store {
             let time = snapshot.received;
             // The raw copy first: its compressed chunks wait in memory.
             store_raw(&txn, &snapshot.file_hash, raw)?;
-            let range = append_events(&txn, Cause::Import { snapshot: id }, time, events)?;
+            let range = append_events(&txn, Cause::Import { snapshot: id }, time, events, rows.as_ref())?;
             prune_raw(&txn, snapshot.prune_raw_before)?;
             {
                 let mut absence = txn.open_table(ABSENCE)?;
@@ -414,7 +433,7 @@ impl Store {
                 held.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
                 events
             };
-            let range = append_events(&txn, Cause::Approval { snapshot: id }, time, events)?;
+            let range = append_events(&txn, Cause::Approval { snapshot: id }, time, events, None)?;
             meta.status = SnapshotStatus::Applied;
             meta.events = range;
             meta.log_end = range.map_or(log_end, |(_, last)| last);
@@ -459,7 +478,7 @@ impl Store {
         let txn = self.write()?;
         let range = {
             check_log_end(&txn, based_on)?;
-            let range = append_events(&txn, Cause::Rollback { to }, time, events)?;
+            let range = append_events(&txn, Cause::Rollback { to }, time, events, None)?;
             let mut snapshots = txn.open_table(SNAPSHOTS)?;
             let later: Vec<SnapshotMeta> = snapshots
                 .range(to + 1..)?
@@ -493,7 +512,7 @@ impl Store {
         let txn = self.write()?;
         let range = {
             check_log_end(&txn, based_on)?;
-            append_events(&txn, Cause::Repair, time, events)?
+            append_events(&txn, Cause::Repair, time, events, None)?
         };
         txn.commit()?;
         Ok(range)
@@ -697,8 +716,27 @@ fn delivery_of(table: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Resu
     }
 }
 
+/// An event to append: the person's key, what happened and, for an import,
+/// the hash of the file row it came from (zero otherwise).
+pub trait NewEvent: Send {
+    fn into_parts(self) -> (String, EventKind, RowHash);
+}
+
+impl NewEvent for (String, EventKind) {
+    fn into_parts(self) -> (String, EventKind, RowHash) {
+        (self.0, self.1, RowHash::default())
+    }
+}
+
+impl NewEvent for (String, EventKind, RowHash) {
+    fn into_parts(self) -> (String, EventKind, RowHash) {
+        self
+    }
+}
+
 /// Appends `events` after the last one, chaining hashes, projecting state and
-/// marking each pending. Returns the range of sequence numbers used.
+/// marking each pending, and updates the state digest (with an import's
+/// `rows`). Returns the range of sequence numbers used.
 ///
 /// The events are encoded and hashed on a second thread while this one
 /// does the inserts: at a million creations that is most of the work that
@@ -708,9 +746,10 @@ fn append_events<I>(
     cause: Cause,
     time: i64,
     events: I,
+    rows: Option<&FileRows>,
 ) -> Result<Option<(u64, u64)>, StoreError>
 where
-    I: IntoIterator<Item = (String, EventKind)>,
+    I: IntoIterator<Item: NewEvent>,
     I::IntoIter: Send,
 {
     let mut log = txn.open_table(EVENTS)?;
@@ -753,7 +792,7 @@ where
                         }
                     };
                     let (active, hash) = UserState::decode_summary(&encoded_state)?;
-                    changes.record(key, active, &hash);
+                    changes.record(key, active, &hash, e.row);
                     log.insert(seq, e.event.as_slice())?;
                     index.insert(key, seq)?;
                     delivery.insert(seq, pending.as_slice())?;
@@ -767,7 +806,7 @@ where
         result.and(encoded)
     })?;
     drop((log, index, state, delivery));
-    digest::update(txn, &changes, first - 1, seq)?;
+    digest::update(txn, &changes, first - 1, seq, rows)?;
     Ok((seq >= first).then_some((first, seq)))
 }
 
@@ -786,19 +825,21 @@ struct Encoded {
     /// found in the store, so they travel as they are.
     state: Option<Vec<u8>>,
     kind: Option<EventKind>,
+    /// The file row it came from, for the digest.
+    row: RowHash,
 }
 
 /// The encoder thread: events to stored bytes, in order, hashes chained
 /// from `prev`. Stops quietly when the receiver is gone.
 fn encode_events(
-    events: impl Iterator<Item = (String, EventKind)>,
+    events: impl Iterator<Item: NewEvent>,
     cause: Cause,
     time: i64,
     mut prev: Hash32,
     tx: &std::sync::mpsc::SyncSender<Vec<Encoded>>,
 ) -> Result<(), StoreError> {
     let mut batch = Vec::with_capacity(ENCODED_BATCH);
-    for (key, kind) in events {
+    for (key, kind, row) in events.map(NewEvent::into_parts) {
         let state = match &kind {
             EventKind::Created { record } => Some(UserState::encode_parts(true, record)?),
             _ => None,
@@ -812,6 +853,7 @@ fn encode_events(
             event,
             kind: state.is_none().then_some(kind),
             state,
+            row,
         });
         if batch.len() == ENCODED_BATCH
             && tx
@@ -1012,7 +1054,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.redb")).expect("open");
         let first = store
-            .append_import(0, snapshot(1), vec![created("b", "b@x"), created("a", "a@x")], None)
+            .append_import(
+                0,
+                snapshot(1),
+                vec![created("b", "b@x"), created("a", "a@x")],
+                None,
+                None,
+            )
             .expect("append");
         let AppendOutcome::Appended(meta) = first else {
             panic!("expected a new snapshot")
@@ -1028,7 +1076,7 @@ mod tests {
             ("a".to_owned(), EventKind::Updated { changes: vec![change] }),
             ("b".to_owned(), EventKind::Deactivated),
         ];
-        store.append_import(2, snapshot(2), second, None).expect("append");
+        store.append_import(2, snapshot(2), second, None, None).expect("append");
 
         let a = store.user_state("a").expect("read").expect("a exists");
         assert_eq!((a.active, a.record.get("email")), (true, Some("a2@x")));
@@ -1084,7 +1132,7 @@ mod tests {
             .rev()
             .map(|i| created(&key(i), &format!("p{i}@x")))
             .collect();
-        store.append_import(0, snapshot(1), people, None).expect("append");
+        store.append_import(0, snapshot(1), people, None, None).expect("append");
         assert_eq!(scanned(&store).len(), 30_000);
         assert_eq!(scanned(&store), from_state(&store));
 
@@ -1104,7 +1152,9 @@ mod tests {
             ),
             created("zz-new", "zz@x"),
         ];
-        store.append_import(30_000, snapshot(2), second, None).expect("append");
+        store
+            .append_import(30_000, snapshot(2), second, None, None)
+            .expect("append");
         let after = scanned(&store);
         assert_eq!(after.len(), 30_002);
         assert_eq!(after, from_state(&store));
@@ -1127,10 +1177,83 @@ mod tests {
         assert_eq!(scanned(&store), after, "read from state");
         // ... and the next append rebuilds it.
         store
-            .append_import(30_004, snapshot(3), vec![created("b-new", "b@x")], None)
+            .append_import(30_004, snapshot(3), vec![created("b-new", "b@x")], None, None)
             .expect("append");
         assert_eq!(scanned(&store), from_state(&store));
         assert!(store.verify().expect("verify").ok());
+    }
+
+    /// Row hashes as the next import sees them: key → row.
+    fn rows_of(store: &Store) -> Vec<(String, RowHash)> {
+        let mut out = Vec::new();
+        store
+            .for_each_state(|e| out.push((e.key.to_owned(), e.row)))
+            .expect("scan");
+        out
+    }
+
+    #[test]
+    fn row_hashes_are_kept_for_imports_and_cleared_by_any_other_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        let with_row = |(key, kind): (String, EventKind), row: u8| (key, kind, [row; 16]);
+        let events = vec![with_row(created("a", "a@x"), 1), with_row(created("b", "b@x"), 2)];
+        let rows = |known: Vec<RowHash>| FileRows { key: [9; 32], known };
+        store
+            .append_import(0, snapshot(1), events, None, Some(rows(vec![])))
+            .expect("append");
+        assert_eq!(rows_of(&store), vec![("a".into(), [1; 16]), ("b".into(), [2; 16])]);
+        assert_eq!(store.row_key().expect("row key"), Some([9; 32]));
+
+        // An import with no events that learned new rows rewrites them...
+        store
+            .append_import(
+                2,
+                snapshot(2),
+                Vec::<(String, EventKind)>::new(),
+                None,
+                Some(rows(vec![[3; 16], [2; 16]])),
+            )
+            .expect("append");
+        assert_eq!(rows_of(&store), vec![("a".into(), [3; 16]), ("b".into(), [2; 16])]);
+        // ... and refuses rows for another number of people.
+        match store.append_import(
+            2,
+            snapshot(3),
+            Vec::<(String, EventKind)>::new(),
+            None,
+            Some(rows(vec![[4; 16]])),
+        ) {
+            Err(StoreError::Inconsistent(why)) => assert!(why.contains("row hashes"), "{why}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(rows_of(&store)[0].1, [3; 16]);
+
+        // A change that is not an import's row clears the person's row.
+        store
+            .append_repair(2, 5, vec![("b".to_owned(), EventKind::Deactivated)])
+            .expect("repair");
+        assert_eq!(rows_of(&store), vec![("a".into(), [3; 16]), ("b".into(), [0; 16])]);
+        assert!(
+            store.verify().expect("verify").ok(),
+            "rows are not the projection's business"
+        );
+
+        // A rebuilt digest knows no rows, and says so.
+        {
+            let txn = store.write().expect("write");
+            txn.open_table(META)
+                .expect("meta")
+                .insert(digest::DIGEST_LOG_END, 1u64.to_le_bytes().as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        assert_eq!(store.row_key().expect("row key"), None, "stale");
+        store
+            .append_repair(3, 6, vec![("a".to_owned(), EventKind::Deactivated)])
+            .expect("repair");
+        assert_eq!(rows_of(&store), vec![("a".into(), [0; 16]), ("b".into(), [0; 16])]);
+        assert_eq!(store.row_key().expect("row key"), None);
     }
 
     #[test]
@@ -1138,13 +1261,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.redb")).expect("open");
         store
-            .append_import(0, snapshot(1), vec![created("a", "a@x")], None)
+            .append_import(0, snapshot(1), vec![created("a", "a@x")], None, None)
             .expect("append");
-        match store.append_import(1, snapshot(1), vec![created("z", "z@x")], None) {
+        match store.append_import(1, snapshot(1), vec![created("z", "z@x")], None, None) {
             Ok(AppendOutcome::AlreadyImported(meta)) => assert_eq!(meta.id, 1),
             other => panic!("expected AlreadyImported, got {other:?}"),
         }
-        match store.append_import(0, snapshot(2), vec![created("z", "z@x")], None) {
+        match store.append_import(0, snapshot(2), vec![created("z", "z@x")], None, None) {
             Err(StoreError::Conflict { expected: 0, found: 1 }) => {}
             other => panic!("expected a conflict, got {other:?}"),
         }

@@ -1,29 +1,37 @@
 //! Ingest: a CSV file streamed into canonical rows.
 //!
 //! Two threads share the work. The parser reads `csv::ByteRecord`s with
-//! buffers reused from row to row; each row is decoded (UTF-8, or
-//! Windows-1252 when configured), mapped onto Learn Amp's fields by a
-//! [`ColumnPlan`], normalised, validated, hashed and packed into a batch.
-//! The caller's thread takes the batches in file order, checks keys and
-//! emails for duplicates, and hands each row to the caller. Rows that fail
-//! are collected with their line and column; the caller decides whether that
-//! rejects the file. Ingest knows nothing of the store.
+//! buffers reused from row to row; each row is hashed as it is (a row hash,
+//! see [`rowhash`]) and decoded (UTF-8, or Windows-1252 when configured),
+//! mapped onto Learn Amp's fields by a [`ColumnPlan`], normalised and
+//! validated ([`decode`]), then packed into a batch. The caller's thread
+//! takes the batches in file order, checks keys and emails for duplicates,
+//! and hands each row to the caller. Rows that fail are collected with their
+//! line and column; the caller decides whether that rejects the file.
+//!
+//! When the caller knows yesterday's rows by their hashes (under the same
+//! header and settings), the parser leaves rows undecoded, reading only the
+//! email for the duplicate check; a row the caller recognises as unchanged
+//! costs a hash and a lookup, and the few others are decoded on the
+//! caller's thread. Ingest knows nothing of the store.
 
 mod columns;
+mod decode;
 mod error;
 mod normalize;
+mod rowhash;
 mod seen;
 
-use std::borrow::Cow;
 use std::io::Read;
 use std::ops::Range;
 use std::sync::mpsc;
 
-use ampsync_store::{Record, RecordHash, hash_fields_with};
+use ampsync_store::{Record, RecordHash, RowHash, hash_fields_with};
 
-use crate::config::{Config, Encoding};
+use crate::config::Config;
 use crate::fields::Field;
-use columns::{ColumnPlan, Slot};
+use columns::ColumnPlan;
+use decode::Decoder;
 pub use error::{IngestError, RowError};
 pub(crate) use seen::SeenSet;
 
@@ -60,6 +68,8 @@ pub struct Row<'a> {
     pub deactivate: bool,
     /// Hash of the canonical record.
     pub hash: RecordHash,
+    /// The row hash of its raw fields, under the file's row-hash key.
+    pub raw: RowHash,
     /// The values in canonical order, as [`FileLayout::decode_record`] reads them.
     pub values: &'a [u8],
 }
@@ -126,8 +136,26 @@ pub trait RowSink {
     /// [`RowSink::row`] says whether it is valid after all.
     fn claim_key(&mut self, key: &str, line: u64) -> Option<u64>;
 
-    /// Every data row, valid or not.
+    /// Every data row, valid or not, except those [`RowSink::unchanged_row`]
+    /// took.
     fn row(&mut self, event: RowEvent<'_>);
+
+    /// The key this file's row hashes are made with (it covers the header
+    /// and the settings that decide what a row means). Returns whether rows
+    /// should be offered to [`RowSink::unchanged_row`] before they are
+    /// decoded: worth it when many are known by their hash.
+    fn row_key(&mut self, _key: &[u8; 32]) -> bool {
+        false
+    }
+
+    /// A row not decoded yet, whose raw fields hash to `raw`: returns true
+    /// if it is a known person's row, unchanged since it last described them
+    /// (so it needs no decoding), that person has no row yet in this file,
+    /// and `also` (the email duplicate check) agrees; then they are claimed
+    /// on `line`. Otherwise the row is decoded and handed over as usual.
+    fn unchanged_row(&mut self, _raw: &RowHash, _line: u64, _also: &mut dyn FnMut() -> bool) -> bool {
+        false
+    }
 }
 
 /// What ingest learned about the file as a whole.
@@ -149,33 +177,15 @@ pub struct FileSummary {
     pub error_count: u64,
 }
 
-/// The per-row values, one reusable string per field.
-#[derive(Debug, Default)]
-struct RowValues {
-    fields: [String; Field::ALL.len()],
-    custom: Vec<String>,
-}
-
-impl RowValues {
-    fn get(&self, slot: Slot) -> &str {
-        match slot {
-            Slot::Field(f) => &self.fields[f as usize],
-            Slot::Custom(i) => self.custom.get(i).map_or("", String::as_str),
-        }
-    }
-    fn field(&mut self, f: Field) -> &mut String {
-        &mut self.fields[f as usize]
-    }
-    fn clear(&mut self) {
-        self.fields.iter_mut().for_each(String::clear);
-        self.custom.iter_mut().for_each(String::clear);
-    }
-}
-
 /// A row as the parser hands it over: ranges into its batch's bytes.
 #[derive(Debug, Clone)]
 struct PackedRow {
     line: u64,
+    /// The row hash of its raw fields (see [`rowhash`]).
+    raw: RowHash,
+    /// Decoded by the parser. If not (rows looked up by hash first),
+    /// `values` holds the raw fields and `email` the email, if readable.
+    decoded: bool,
     /// False when the parser found errors (they are in its own list).
     valid: bool,
     deactivate: bool,
@@ -200,6 +210,10 @@ impl Batch {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(s.as_bytes());
         start..self.bytes.len()
+    }
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.rows.clear();
     }
 }
 
@@ -234,7 +248,7 @@ pub fn read_rows<R: Read + Send>(
     if !read {
         return Err(IngestError::Empty { file: file.to_owned() });
     }
-    let header = decode_header(&record, config.csv.encoding, file)?;
+    let header = decode::decode_header(&record, config.csv.encoding, file)?;
     let plan = ColumnPlan::resolve(header, config, file)?;
     let key_field = plan
         .field_columns
@@ -242,62 +256,52 @@ pub fn read_rows<R: Read + Send>(
         .find(|&(_, &i)| i == plan.key_column)
         .map(|(f, _)| *f)
         .unwrap_or(Field::Email);
+    let row_key = rowhash::file_key(config, &plan, key_field);
+    let by_hash = sink.row_key(&row_key);
 
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-    let mut seen_emails = SeenSet::with_capacity(expected_rows);
-    let mut late = Errors::default();
     let layout = FileLayout {
         names: plan.order.iter().map(|(n, _)| n.clone()).collect(),
     };
-    let mut scratch = Vec::with_capacity(512);
+    let mut taker = Taker {
+        sink,
+        plan: &plan,
+        key_field,
+        layout: &layout,
+        seen_emails: SeenSet::with_capacity(expected_rows),
+        late: Errors::default(),
+        scratch: Vec::with_capacity(512),
+    };
+    let mut decoder = Decoder::new(config, &plan, key_field);
+    let mut one = Batch::default();
+    let mut fields = csv::ByteRecord::new();
 
     let parsed = std::thread::scope(|scope| {
-        let parser = scope.spawn(|| parse(csv, file, config, &plan, key_field, full_tx, empty_rx));
+        let parser = scope.spawn(|| {
+            let parser = Parser {
+                decoder: Decoder::new(config, &plan, key_field),
+                key: row_key,
+                by_hash,
+                by_hash_email: key_field != Field::Email,
+            };
+            parser.run(csv, file, full_tx, empty_rx)
+        });
         for batch in full_rx {
             for r in &batch.rows {
-                let key = batch.str(&r.key);
-                if !r.valid {
-                    sink.row(RowEvent::Invalid {
-                        key: (!key.is_empty()).then_some(key),
-                    });
+                if r.decoded {
+                    taker.take(&batch, r);
                     continue;
                 }
-                let mut dup = None;
-                if let Some(first) = sink.claim_key(key, r.line) {
-                    dup = Some((plan.key_column, format!("duplicate key {key:?} (also on line {first})")));
-                } else if key_field != Field::Email {
-                    let email = batch.str(&r.email);
-                    if let Some(first) = seen_emails.insert(email, r.line) {
-                        let column = plan
-                            .field_columns
-                            .get(&Field::Email)
-                            .copied()
-                            .unwrap_or(plan.key_column);
-                        dup = Some((column, format!("duplicate email {email:?} (also on line {first})")));
-                    }
+                if taker.unchanged(&batch, r) {
+                    continue;
                 }
-                match dup {
-                    Some((column, message)) => {
-                        let column = Some(plan.header[column].clone());
-                        late.extend(std::iter::once(RowError {
-                            line: r.line,
-                            column,
-                            message,
-                        }));
-                        sink.row(RowEvent::Invalid { key: Some(key) });
-                    }
-                    None => {
-                        // Hashed here, not by the parser: this thread has time to spare.
-                        let values = &batch.bytes[r.values.clone()];
-                        sink.row(RowEvent::Valid(Row {
-                            line: r.line,
-                            key,
-                            deactivate: r.deactivate,
-                            hash: hash_fields_with(&mut scratch, layout.byte_pairs(values)),
-                            values,
-                        }))
-                    }
+                // Not known by its bytes: decoded here, as the parser would.
+                rowhash::unpack(&batch.bytes[r.values.clone()], &mut fields);
+                one.clear();
+                decoder.decode(&mut fields, r.line, r.raw, &mut one, &mut taker.late);
+                if let Some(decoded) = one.rows.first() {
+                    taker.take(&one, decoded);
                 }
             }
             // The parser may have stopped; then the batch is simply dropped.
@@ -305,6 +309,7 @@ pub fn read_rows<R: Read + Send>(
         }
         parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
+    let late = taker.late;
     let (rows, mut errors) = parsed?;
     if rows == 0 {
         return Err(IngestError::NoRows { file: file.to_owned() });
@@ -330,205 +335,159 @@ pub fn read_rows<R: Read + Send>(
     })
 }
 
-/// The parser thread: every record after the header, normalised, validated,
-/// hashed and packed into batches sent to `full`.
-fn parse<R: Read>(
-    mut csv: csv::Reader<R>,
-    file: &str,
-    config: &Config,
-    plan: &ColumnPlan,
+/// The caller's side of the pipeline: duplicate checks, then the sink.
+struct Taker<'a, S> {
+    sink: &'a mut S,
+    plan: &'a ColumnPlan,
     key_field: Field,
-    full: mpsc::SyncSender<Batch>,
-    empty: mpsc::Receiver<Batch>,
-) -> ParseOutcome {
-    let list_sep = config.csv.list_separator.chars().next().unwrap_or(',');
-    let mut columns: Vec<(usize, Field)> = plan.field_columns.iter().map(|(f, i)| (*i, *f)).collect();
-    columns.sort();
-    let mut record = csv::ByteRecord::new();
-    let mut values = RowValues {
-        custom: vec![String::new(); plan.custom.len()],
-        ..RowValues::default()
-    };
-    let mut row_errors: Vec<RowError> = Vec::new();
-    let mut errors = Errors::default();
-    let mut rows = 0u64;
-    let mut batch = Batch::default();
-
-    loop {
-        let more = csv.read_byte_record(&mut record).map_err(|source| IngestError::Read {
-            file: file.to_owned(),
-            source,
-        })?;
-        if !more {
-            break;
-        }
-        if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
-            continue; // A blank line (`\r\n` reads as one field "\r").
-        }
-        rows += 1;
-        let line = record.position().map_or(0, |p| p.line());
-        values.clear();
-        row_errors.clear();
-        // A record valid as UTF-8 as a whole (csv checks it in one pass)
-        // gives its fields as `&str` for free; others are decoded by field,
-        // which names the field at fault.
-        let text = match config.csv.encoding {
-            Encoding::Utf8 => csv::StringRecord::from_byte_record(std::mem::take(&mut record))
-                .map_err(|e| record = e.into_byte_record())
-                .ok(),
-            Encoding::Windows1252 => None,
-        };
-        let fields = match &text {
-            Some(text) => Fields::Text(text),
-            None => Fields::Bytes(&record, config.csv.encoding),
-        };
-        check_row(&fields, line, plan, key_field, list_sep, &mut values, &mut row_errors);
-        if let Some(text) = text {
-            record = text.into_byte_record();
-        }
-
-        let key = batch.push_str(&values.fields[key_field as usize]);
-        let valid = row_errors.is_empty();
-        let mut packed = PackedRow {
-            line,
-            valid,
-            deactivate: false,
-            key,
-            email: 0..0,
-            values: 0..0,
-        };
-        if valid {
-            packed.deactivate = normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
-            packed.email = batch.push_str(&values.fields[Field::Email as usize]);
-            let start = batch.bytes.len();
-            for (_, slot) in &plan.order {
-                let value = values.get(*slot);
-                push_len(&mut batch.bytes, value.len());
-                batch.bytes.extend_from_slice(value.as_bytes());
-            }
-            packed.values = start..batch.bytes.len();
-        } else {
-            errors.extend(row_errors.drain(..));
-        }
-        batch.rows.push(packed);
-        if batch.rows.len() == BATCH_ROWS {
-            let mut next = empty.try_recv().unwrap_or_default();
-            next.bytes.clear();
-            next.rows.clear();
-            if full.send(std::mem::replace(&mut batch, next)).is_err() {
-                break; // The consumer is gone: nothing more to do.
-            }
-        }
-    }
-    if !batch.rows.is_empty() {
-        let _ = full.send(batch);
-    }
-    Ok((rows, errors))
+    layout: &'a FileLayout,
+    seen_emails: SeenSet,
+    /// Errors found here (duplicates, rows decoded here), in file order.
+    late: Errors,
+    scratch: Vec<u8>,
 }
 
-/// A record's fields: already checked as UTF-8, or bytes to decode.
-enum Fields<'r> {
-    Text(&'r csv::StringRecord),
-    Bytes(&'r csv::ByteRecord, Encoding),
-}
-
-impl Fields<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Fields::Text(r) => r.len(),
-            Fields::Bytes(r, _) => r.len(),
+impl<S: RowSink> Taker<'_, S> {
+    /// Whether the sink knows an undecoded row as the unchanged row of a
+    /// person not yet seen, with an email no other row has used: then it
+    /// needs nothing more.
+    fn unchanged(&mut self, batch: &Batch, r: &PackedRow) -> bool {
+        if !r.valid {
+            return false; // The parser could not read its email.
         }
-    }
-
-    /// Field `i` as text (the record has at least `i + 1` fields).
-    fn get(&self, i: usize) -> Result<Cow<'_, str>, String> {
-        match self {
-            Fields::Text(r) => Ok(Cow::Borrowed(r.get(i).unwrap_or_default())),
-            Fields::Bytes(r, encoding) => decode_field(r.get(i).unwrap_or_default(), *encoding),
-        }
-    }
-}
-
-/// Decodes, normalises and validates one record into `values`, adding what
-/// is wrong with it to `errors`.
-fn check_row(
-    record: &Fields<'_>,
-    line: u64,
-    plan: &ColumnPlan,
-    key_field: Field,
-    list_sep: char,
-    values: &mut RowValues,
-    errors: &mut Vec<RowError>,
-) {
-    let fail = |errors: &mut Vec<RowError>, column: Option<usize>, message: String| {
-        errors.push(RowError {
-            line,
-            column: column.map(|c| plan.header[c].clone()),
-            message,
+        let (seen_emails, key_field) = (&mut self.seen_emails, self.key_field);
+        let email = batch.str(&r.email);
+        self.sink.unchanged_row(&r.raw, r.line, &mut || {
+            key_field == Field::Email || seen_emails.insert(email, r.line).is_none()
         })
-    };
-    if record.len() != plan.header.len() {
-        fail(
-            errors,
-            None,
-            format!("{} fields where the header has {}", record.len(), plan.header.len()),
-        );
-        return;
     }
-    let too_long = |len: usize| format!("the value is {len} bytes long; a field holds at most {MAX_FIELD_BYTES}");
-    for (&field, &column) in &plan.field_columns {
-        let text = match record.get(column) {
-            Ok(text) if text.len() > MAX_FIELD_BYTES => {
-                fail(errors, Some(column), too_long(text.len()));
-                continue;
+
+    /// A decoded row: duplicate checks, then to the sink.
+    fn take(&mut self, batch: &Batch, r: &PackedRow) {
+        let key = batch.str(&r.key);
+        if !r.valid {
+            self.sink.row(RowEvent::Invalid {
+                key: (!key.is_empty()).then_some(key),
+            });
+            return;
+        }
+        let plan = self.plan;
+        let mut dup = None;
+        if let Some(first) = self.sink.claim_key(key, r.line) {
+            dup = Some((plan.key_column, format!("duplicate key {key:?} (also on line {first})")));
+        } else if self.key_field != Field::Email {
+            let email = batch.str(&r.email);
+            if let Some(first) = self.seen_emails.insert(email, r.line) {
+                let column = plan
+                    .field_columns
+                    .get(&Field::Email)
+                    .copied()
+                    .unwrap_or(plan.key_column);
+                dup = Some((column, format!("duplicate email {email:?} (also on line {first})")));
             }
-            Ok(text) => text,
-            Err(message) => {
-                fail(errors, Some(column), message);
-                continue;
+        }
+        match dup {
+            Some((column, message)) => {
+                let column = Some(plan.header[column].clone());
+                self.late.extend(std::iter::once(RowError {
+                    line: r.line,
+                    column,
+                    message,
+                }));
+                self.sink.row(RowEvent::Invalid { key: Some(key) });
             }
-        };
-        let out = values.field(field);
-        normalize::push_collapsed(out, &text);
-        if let Some(table) = plan.translations.get(&field)
-            && let Some(to) = table.get(&out.to_lowercase())
-        {
-            out.clone_from(to);
-        }
-        if let Err(message) = check_field(field, out, list_sep) {
-            fail(errors, Some(column), message);
-        }
-    }
-    for (i, (_, column)) in plan.custom.iter().enumerate() {
-        match record.get(*column) {
-            Ok(text) if text.len() > MAX_FIELD_BYTES => fail(errors, Some(*column), too_long(text.len())),
-            Ok(text) => normalize::push_collapsed(&mut values.custom[i], &text),
-            Err(message) => fail(errors, Some(*column), message),
+            None => {
+                // Hashed here, not by the parser: this thread has time to spare.
+                let values = &batch.bytes[r.values.clone()];
+                self.sink.row(RowEvent::Valid(Row {
+                    line: r.line,
+                    key,
+                    deactivate: r.deactivate,
+                    hash: hash_fields_with(&mut self.scratch, self.layout.byte_pairs(values)),
+                    raw: r.raw,
+                    values,
+                }))
+            }
         }
     }
-    derive_fields(values, plan, list_sep);
-    for field in [key_field, Field::Email, Field::FirstName, Field::LastName] {
-        if !values.fields[field as usize].is_empty() {
-            continue;
-        }
-        let column = plan
-            .field_columns
-            .get(&field)
-            .or(plan.field_columns.get(&Field::Name))
-            .copied();
-        let header = column.map(|c| plan.header[c].as_str());
-        let reported = errors.iter().any(|e| e.column.as_deref() == header);
-        if !reported {
-            let what = if field == key_field {
-                "the key"
+}
+
+/// The parser thread's state.
+struct Parser<'a> {
+    decoder: Decoder<'a>,
+    /// The file's row-hash key.
+    key: [u8; 32],
+    /// Rows are left undecoded for the caller to look up by hash first.
+    by_hash: bool,
+    /// ... with their email read, for the duplicate check.
+    by_hash_email: bool,
+}
+
+impl Parser<'_> {
+    /// Every record after the header: hashed, and decoded (or, looking up
+    /// by hash, packed raw), in batches sent to `full`.
+    fn run<R: Read>(
+        mut self,
+        mut csv: csv::Reader<R>,
+        file: &str,
+        full: mpsc::SyncSender<Batch>,
+        empty: mpsc::Receiver<Batch>,
+    ) -> ParseOutcome {
+        let mut record = csv::ByteRecord::new();
+        let mut errors = Errors::default();
+        let mut rows = 0u64;
+        let mut batch = Batch::default();
+        let mut raw_fields = Vec::with_capacity(512);
+        loop {
+            let more = csv.read_byte_record(&mut record).map_err(|source| IngestError::Read {
+                file: file.to_owned(),
+                source,
+            })?;
+            if !more {
+                break;
+            }
+            if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+                continue; // A blank line (`\r\n` reads as one field "\r").
+            }
+            rows += 1;
+            let line = record.position().map_or(0, |p| p.line());
+            if self.by_hash {
+                let start = batch.bytes.len();
+                rowhash::pack(&record, &mut batch.bytes);
+                let values = start..batch.bytes.len();
+                let raw = rowhash::hash(&self.key, &batch.bytes[values.clone()]);
+                let email = match self.by_hash_email {
+                    true => self.decoder.email(&record, &mut batch),
+                    false => Some(0..0),
+                };
+                batch.rows.push(PackedRow {
+                    line,
+                    raw,
+                    decoded: false,
+                    valid: email.is_some(),
+                    deactivate: false,
+                    key: 0..0,
+                    email: email.unwrap_or(0..0),
+                    values,
+                });
             } else {
-                field.api_name()
-            };
-            fail(errors, column, format!("{what} is empty"));
+                raw_fields.clear();
+                rowhash::pack(&record, &mut raw_fields);
+                let raw = rowhash::hash(&self.key, &raw_fields);
+                self.decoder.decode(&mut record, line, raw, &mut batch, &mut errors);
+            }
+            if batch.rows.len() == BATCH_ROWS {
+                let mut next = empty.try_recv().unwrap_or_default();
+                next.clear();
+                if full.send(std::mem::replace(&mut batch, next)).is_err() {
+                    break; // The consumer is gone: nothing more to do.
+                }
+            }
         }
-    }
-    if errors.len() > 1 {
-        errors.sort_by_key(|e| e.column.as_ref().and_then(|c| plan.header.iter().position(|h| h == c)));
+        if !batch.rows.is_empty() {
+            let _ = full.send(batch);
+        }
+        Ok((rows, errors))
     }
 }
 
@@ -554,101 +513,6 @@ impl Errors {
                 self.kept.push(e);
             }
         }
-    }
-}
-
-/// Field-specific normalisation and validation of an already collapsed value.
-fn check_field(field: Field, value: &mut String, list_sep: char) -> Result<(), String> {
-    if value.is_empty() {
-        return Ok(());
-    }
-    match field {
-        Field::Email | Field::ManagerEmail | Field::Coach => normalize::email(value),
-        Field::Role => normalize::role(value),
-        Field::Language => normalize::language(value),
-        Field::HireDate => normalize::date(value),
-        Field::Deactivate => normalize::flag(value).map(|_| ()),
-        // Split in `derive_fields`: the first team may become primary.
-        Field::SecondaryTeams => Ok(()),
-        Field::PrimaryTeam => {
-            if value.contains('\\') {
-                *value = value.replace(&format!("\\{list_sep}"), &list_sep.to_string());
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Fields that come from other fields: first and last name from a full
-/// name, the primary team from the team list, the canonical team list.
-fn derive_fields(values: &mut RowValues, plan: &ColumnPlan, list_sep: char) {
-    if plan.field_columns.contains_key(&Field::Name) {
-        let (first, last) = normalize::split_name(&values.fields[Field::Name as usize]);
-        if values.fields[Field::FirstName as usize].is_empty() {
-            values.fields[Field::FirstName as usize] = first;
-        }
-        if values.fields[Field::LastName as usize].is_empty() {
-            values.fields[Field::LastName as usize] = last;
-        }
-    }
-    let [primary, teams] = values
-        .fields
-        .get_disjoint_mut([Field::PrimaryTeam as usize, Field::SecondaryTeams as usize])
-        .unwrap_or_else(|_| unreachable!("two distinct fields"));
-    if teams.is_empty() {
-        return;
-    }
-    if !teams.contains([list_sep, '\\']) {
-        // One team (the common case): no splitting, no allocation.
-        if primary.is_empty() {
-            std::mem::swap(primary, teams);
-        } else if teams == primary {
-            teams.clear();
-        } else if teams.contains(',') {
-            *teams = teams.replace(',', "\\,");
-        }
-        return;
-    }
-    let mut items = normalize::split_list(teams, list_sep);
-    if primary.is_empty() && !items.is_empty() {
-        *primary = items.remove(0);
-    }
-    items.retain(|t| t != primary);
-    *teams = normalize::join_list(items);
-}
-
-fn decode_header(record: &csv::ByteRecord, encoding: Encoding, file: &str) -> Result<Vec<String>, IngestError> {
-    record
-        .iter()
-        .enumerate()
-        .map(|(i, bytes)| {
-            let bytes = if i == 0 {
-                bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
-            } else {
-                bytes
-            };
-            decode_field(bytes, encoding)
-                .map(|s| s.trim().to_owned())
-                .map_err(|_| IngestError::HeaderEncoding {
-                    file: file.to_owned(),
-                    column: i + 1,
-                })
-        })
-        .collect()
-}
-
-fn decode_field(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, String> {
-    match encoding {
-        Encoding::Utf8 => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
-            let at = e.valid_up_to();
-            format!(
-                "not valid UTF-8 (byte 0x{:02X} at position {} of the value); if the file comes from Excel, set csv.encoding = \"windows-1252\"",
-                bytes[at],
-                at + 1
-            )
-        }),
-        Encoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0),
     }
 }
 

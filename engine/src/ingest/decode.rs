@@ -1,0 +1,358 @@
+//! One CSV record decoded into a canonical row: text (UTF-8, or
+//! Windows-1252 when configured), mapped onto Learn Amp's fields by the
+//! file's [`ColumnPlan`], normalised, validated and packed into a batch.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use ampsync_store::RowHash;
+
+use super::columns::{ColumnPlan, Slot};
+use super::{Batch, Errors, IngestError, MAX_FIELD_BYTES, PackedRow, RowError, normalize, push_len};
+use crate::config::{Config, Encoding};
+use crate::fields::Field;
+
+/// Decodes the records of one file, with buffers reused from row to row.
+pub(super) struct Decoder<'a> {
+    encoding: Encoding,
+    plan: &'a ColumnPlan,
+    key_field: Field,
+    list_sep: char,
+    values: RowValues,
+    row_errors: Vec<RowError>,
+}
+
+impl<'a> Decoder<'a> {
+    pub(super) fn new(config: &Config, plan: &'a ColumnPlan, key_field: Field) -> Decoder<'a> {
+        Decoder {
+            encoding: config.csv.encoding,
+            plan,
+            key_field,
+            list_sep: config.csv.list_separator.chars().next().unwrap_or(','),
+            values: RowValues {
+                custom: vec![String::new(); plan.custom.len()],
+                ..RowValues::default()
+            },
+            row_errors: Vec::new(),
+        }
+    }
+
+    /// Decodes `record` (starting on `line`, with row hash `raw`) into a
+    /// row packed into `batch`; what is wrong with it goes to `errors`.
+    pub(super) fn decode(
+        &mut self,
+        record: &mut csv::ByteRecord,
+        line: u64,
+        raw: RowHash,
+        batch: &mut Batch,
+        errors: &mut Errors,
+    ) {
+        let (plan, key_field) = (self.plan, self.key_field);
+        self.values.clear();
+        self.row_errors.clear();
+        // A record valid as UTF-8 as a whole (csv checks it in one pass)
+        // gives its fields as `&str` for free; others are decoded by field,
+        // which names the field at fault.
+        let text = match self.encoding {
+            Encoding::Utf8 => csv::StringRecord::from_byte_record(std::mem::take(record))
+                .map_err(|e| *record = e.into_byte_record())
+                .ok(),
+            Encoding::Windows1252 => None,
+        };
+        let fields = match &text {
+            Some(text) => Fields::Text(text),
+            None => Fields::Bytes(record, self.encoding),
+        };
+        check_row(
+            &fields,
+            line,
+            plan,
+            key_field,
+            self.list_sep,
+            &mut self.values,
+            &mut self.row_errors,
+        );
+        if let Some(text) = text {
+            *record = text.into_byte_record();
+        }
+
+        let key = batch.push_str(&self.values.fields[key_field as usize]);
+        let valid = self.row_errors.is_empty();
+        let mut packed = PackedRow {
+            line,
+            raw,
+            decoded: true,
+            valid,
+            deactivate: false,
+            key,
+            email: 0..0,
+            values: 0..0,
+        };
+        if valid {
+            let values = &self.values;
+            packed.deactivate = normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
+            packed.email = batch.push_str(&values.fields[Field::Email as usize]);
+            let start = batch.bytes.len();
+            for (_, slot) in &plan.order {
+                let value = values.get(*slot);
+                push_len(&mut batch.bytes, value.len());
+                batch.bytes.extend_from_slice(value.as_bytes());
+            }
+            packed.values = start..batch.bytes.len();
+        } else {
+            errors.extend(self.row_errors.drain(..));
+        }
+        batch.rows.push(packed);
+    }
+
+    /// Only the email of `record`, normalised as [`Decoder::decode`] would,
+    /// pushed into `batch`; `None` if it is not a valid, non-empty email in
+    /// a record of the right length.
+    pub(super) fn email(&mut self, record: &csv::ByteRecord, batch: &mut Batch) -> Option<Range<usize>> {
+        let column = *self.plan.field_columns.get(&Field::Email)?;
+        if record.len() != self.plan.header.len() {
+            return None;
+        }
+        let out = self.values.field(Field::Email);
+        out.clear();
+        let fields = Fields::Bytes(record, self.encoding);
+        field_value(&fields, Field::Email, column, self.plan, self.list_sep, out).ok()?;
+        (!out.is_empty()).then(|| batch.push_str(&self.values.fields[Field::Email as usize]))
+    }
+}
+
+/// The per-row values, one reusable string per field.
+#[derive(Debug, Default)]
+struct RowValues {
+    fields: [String; Field::ALL.len()],
+    custom: Vec<String>,
+}
+
+impl RowValues {
+    fn get(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::Field(f) => &self.fields[f as usize],
+            Slot::Custom(i) => self.custom.get(i).map_or("", String::as_str),
+        }
+    }
+    fn field(&mut self, f: Field) -> &mut String {
+        &mut self.fields[f as usize]
+    }
+    fn clear(&mut self) {
+        self.fields.iter_mut().for_each(String::clear);
+        self.custom.iter_mut().for_each(String::clear);
+    }
+}
+
+/// A record's fields: already checked as UTF-8, or bytes to decode.
+enum Fields<'r> {
+    Text(&'r csv::StringRecord),
+    Bytes(&'r csv::ByteRecord, Encoding),
+}
+
+impl Fields<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Fields::Text(r) => r.len(),
+            Fields::Bytes(r, _) => r.len(),
+        }
+    }
+
+    /// Field `i` as text (the record has at least `i + 1` fields).
+    fn get(&self, i: usize) -> Result<Cow<'_, str>, String> {
+        match self {
+            Fields::Text(r) => Ok(Cow::Borrowed(r.get(i).unwrap_or_default())),
+            Fields::Bytes(r, encoding) => decode_field(r.get(i).unwrap_or_default(), *encoding),
+        }
+    }
+}
+
+/// Decodes, normalises and validates one record into `values`, adding what
+/// is wrong with it to `errors`.
+fn check_row(
+    record: &Fields<'_>,
+    line: u64,
+    plan: &ColumnPlan,
+    key_field: Field,
+    list_sep: char,
+    values: &mut RowValues,
+    errors: &mut Vec<RowError>,
+) {
+    let fail = |errors: &mut Vec<RowError>, column: Option<usize>, message: String| {
+        errors.push(RowError {
+            line,
+            column: column.map(|c| plan.header[c].clone()),
+            message,
+        })
+    };
+    if record.len() != plan.header.len() {
+        fail(
+            errors,
+            None,
+            format!("{} fields where the header has {}", record.len(), plan.header.len()),
+        );
+        return;
+    }
+    for (&field, &column) in &plan.field_columns {
+        if let Err(message) = field_value(record, field, column, plan, list_sep, values.field(field)) {
+            fail(errors, Some(column), message);
+        }
+    }
+    for (i, (_, column)) in plan.custom.iter().enumerate() {
+        match record.get(*column) {
+            Ok(text) if text.len() > MAX_FIELD_BYTES => fail(errors, Some(*column), too_long(text.len())),
+            Ok(text) => normalize::push_collapsed(&mut values.custom[i], &text),
+            Err(message) => fail(errors, Some(*column), message),
+        }
+    }
+    derive_fields(values, plan, list_sep);
+    for field in [key_field, Field::Email, Field::FirstName, Field::LastName] {
+        if !values.fields[field as usize].is_empty() {
+            continue;
+        }
+        let column = plan
+            .field_columns
+            .get(&field)
+            .or(plan.field_columns.get(&Field::Name))
+            .copied();
+        let header = column.map(|c| plan.header[c].as_str());
+        let reported = errors.iter().any(|e| e.column.as_deref() == header);
+        if !reported {
+            let what = if field == key_field {
+                "the key"
+            } else {
+                field.api_name()
+            };
+            fail(errors, column, format!("{what} is empty"));
+        }
+    }
+    if errors.len() > 1 {
+        errors.sort_by_key(|e| e.column.as_ref().and_then(|c| plan.header.iter().position(|h| h == c)));
+    }
+}
+
+/// Reads `field` from `column` into `out` (empty): decoded, collapsed,
+/// translated, normalised and checked.
+fn field_value(
+    record: &Fields<'_>,
+    field: Field,
+    column: usize,
+    plan: &ColumnPlan,
+    list_sep: char,
+    out: &mut String,
+) -> Result<(), String> {
+    let text = record.get(column)?;
+    if text.len() > MAX_FIELD_BYTES {
+        return Err(too_long(text.len()));
+    }
+    normalize::push_collapsed(out, &text);
+    if let Some(table) = plan.translations.get(&field)
+        && let Some(to) = table.get(&out.to_lowercase())
+    {
+        out.clone_from(to);
+    }
+    check_field(field, out, list_sep)
+}
+
+fn too_long(len: usize) -> String {
+    format!("the value is {len} bytes long; a field holds at most {MAX_FIELD_BYTES}")
+}
+
+/// Field-specific normalisation and validation of an already collapsed value.
+fn check_field(field: Field, value: &mut String, list_sep: char) -> Result<(), String> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    match field {
+        Field::Email | Field::ManagerEmail | Field::Coach => normalize::email(value),
+        Field::Role => normalize::role(value),
+        Field::Language => normalize::language(value),
+        Field::HireDate => normalize::date(value),
+        Field::Deactivate => normalize::flag(value).map(|_| ()),
+        // Split in `derive_fields`: the first team may become primary.
+        Field::SecondaryTeams => Ok(()),
+        Field::PrimaryTeam => {
+            if value.contains('\\') {
+                *value = value.replace(&format!("\\{list_sep}"), &list_sep.to_string());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Fields that come from other fields: first and last name from a full
+/// name, the primary team from the team list, the canonical team list.
+fn derive_fields(values: &mut RowValues, plan: &ColumnPlan, list_sep: char) {
+    if plan.field_columns.contains_key(&Field::Name) {
+        let (first, last) = normalize::split_name(&values.fields[Field::Name as usize]);
+        if values.fields[Field::FirstName as usize].is_empty() {
+            values.fields[Field::FirstName as usize] = first;
+        }
+        if values.fields[Field::LastName as usize].is_empty() {
+            values.fields[Field::LastName as usize] = last;
+        }
+    }
+    let [primary, teams] = values
+        .fields
+        .get_disjoint_mut([Field::PrimaryTeam as usize, Field::SecondaryTeams as usize])
+        .unwrap_or_else(|_| unreachable!("two distinct fields"));
+    if teams.is_empty() {
+        return;
+    }
+    if !teams.contains([list_sep, '\\']) {
+        // One team (the common case): no splitting, no allocation.
+        if primary.is_empty() {
+            std::mem::swap(primary, teams);
+        } else if teams == primary {
+            teams.clear();
+        } else if teams.contains(',') {
+            *teams = teams.replace(',', "\\,");
+        }
+        return;
+    }
+    let mut items = normalize::split_list(teams, list_sep);
+    if primary.is_empty() && !items.is_empty() {
+        *primary = items.remove(0);
+    }
+    items.retain(|t| t != primary);
+    *teams = normalize::join_list(items);
+}
+
+pub(super) fn decode_header(
+    record: &csv::ByteRecord,
+    encoding: Encoding,
+    file: &str,
+) -> Result<Vec<String>, IngestError> {
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            let bytes = if i == 0 {
+                bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+            } else {
+                bytes
+            };
+            decode_field(bytes, encoding)
+                .map(|s| s.trim().to_owned())
+                .map_err(|_| IngestError::HeaderEncoding {
+                    file: file.to_owned(),
+                    column: i + 1,
+                })
+        })
+        .collect()
+}
+
+fn decode_field(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, String> {
+    match encoding {
+        Encoding::Utf8 => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
+            let at = e.valid_up_to();
+            format!(
+                "not valid UTF-8 (byte 0x{:02X} at position {} of the value); if the file comes from Excel, set csv.encoding = \"windows-1252\"",
+                bytes[at],
+                at + 1
+            )
+        }),
+        Encoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0),
+    }
+}
