@@ -53,9 +53,14 @@ impl Row {
     }
 }
 
-/// What happens to one person in one file: absent, their last row again
-/// (byte for byte, also after an absence), or this row.
-fn arb_step() -> impl Strategy<Value = Option<Option<Row>>> {
+/// What happens to one person in one file: absent (`None`), their last row
+/// again, byte for byte, also after an absence (`Some(None)`), or this row.
+type Step = Option<Option<Row>>;
+
+/// One file: a step for each person, and the order their rows are written in.
+type Day = (Vec<Step>, Vec<usize>);
+
+fn arb_step() -> impl Strategy<Value = Step> {
     prop_oneof![
         1 => Just(None),
         4 => Just(Some(None)),
@@ -65,8 +70,7 @@ fn arb_step() -> impl Strategy<Value = Option<Option<Row>>> {
     ]
 }
 
-/// Files as steps for each person, and the order their rows are written in.
-fn arb_days() -> impl Strategy<Value = Vec<(Vec<Option<Option<Row>>>, Vec<usize>)>> {
+fn arb_days() -> impl Strategy<Value = Vec<Day>> {
     let day = (
         prop::collection::vec(arb_step(), KEYS),
         Just((0..KEYS).collect::<Vec<_>>()).prop_shuffle(),
