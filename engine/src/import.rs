@@ -24,7 +24,7 @@ use ampsync_store::{
 use crate::clock::{self, ClockError};
 use crate::config::{Config, OnInvalidRow};
 use crate::diff::{self, DiffPolicy, Incoming};
-use crate::index::{Claim, Lookup, StateIndex};
+use crate::index::{Claim, Lookup, Searched, StateIndex};
 use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent, RowSink, SeenSet};
 use crate::raw;
 use crate::safeguard::{self, Proposed};
@@ -203,8 +203,13 @@ fn import_new(
     // The state index loads on a thread of its own while the file is being
     // parsed; rows wait for it in the pipeline (see `ingest`).
     let (summary, sink, based_on) = std::thread::scope(|scope| {
-        let loader = scope.spawn(|| -> Result<(StateIndex, u64), StoreError> {
-            let mut index = StateIndex::with_capacity(people);
+        // Yesterday's rows known by hash: they will most likely be found so.
+        let searched = match stored_row_key {
+            Some(_) => Searched::ByRowHash,
+            None => Searched::ByKey,
+        };
+        let loader = scope.spawn(move || -> Result<(StateIndex, u64), StoreError> {
+            let mut index = StateIndex::with_capacity(people, searched);
             let based_on = store.for_each_state(|e| index.push(e))?;
             tracing::debug!(people = index.len(), "loaded the state index");
             Ok((index, based_on))
@@ -225,16 +230,12 @@ fn import_new(
             Ok((_, based_on)) => *based_on,
             Err(_) => 0,
         };
-        let rows = FileRows {
-            key: sink.row_key,
-            known: Vec::new(),
-        };
-        let changed = sink.rows_changed;
+        let (key, changed) = (sink.row_key, sink.rows_changed);
         let Sink { loaded, arena, .. } = sink;
         loaded.map(|(index, _)| {
             // Everyone's row hash when any changed, else the stored ones stand.
             let known = if changed > 0 { index.rows() } else { Vec::new() };
-            (summary, (index, arena, FileRows { known, ..rows }), based_on)
+            (summary, (index, arena, FileRows { key, known }), based_on)
         })
     })?;
     let (index, arena, rows) = sink;
@@ -466,6 +467,12 @@ impl Sink<'_> {
     fn wait_for_index(&mut self) {
         if let Some(handle) = self.loader.take() {
             self.loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if self.stored_row_key != Some(self.row_key)
+                && let Ok((index, _)) = &mut self.loaded
+            {
+                // Rows hashed otherwise than the stored ones: all by key.
+                index.search_by_key();
+            }
         }
     }
 }

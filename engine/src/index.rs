@@ -3,12 +3,17 @@
 //! where the file being read mentioned them (which is also its
 //! duplicate-key check).
 //!
-//! Entries sit in one `Vec`, each holding its key inline (longer keys go to
-//! one string arena), and two `hashbrown::HashTable`s hold only entry
-//! numbers: one by key, one by row hash. A lookup touches a table and one
-//! entry: at a million people, cache misses, not hashing, are the cost, so
-//! every avoided indirection counts. For a million people this is ~90 MB in
-//! a handful of allocations.
+//! Entries sit in one `Vec`, in key order, each holding its key inline
+//! (longer keys go to one string arena), and `hashbrown::HashTable`s hold
+//! only entry numbers. A lookup touches a table and one entry: at a million
+//! people, cache misses, not hashing, are the cost, so every avoided
+//! indirection counts. For a million people this is ~90 MB in a handful of
+//! allocations.
+//!
+//! An import whose rows are mostly found by row hash needs a table by row
+//! hash, and finds the few others by key with a binary search of the
+//! entries (building a key table too would cost more than all those
+//! searches); one that reads every row by key needs the table by key.
 
 use ampsync_store::{HASH_PREFIX, RecordHash, RowHash, StateEntry};
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -54,26 +59,62 @@ pub enum Lookup {
 
 /// The state index. Build it with [`StateIndex::push`] from the store's
 /// state scan.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StateIndex {
     keys: String,
     entries: Vec<Entry>,
-    table: HashTable<u32>,
-    /// Entries with a row hash, by row hash.
-    rows: HashTable<u32>,
+    /// Entries by key, when built; else found by binary search.
+    table: Option<HashTable<u32>>,
+    /// Entries with a row hash, by row hash (when searched so).
+    rows: Option<HashTable<u32>>,
+    /// Entries were pushed in strictly increasing key order.
+    sorted: bool,
     hasher: DefaultHashBuilder,
 }
 
+/// How an import will mostly search the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Searched {
+    /// Every row by its key.
+    ByKey,
+    /// Rows by their row hash first.
+    ByRowHash,
+}
+
+impl Default for StateIndex {
+    fn default() -> StateIndex {
+        StateIndex::with_capacity(0, Searched::ByKey)
+    }
+}
+
 impl StateIndex {
-    /// An empty index with room for `n` people.
-    pub fn with_capacity(n: usize) -> StateIndex {
+    /// An empty index with room for `n` people, to be `searched` so.
+    pub fn with_capacity(n: usize, searched: Searched) -> StateIndex {
         StateIndex {
             keys: String::new(),
             entries: Vec::with_capacity(n),
-            table: HashTable::with_capacity(n),
-            rows: HashTable::new(),
+            table: (searched == Searched::ByKey).then(|| HashTable::with_capacity(n)),
+            rows: (searched == Searched::ByRowHash).then(|| HashTable::with_capacity(n)),
+            sorted: true,
             hasher: DefaultHashBuilder::default(),
         }
+    }
+
+    /// Builds the table by key, if there is none: for an index loaded to be
+    /// searched by row hash and then searched by key after all (the file's
+    /// rows were not hashed as the stored ones were).
+    pub fn search_by_key(&mut self) {
+        if self.table.is_some() {
+            return;
+        }
+        let mut table = HashTable::with_capacity(self.entries.len());
+        let (entries, keys, hasher) = (&self.entries, &self.keys, &self.hasher);
+        for (i, e) in entries.iter().enumerate() {
+            table.insert_unique(hasher.hash_one(key_of(keys, e)), i as u32, |&i| {
+                hasher.hash_one(key_of(keys, &entries[i as usize]))
+            });
+        }
+        self.table = Some(table);
     }
 
     /// Adds one person (keys are unique in the state).
@@ -96,16 +137,23 @@ impl StateIndex {
             active: e.active,
             skipped: false,
         });
-        let h = self.hasher.hash_one(e.key);
         let (entries, keys, hasher) = (&self.entries, &self.keys, &self.hasher);
-        self.table
-            .insert_unique(h, index, |&i| hasher.hash_one(key_of(keys, &entries[i as usize])));
-        if e.row != RowHash::default() {
-            if self.rows.capacity() == 0 {
-                self.rows.reserve(self.entries.capacity(), |_| 0);
-            }
-            self.rows
-                .insert_unique(row_hash(&e.row), index, |&i| row_hash(&entries[i as usize].row));
+        if let Some(table) = &mut self.table {
+            table.insert_unique(hasher.hash_one(e.key), index, |&i| {
+                hasher.hash_one(key_of(keys, &entries[i as usize]))
+            });
+        }
+        if let Some(rows) = &mut self.rows
+            && e.row != RowHash::default()
+        {
+            rows.insert_unique(row_hash(&e.row), index, |&i| row_hash(&entries[i as usize].row));
+        }
+        if let [.., before, _] = entries.as_slice()
+            && key_bytes(keys, before) >= e.key.as_bytes()
+        {
+            // Not in key order (never from the store): binary search is out.
+            self.sorted = false;
+            self.search_by_key();
         }
     }
 
@@ -143,6 +191,7 @@ impl StateIndex {
     /// this file yet.
     pub fn unclaimed_with_row(&self, row: &RowHash) -> Option<usize> {
         self.rows
+            .as_ref()?
             .find(row_hash(row), |&i| {
                 let e = &self.entries[i as usize];
                 e.row == *row && e.line == 0
@@ -200,12 +249,18 @@ impl StateIndex {
     }
 
     fn find(&self, key: &str) -> Option<usize> {
-        let h = self.hasher.hash_one(key);
-        self.table
-            .find(h, |&i| {
-                key_bytes(&self.keys, &self.entries[i as usize]) == key.as_bytes()
-            })
-            .map(|&i| i as usize)
+        match &self.table {
+            Some(table) => table
+                .find(self.hasher.hash_one(key), |&i| {
+                    key_bytes(&self.keys, &self.entries[i as usize]) == key.as_bytes()
+                })
+                .map(|&i| i as usize),
+            None if self.sorted => self
+                .entries
+                .binary_search_by(|e| key_bytes(&self.keys, e).cmp(key.as_bytes()))
+                .ok(),
+            None => None, // Unreachable: unsorted entries get a table.
+        }
     }
 }
 
@@ -244,7 +299,7 @@ mod tests {
 
     #[test]
     fn claims_find_duplicates_and_compare_records() {
-        let mut index = StateIndex::with_capacity(2);
+        let mut index = StateIndex::with_capacity(2, Searched::ByKey);
         index.push(StateEntry {
             key: "a",
             active: true,
@@ -292,7 +347,7 @@ mod tests {
 
     #[test]
     fn rows_are_found_by_hash_until_claimed() {
-        let mut index = StateIndex::with_capacity(2);
+        let mut index = StateIndex::with_capacity(2, Searched::ByRowHash);
         for (key, row) in [("a", [9; 16]), ("b", [0; 16]), ("c", [7; 16])] {
             index.push(StateEntry {
                 key,
@@ -311,5 +366,26 @@ mod tests {
         assert_eq!(index.unclaimed_with_row(&[9; 16]), None, "claimed by key");
         index.set_row(1, [4; 16]);
         assert_eq!(index.rows(), vec![[9; 16], [4; 16], [7; 16]]);
+        assert_eq!(index.claim("zz", 10), Claim::Absent, "binary search: past the end");
+        index.search_by_key();
+        assert_eq!(index.claim("b", 11), Claim::First(1), "by the key table");
+        assert_eq!(index.claim("c", 12), Claim::Repeat(5));
+    }
+
+    #[test]
+    fn keys_out_of_order_are_found_all_the_same() {
+        let mut index = StateIndex::with_capacity(3, Searched::ByRowHash);
+        for key in ["m", "b", "x", "a"] {
+            index.push(StateEntry {
+                key,
+                active: true,
+                hash: [1; 16],
+                row: [0; 16],
+            });
+        }
+        for (i, key) in ["m", "b", "x", "a"].into_iter().enumerate() {
+            assert_eq!(index.claim(key, 2), Claim::First(i), "{key}");
+        }
+        assert_eq!(index.claim("c", 3), Claim::Absent);
     }
 }

@@ -186,7 +186,8 @@ struct PackedRow {
     /// Decoded by the parser. If not (rows looked up by hash first),
     /// `values` holds the raw fields and `email` the email, if readable.
     decoded: bool,
-    /// False when the parser found errors (they are in its own list).
+    /// Decoded: false when the parser found errors (they are in its own
+    /// list). Not decoded: false when its email could not be read.
     valid: bool,
     deactivate: bool,
     key: Range<usize>,
