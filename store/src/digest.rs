@@ -77,7 +77,7 @@ pub struct StateEntry<'a> {
 
 impl StateEntry<'_> {
     /// The entry of a person in `state` (no row hash: `state` has none).
-    pub fn from_state<'k>(key: &'k str, active: bool, hash: &RecordHash) -> StateEntry<'k> {
+    pub(crate) fn from_state<'k>(key: &'k str, active: bool, hash: &RecordHash) -> StateEntry<'k> {
         let mut prefix = [0; HASH_PREFIX];
         prefix.copy_from_slice(&hash[..HASH_PREFIX]);
         StateEntry {
