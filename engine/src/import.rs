@@ -222,7 +222,8 @@ fn import_new(
             arena: Arena::default(),
             stored_row_key,
             row_key: [0; 32],
-            rows_changed: 0,
+            by_hash: false,
+            rows_learned: false,
         };
         let summary = ingest::read_rows(reader, &display_name(name), config, expected, &mut sink);
         sink.wait_for_index();
@@ -230,11 +231,11 @@ fn import_new(
             Ok((_, based_on)) => *based_on,
             Err(_) => 0,
         };
-        let (key, changed) = (sink.row_key, sink.rows_changed);
+        let (key, learned) = (sink.row_key, sink.rows_learned);
         let Sink { loaded, arena, .. } = sink;
         loaded.map(|(index, _)| {
             // Everyone's row hash when any changed, else the stored ones stand.
-            let known = if changed > 0 { index.rows() } else { Vec::new() };
+            let known = if learned { index.rows() } else { Vec::new() };
             (summary, (index, arena, FileRows { key, known }), based_on)
         })
     })?;
@@ -459,15 +460,17 @@ struct Sink<'scope> {
     stored_row_key: Option<[u8; 32]>,
     /// This file's row-hash key.
     row_key: [u8; 32],
-    /// Known people whose row hash this file changed.
-    rows_changed: u64,
+    /// It is the stored one: rows are looked up by hash.
+    by_hash: bool,
+    /// Some known person's row hash changed.
+    rows_learned: bool,
 }
 
 impl Sink<'_> {
     fn wait_for_index(&mut self) {
         if let Some(handle) = self.loader.take() {
             self.loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            if self.stored_row_key != Some(self.row_key)
+            if !self.by_hash
                 && let Ok((index, _)) = &mut self.loaded
             {
                 // Rows hashed otherwise than the stored ones: all by key.
@@ -498,13 +501,10 @@ impl RowSink for Sink<'_> {
         let Ok((index, _)) = &mut self.loaded else { return };
         match event {
             RowEvent::Valid(row) => {
-                if let Some(i) = claimed
-                    && index.row(i) != row.raw
-                {
-                    // Once the import is written, this row describes them
-                    // (the diff is idempotent): tomorrow it needs no decoding.
-                    index.set_row(i, row.raw);
-                    self.rows_changed += 1;
+                // Once the import is written, this row describes them (the
+                // diff is idempotent): tomorrow it needs no decoding.
+                if let Some(i) = claimed {
+                    self.rows_learned |= index.set_row(i, row.raw);
                 }
                 match claimed.map(|i| index.compare(i, &row.hash)) {
                     None if !row.deactivate => self.arena.push(&row, false),
@@ -520,7 +520,8 @@ impl RowSink for Sink<'_> {
 
     fn row_key(&mut self, key: &[u8; 32]) -> bool {
         self.row_key = *key;
-        self.stored_row_key == Some(*key)
+        self.by_hash = self.stored_row_key == Some(*key);
+        self.by_hash
     }
 
     fn unchanged_row(&mut self, raw: &RowHash, line: u64, also: &mut dyn FnMut() -> bool) -> bool {

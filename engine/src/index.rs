@@ -63,12 +63,11 @@ pub enum Lookup {
 pub struct StateIndex {
     keys: String,
     entries: Vec<Entry>,
-    /// Entries by key, when built; else found by binary search.
+    /// Entries by key, when built; else (entries are then in key order)
+    /// found by binary search.
     table: Option<HashTable<u32>>,
     /// Entries with a row hash, by row hash (when searched so).
     rows: Option<HashTable<u32>>,
-    /// Entries were pushed in strictly increasing key order.
-    sorted: bool,
     hasher: DefaultHashBuilder,
 }
 
@@ -95,7 +94,6 @@ impl StateIndex {
             entries: Vec::with_capacity(n),
             table: (searched == Searched::ByKey).then(|| HashTable::with_capacity(n)),
             rows: (searched == Searched::ByRowHash).then(|| HashTable::with_capacity(n)),
-            sorted: true,
             hasher: DefaultHashBuilder::default(),
         }
     }
@@ -152,7 +150,6 @@ impl StateIndex {
             && key_bytes(keys, before) >= e.key.as_bytes()
         {
             // Not in key order (never from the store): binary search is out.
-            self.sorted = false;
             self.search_by_key();
         }
     }
@@ -177,10 +174,9 @@ impl StateIndex {
         let Some(i) = self.find(key) else {
             return Claim::Absent;
         };
-        let entry = &mut self.entries[i];
-        match entry.line {
+        match self.entries[i].line {
             0 => {
-                entry.line = line.max(1);
+                self.claim_entry(i, line);
                 Claim::First(i)
             }
             first => Claim::Repeat(first),
@@ -207,15 +203,15 @@ impl StateIndex {
         }
     }
 
-    /// Entry `i`'s row hash.
-    pub fn row(&self, i: usize) -> RowHash {
-        self.entries.get(i).map(|e| e.row).unwrap_or_default()
-    }
-
-    /// Sets entry `i`'s row hash (its row no longer looks up by the old one).
-    pub fn set_row(&mut self, i: usize, row: RowHash) {
-        if let Some(e) = self.entries.get_mut(i) {
-            e.row = row;
+    /// Sets entry `i`'s row hash (its row no longer looks up by the old
+    /// one); returns whether that changed it.
+    pub fn set_row(&mut self, i: usize, row: RowHash) -> bool {
+        match self.entries.get_mut(i) {
+            Some(e) if e.row != row => {
+                e.row = row;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -255,11 +251,10 @@ impl StateIndex {
                     key_bytes(&self.keys, &self.entries[i as usize]) == key.as_bytes()
                 })
                 .map(|&i| i as usize),
-            None if self.sorted => self
+            None => self
                 .entries
                 .binary_search_by(|e| key_bytes(&self.keys, e).cmp(key.as_bytes()))
                 .ok(),
-            None => None, // Unreachable: unsorted entries get a table.
         }
     }
 }
@@ -364,7 +359,8 @@ mod tests {
         assert_eq!(index.claim("c", 9), Claim::Repeat(5), "a key claimed by its row");
         assert_eq!(index.claim("a", 3), Claim::First(0));
         assert_eq!(index.unclaimed_with_row(&[9; 16]), None, "claimed by key");
-        index.set_row(1, [4; 16]);
+        assert!(index.set_row(1, [4; 16]));
+        assert!(!index.set_row(1, [4; 16]), "already so");
         assert_eq!(index.rows(), vec![[9; 16], [4; 16], [7; 16]]);
         assert_eq!(index.claim("zz", 10), Claim::Absent, "binary search: past the end");
         index.search_by_key();

@@ -1164,10 +1164,7 @@ mod tests {
         // A digest that no longer matches the log end is not used...
         {
             let txn = store.write().expect("write");
-            txn.open_table(META)
-                .expect("meta")
-                .insert(digest::DIGEST_LOG_END, 1u64.to_le_bytes().as_slice())
-                .expect("insert");
+            tag_digest_stale(&txn);
             txn.open_table(STATE_DIGEST)
                 .expect("digest")
                 .retain(|_, _| false)
@@ -1181,6 +1178,15 @@ mod tests {
             .expect("append");
         assert_eq!(scanned(&store), from_state(&store));
         assert!(store.verify().expect("verify").ok());
+    }
+
+    /// Tags the digest as matching a log end it does not (a store from a
+    /// build that did not keep it).
+    fn tag_digest_stale(txn: &WriteTransaction) {
+        txn.open_table(META)
+            .expect("meta")
+            .insert(digest::DIGEST_LOG_END, 1u64.to_le_bytes().as_slice())
+            .expect("insert");
     }
 
     /// Row hashes as the next import sees them: key → row.
@@ -1242,10 +1248,7 @@ mod tests {
         // A rebuilt digest knows no rows, and says so.
         {
             let txn = store.write().expect("write");
-            txn.open_table(META)
-                .expect("meta")
-                .insert(digest::DIGEST_LOG_END, 1u64.to_le_bytes().as_slice())
-                .expect("insert");
+            tag_digest_stale(&txn);
             txn.commit().expect("commit");
         }
         assert_eq!(store.row_key().expect("row key"), None, "stale");

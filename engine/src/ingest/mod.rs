@@ -438,7 +438,6 @@ impl Parser<'_> {
         let mut errors = Errors::default();
         let mut rows = 0u64;
         let mut batch = Batch::default();
-        let mut raw_fields = Vec::with_capacity(512);
         loop {
             let more = csv.read_byte_record(&mut record).map_err(|source| IngestError::Read {
                 file: file.to_owned(),
@@ -452,11 +451,11 @@ impl Parser<'_> {
             }
             rows += 1;
             let line = record.position().map_or(0, |p| p.line());
+            let start = batch.bytes.len();
+            rowhash::pack(&record, &mut batch.bytes);
+            let values = start..batch.bytes.len();
+            let raw = rowhash::hash(&self.key, &batch.bytes[values.clone()]);
             if self.by_hash {
-                let start = batch.bytes.len();
-                rowhash::pack(&record, &mut batch.bytes);
-                let values = start..batch.bytes.len();
-                let raw = rowhash::hash(&self.key, &batch.bytes[values.clone()]);
                 let email = match self.by_hash_email {
                     true => self.decoder.email(&record, &mut batch),
                     false => Some(0..0),
@@ -472,9 +471,8 @@ impl Parser<'_> {
                     values,
                 });
             } else {
-                raw_fields.clear();
-                rowhash::pack(&record, &mut raw_fields);
-                let raw = rowhash::hash(&self.key, &raw_fields);
+                // Decoded here: the raw fields were only needed for the hash.
+                batch.bytes.truncate(start);
                 self.decoder.decode(&mut record, line, raw, &mut batch, &mut errors);
             }
             if batch.rows.len() == BATCH_ROWS {
