@@ -103,10 +103,12 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
                     push.dead.len()
                 );
             }
-            println!("run {} → {}", report.record.start, report.record.outcome.name());
+            // Recorded before it is announced: whoever reads the line (or
+            // the health endpoint after it) finds the run in the log.
             if let Err(e) = runlog::append(&runs, &report.record) {
                 tracing::error!("cannot append to {}: {e}", runs.display());
             }
+            println!("run {} → {}", report.record.start, report.record.outcome.name());
             if stop.load(Ordering::Relaxed) {
                 break;
             }
