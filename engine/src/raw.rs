@@ -127,14 +127,34 @@ impl Read for Compressing {
 
 /// The exact bytes of snapshot `id`, checked against its hash.
 pub fn snapshot_bytes(store: &Store, id: u64) -> Result<Vec<u8>, RawError> {
-    let meta = store.snapshot(id)?.ok_or(RawError::NoSuchSnapshot(id))?;
-    let compressed = store.raw(&meta.file_hash)?.ok_or(RawError::NotKept(id))?;
+    let (compressed, file_hash) = kept(store, id)?;
     let bytes =
         zstd::stream::decode_all(compressed.as_slice()).map_err(|source| RawError::Decompress { id, source })?;
-    if *blake3::hash(&bytes).as_bytes() != meta.file_hash {
+    if *blake3::hash(&bytes).as_bytes() != file_hash {
         return Err(RawError::Damaged { id });
     }
     Ok(bytes)
+}
+
+/// Checks snapshot `id`'s kept file against its hash, decompressing as it
+/// hashes (the file is never whole in memory).
+fn check_kept(store: &Store, id: u64) -> Result<(), RawError> {
+    let (compressed, file_hash) = kept(store, id)?;
+    let mut hasher = blake3::Hasher::new();
+    zstd::stream::read::Decoder::new(compressed.as_slice())
+        .and_then(|decoder| hasher.update_reader(decoder).map(|_| ()))
+        .map_err(|source| RawError::Decompress { id, source })?;
+    if *hasher.finalize().as_bytes() != file_hash {
+        return Err(RawError::Damaged { id });
+    }
+    Ok(())
+}
+
+/// Snapshot `id`'s kept file, compressed, and the hash it must have.
+fn kept(store: &Store, id: u64) -> Result<(Vec<u8>, [u8; 32]), RawError> {
+    let meta = store.snapshot(id)?.ok_or(RawError::NoSuchSnapshot(id))?;
+    let compressed = store.raw(&meta.file_hash)?.ok_or(RawError::NotKept(id))?;
+    Ok((compressed, meta.file_hash))
 }
 
 /// Writes snapshot `id`'s exact bytes to `path` (fsynced); returns the length.
@@ -155,8 +175,8 @@ pub fn verify_raw(store: &Store) -> Result<(u64, Vec<u64>), RawError> {
     let mut checked = 0;
     let mut damaged = Vec::new();
     for meta in store.snapshots()? {
-        match snapshot_bytes(store, meta.id) {
-            Ok(_) => checked += 1,
+        match check_kept(store, meta.id) {
+            Ok(()) => checked += 1,
             Err(RawError::NotKept(_)) => {}
             Err(RawError::Damaged { id } | RawError::Decompress { id, .. }) => {
                 checked += 1;
@@ -166,4 +186,52 @@ pub fn verify_raw(store: &Store) -> Result<(u64, Vec<u64>), RawError> {
         }
     }
     Ok((checked, damaged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::import::{ImportOutcome, Input, import};
+
+    #[test]
+    fn verify_finds_kept_files_that_no_longer_match() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("store");
+        let config = Config::parse("", Path::new("ampsync.toml")).expect("config");
+        let mut hashes = Vec::new();
+        for (n, text) in [
+            "Email,First name,Last name\na@x.io,A,B\n",
+            "Email,First name,Last name\na@x.io,A,B\nb@x.io,C,D\n",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let input = Input::Bytes {
+                name: format!("day{n}.csv"),
+                bytes: text.as_bytes().to_vec(),
+            };
+            match import(&store, &config, &input, None).expect("import") {
+                ImportOutcome::Imported(report) => hashes.push(report.snapshot.file_hash),
+                other => panic!("not imported: {other:?}"),
+            }
+        }
+        assert_eq!(verify_raw(&store).expect("verify"), (2, vec![]));
+        assert_eq!(
+            snapshot_bytes(&store, 2).expect("bytes"),
+            b"Email,First name,Last name\na@x.io,A,B\nb@x.io,C,D\n"
+        );
+
+        // Snapshot 1's file replaced by another valid zstd stream, snapshot
+        // 2's by bytes that are not zstd at all.
+        let other = zstd::stream::encode_all(&b"something else"[..], 1).expect("compress");
+        store.overwrite_raw(&hashes[0], &other).expect("tamper");
+        store.overwrite_raw(&hashes[1], b"not zstd").expect("tamper");
+        assert_eq!(verify_raw(&store).expect("verify"), (2, vec![1, 2]));
+        assert!(matches!(snapshot_bytes(&store, 1), Err(RawError::Damaged { id: 1 })));
+        assert!(matches!(
+            snapshot_bytes(&store, 2),
+            Err(RawError::Decompress { id: 2, .. })
+        ));
+    }
 }

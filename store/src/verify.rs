@@ -8,7 +8,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use crate::digest::{self, RowHash, StateEntry};
 use crate::store::last_seq;
-use crate::tables::{EVENTS, STATE};
+use crate::tables::{EVENTS, RAW, STATE};
 use crate::{Event, GENESIS_HASH, Store, StoreError, UserState};
 
 /// How many differences a report keeps in full.
@@ -152,6 +152,20 @@ impl Store {
     #[doc(hidden)]
     pub fn event_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.read()?.open_table(EVENTS)?.get(seq)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Test support: replaces the kept raw file of `file_hash` by `bytes`
+    /// (compressed bytes, as one chunk), as a disk fault would.
+    #[doc(hidden)]
+    pub fn overwrite_raw(&self, file_hash: &[u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
+        let txn = self.write()?;
+        {
+            let mut raw = txn.open_table(RAW)?;
+            raw.retain_in((file_hash, 0)..=(file_hash, u64::MAX), |_, _| false)?;
+            raw.insert((file_hash, 0), bytes)?;
+        }
+        txn.commit()?;
+        Ok(())
     }
 
     /// Test support: overwrites a person's projected state.
