@@ -56,6 +56,8 @@ enum Command {
     Reject(commands::decide::Args),
     /// Append compensating events that restore the state after snapshot N, then push.
     Rollback(commands::rollback::Args),
+    /// Send failed events again (after the cause was fixed outside the file).
+    Retry(commands::retry::Args),
     /// Compare the expected state with the users Learn Amp has; report drift.
     Reconcile(commands::reconcile::Args),
     /// Write the exact bytes of an import back out.
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         Command::Approve(args) => commands::decide::approve(&cli.config, cli.format, args),
         Command::Reject(args) => commands::decide::reject(&cli.config, cli.format, args),
         Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),
+        Command::Retry(args) => commands::retry::run(&cli.config, cli.format, args),
         Command::Reconcile(args) => commands::reconcile::run(&cli.config, cli.format, args),
         Command::ExportSnapshot(args) => commands::export::run(&cli.config, args),
         Command::Verify => commands::verify::run(&cli.config, cli.format),

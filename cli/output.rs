@@ -58,6 +58,17 @@ pub fn cause_text(cause: &Cause) -> String {
     }
 }
 
+/// A duration in seconds as people say it: `3 d 4 h`, `12 min`, `40 s`.
+pub fn age(seconds: i64) -> String {
+    let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// A delivery status as a phrase.
 pub fn delivery_text(d: &Delivery) -> String {
     match d {
@@ -66,13 +77,28 @@ pub fn delivery_text(d: &Delivery) -> String {
             Some(id) => format!("delivered {} (Learn Amp id {id})", format_micros(*time)),
             None => format!("delivered {}", format_micros(*time)),
         },
-        Delivery::Failed {
-            attempts, last_error, ..
-        } => format!("failed after {attempts} attempt(s): {last_error}"),
+        Delivery::Waiting {
+            attempts,
+            last_error,
+            since,
+            ..
+        }
+        | Delivery::LegacyFailed {
+            attempts,
+            last_error,
+            time: since,
+        } => format!(
+            "waiting since {} after {attempts} attempt(s): {last_error}",
+            format_micros(*since)
+        ),
+        Delivery::Failed { error, .. } => format!("failed: {error}"),
         Delivery::Dead {
             attempts, last_error, ..
-        } => format!("dead after {attempts} attempt(s): {last_error}"),
+        } => format!("dead after {attempts} attempt(s): {last_error} (the next push tries it again)"),
         Delivery::Skipped { reason } => format!("skipped: {reason}"),
+        Delivery::Superseded { by, time } => {
+            format!("delivered {} with event {by}", format_micros(*time))
+        }
     }
 }
 
@@ -130,12 +156,34 @@ pub fn delivery_json(d: &Delivery) -> Value {
         Delivery::Delivered { time, remote_id } => {
             json!({"status": "delivered", "time": format_micros(*time), "remote_id": remote_id})
         }
-        Delivery::Failed {
+        Delivery::Waiting {
+            attempts,
+            last_error,
+            since,
+            time,
+        } => json!({
+            "status": "waiting", "attempts": attempts, "error": last_error,
+            "since": format_micros(*since), "time": format_micros(*time),
+        }),
+        Delivery::LegacyFailed {
             attempts,
             last_error,
             time,
-        } => {
-            json!({"status": "failed", "attempts": attempts, "error": last_error, "time": format_micros(*time)})
+        } => json!({
+            "status": "waiting", "attempts": attempts, "error": last_error,
+            "since": format_micros(*time), "time": format_micros(*time),
+        }),
+        Delivery::Failed {
+            attempts,
+            status,
+            error,
+            time,
+        } => json!({
+            "status": "failed", "attempts": attempts, "http_status": status, "error": error,
+            "time": format_micros(*time),
+        }),
+        Delivery::Superseded { by, time } => {
+            json!({"status": "superseded", "by": by, "time": format_micros(*time)})
         }
         Delivery::Dead {
             attempts,

@@ -106,15 +106,20 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
         Err(e) => step(false, format!("Learn Amp: {e}")),
         Ok(credentials) => {
             let result = runtime.block_on(async {
-                let client = LearnAmpClient::new(&config.learnamp.base_url, credentials)?;
-                client.authenticate().await
+                let options = config.client_options().map_err(|e| e.to_string())?;
+                let client = LearnAmpClient::new(&options, credentials).map_err(|e| e.to_string())?;
+                client.authenticate().await.map_err(|e| e.to_string())?;
+                Ok::<_, String>((options.base_url, client.scopes().to_owned(), client.granted_scopes().await))
             });
             match result {
-                Ok(()) => step(
+                Ok((url, asked, granted)) => step(
                     true,
-                    format!("Learn Amp {}: credentials accepted", config.learnamp.base_url),
+                    format!(
+                        "Learn Amp {url}: credentials accepted; scopes asked: {asked}; granted: {}",
+                        granted.as_deref().unwrap_or("(not listed in the answer)")
+                    ),
                 ),
-                Err(e) => step(false, format!("Learn Amp {}: {e}", config.learnamp.base_url)),
+                Err(e) => step(false, format!("Learn Amp: {e}")),
             }
         }
     }

@@ -96,11 +96,11 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
             }
             if let Some(push) = &report.push {
                 println!(
-                    "pushed {} of {} events ({} failed, {} dead)",
+                    "pushed {} of {} events ({} waiting, {} failed)",
                     push.delivered,
                     push.events,
-                    push.failed.len(),
-                    push.dead.len()
+                    push.waiting.len(),
+                    push.failed.len()
                 );
             }
             // Recorded before it is announced: whoever reads the line (or

@@ -14,6 +14,7 @@ pub mod keygen;
 pub mod plan;
 pub mod push;
 pub mod reconcile;
+pub mod retry;
 pub mod rollback;
 pub mod sandbox;
 pub mod show;
@@ -42,6 +43,14 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
 pub fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.store_path();
     Store::open(&path).with_context(|| format!("opening the store {}", path.display()))
+}
+
+/// The async runtime a command runs its network work on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Loads the config and opens its store.

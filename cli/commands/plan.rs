@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ampsync_engine::replay::{CallOptions, build_plan, endpoint};
+use ampsync_engine::clock::{format_micros, now_micros};
+use ampsync_engine::replay::{Addressee, CallOptions, build_plan, endpoint};
 use serde_json::json;
 
 use crate::Exit;
@@ -23,20 +24,21 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for queue in &plan.queues {
         for step in &queue.steps {
-            let (method, path) = endpoint(step.call.action, &queue.key, remote_ids.get(&queue.key).copied());
+            let who = match (&step.external_id, remote_ids.get(&queue.key)) {
+                (Some(ext), _) if step.call.action == ampsync_engine::replay::Action::Update => {
+                    Addressee::ExternalId(ext)
+                }
+                (_, Some(id)) => Addressee::Id(*id),
+                (Some(ext), None) => Addressee::ExternalId(ext),
+                (None, None) => Addressee::Key(&queue.key),
+            };
+            let request = endpoint(step.call.action, who)
+                .map_or_else(|| "(nothing to send)".to_owned(), |(m, p)| format!("{m} {p}"));
             *counts.entry(step.event.name()).or_default() += 1;
-            rows.push((
-                step.seq,
-                &queue.key,
-                step.event.name(),
-                queue.level,
-                method,
-                path,
-                &step.call.fields,
-            ));
+            rows.push((step, &queue.key, queue.level, request));
         }
     }
-    rows.sort_by_key(|r| (r.3, r.0));
+    rows.sort_by_key(|r| (r.2, r.0.seq));
     let held: Vec<(u64, String, usize)> = store
         .snapshots()?
         .into_iter()
@@ -49,35 +51,49 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             ))
         })
         .collect::<anyhow::Result<_>>()?;
+    let now = now_micros().unwrap_or_default();
+    let oldest_age = plan.oldest.map(|(seq, time)| (seq, time, (now - time).max(0) / 1_000_000));
     match format {
         Format::Json => output::json(&json!({
-            "events": rows.iter().map(|(seq, key, kind, level, method, path, fields)| json!({
-                "seq": seq, "key": key, "kind": kind, "level": level,
-                "method": method.to_string(), "path": path,
-                "fields": fields.iter().map(|(n, v)| json!([n, v.display()])).collect::<Vec<_>>(),
+            "events": rows.iter().map(|(step, key, level, request)| json!({
+                "seq": step.seq, "key": key, "kind": step.event.name(), "level": level,
+                "request": request,
+                "fields": step.call.fields.iter().map(|(n, v)| json!([n, v.display()])).collect::<Vec<_>>(),
+                "kept": step.call.kept,
+                "carries": step.covers,
             })).collect::<Vec<_>>(),
             "counts": counts,
             "follow_ups": plan.follow_ups.iter().map(|f| json!({"key": f.key, "managerEmail": f.manager_email})).collect::<Vec<_>>(),
             "warnings": plan.warnings,
+            "failed": plan.refused.iter().map(|r| json!({"seq": r.seq, "key": r.key, "status": r.status, "error": r.error})).collect::<Vec<_>>(),
+            "oldest_waiting": oldest_age.map(|(seq, time, age)| json!({"seq": seq, "time": format_micros(time), "age_seconds": age})),
             "held": held.iter().map(|(id, why, n)| json!({"snapshot": id, "reason": why, "events": n})).collect::<Vec<_>>(),
         }))?,
         Format::Table | Format::Csv => {
             output::table(
                 &["SEQ", "KEY", "KIND", "REQUEST", "FIELDS"],
-                rows.iter().map(|(seq, key, kind, _, method, path, fields)| {
-                    let fields: Vec<String> = fields.iter().map(|(n, v)| format!("{n}={}", v.display())).collect();
+                rows.iter().map(|(step, key, _, request)| {
+                    let mut fields: Vec<String> =
+                        step.call.fields.iter().map(|(n, v)| format!("{n}={}", v.display())).collect();
+                    for kept in &step.call.kept {
+                        fields.push(format!("{kept}: not in the file, Learn Amp keeps its value"));
+                    }
+                    if !step.covers.is_empty() {
+                        let carried: Vec<String> = step.covers.iter().map(u64::to_string).collect();
+                        fields.push(format!("(also brings refused event(s) {})", carried.join(", ")));
+                    }
                     vec![
-                        seq.to_string(),
+                        step.seq.to_string(),
                         key.to_string(),
-                        kind.to_string(),
-                        format!("{method} {path}"),
+                        step.event.name().to_string(),
+                        request.clone(),
                         fields.join(", "),
                     ]
                 }),
             )?;
             let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
             println!(
-                "{} event(s) to deliver{}",
+                "{} request(s) to make{}",
                 rows.len(),
                 if summary.is_empty() {
                     String::new()
@@ -85,10 +101,23 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                     format!(": {}", summary.join(", "))
                 }
             );
+            if let Some((seq, time, age)) = oldest_age {
+                println!(
+                    "oldest waiting: event {seq} from {} ({})",
+                    format_micros(time),
+                    output::age(age)
+                );
+            }
             for f in &plan.follow_ups {
                 println!(
                     "then: PUT /v1/users/{{id of {}}} managerEmail={} (a cycle of managers)",
                     f.key, f.manager_email
+                );
+            }
+            for r in &plan.refused {
+                println!(
+                    "failed: event {} ({}): {} — waits for their next change or `ampsync retry {}`",
+                    r.seq, r.key, r.error, r.seq
                 );
             }
             for w in &plan.warnings {

@@ -5,10 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ampsync_engine::Config;
-use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
-use ampsync_engine::replay::{CallOptions, Progress, PushOptions, PushReport, build_plan, push};
+use ampsync_engine::learnamp::Credentials;
+use ampsync_engine::replay::{Progress, PushReport, Undelivered, deliver as deliver_events};
 use ampsync_engine::store::Store;
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -23,56 +22,48 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     Ok(exit_for(&report))
 }
 
-/// Plans and pushes on a fresh runtime; the progress bar shows on a terminal.
+/// Delivers on a fresh runtime; the progress bar shows on a terminal.
 pub fn deliver(config: &Config, store: Arc<Store>, credentials: Credentials) -> anyhow::Result<PushReport> {
-    let client = Arc::new(LearnAmpClient::new(&config.learnamp.base_url, credentials)?);
-    let plan = build_plan(
-        &store,
-        CallOptions {
-            skip_invitation: config.policy.skip_invitation,
-        },
-    )?;
-    let total = plan.events() as u64;
-    let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
-        let bar = ProgressBar::new(total);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::hidden();
         if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta}") {
             bar.set_style(style);
         }
         bar
     });
-    let progress: Option<Progress> = match &bar {
+    let progress: Progress = match &bar {
         Some(bar) => {
             let bar = bar.clone();
-            Some(Arc::new(move |done, _| bar.set_position(done)))
+            Arc::new(move |done, total| {
+                if bar.is_hidden() {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+                bar.set_length(total);
+                bar.set_position(done);
+            })
         }
-        None => {
+        None => Arc::new(move |done, total| {
             // Not a terminal: a log line every 10%.
             let step = (total / 10).max(1);
-            Some(Arc::new(move |done, total| {
-                if done % step == 0 || done == total {
-                    tracing::info!("pushed {done}/{total} events");
-                }
-            }))
-        }
+            if done % step == 0 || done == total {
+                tracing::info!("pushed {done}/{total} events");
+            }
+        }),
     };
-    let options = PushOptions::from_config(&config.learnamp, &config.policy);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = runtime.block_on(push(store, client, plan, options, progress));
+    let report = super::runtime()?.block_on(deliver_events(config, store, credentials, None, Some(progress)));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     Ok(report?)
 }
 
-/// 0 when everything went, 1 when some event failed or died.
+/// 0 when everything was delivered or waits only on transient faults; 1
+/// when Learn Amp refused something.
 pub fn exit_for(report: &PushReport) -> Exit {
-    if report.failed.is_empty() && report.dead.is_empty() {
-        Exit::Success
-    } else {
+    if report.has_failures() {
         Exit::Failed
+    } else {
+        Exit::Success
     }
 }
 
@@ -80,17 +71,19 @@ pub fn exit_for(report: &PushReport) -> Exit {
 pub fn print_report(r: &PushReport, format: Format) -> anyhow::Result<()> {
     let secs = r.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { r.requests as f64 / secs } else { 0.0 };
-    let list = |items: &[ampsync_engine::replay::Undelivered]| {
+    let list = |items: &[Undelivered]| {
         items
             .iter()
-            .map(|u| json!({"seq": u.seq, "key": u.key, "error": u.error}))
+            .map(|u| json!({"seq": u.seq, "key": u.key, "status": u.status, "error": u.error}))
             .collect::<Vec<_>>()
     };
     if format == Format::Json {
         output::json(&json!({
             "events": r.events, "sent": r.delivered, "retried": r.retried,
-            "failed": list(&r.failed), "dead": list(&r.dead), "blocked": r.blocked,
-            "requests": r.requests, "elapsed_ms": r.elapsed.as_millis() as u64,
+            "waiting": list(&r.waiting), "failed": list(&r.failed), "blocked": r.blocked,
+            "stopped": r.stopped, "recreated": r.recreated,
+            "requests": r.requests, "rate_limited": r.rate_limited,
+            "elapsed_ms": r.elapsed.as_millis() as u64,
             "requests_per_second": (rate * 10.0).round() / 10.0, "warnings": r.warnings,
         }))?;
         return Ok(());
@@ -100,8 +93,8 @@ pub fn print_report(r: &PushReport, format: Format) -> anyhow::Result<()> {
             "events",
             "sent",
             "retried",
+            "waiting",
             "failed",
-            "dead",
             "blocked",
             "elapsed",
             "requests/s",
@@ -110,18 +103,35 @@ pub fn print_report(r: &PushReport, format: Format) -> anyhow::Result<()> {
             r.events.to_string(),
             r.delivered.to_string(),
             r.retried.to_string(),
+            r.waiting.len().to_string(),
             r.failed.len().to_string(),
-            r.dead.len().to_string(),
             r.blocked.to_string(),
             format!("{secs:.2} s"),
             format!("{rate:.1}"),
         ]],
     )?;
     for u in r.failed.iter().take(output::MAX_LISTED_ERRORS) {
-        println!("failed: event {} ({}): {}", u.seq, u.key, u.error);
+        println!(
+            "failed: event {} ({}): {} (sent again when {} changes in a file, or by `ampsync retry {}`)",
+            u.seq, u.key, u.error, u.key, u.seq
+        );
     }
-    for u in r.dead.iter().take(output::MAX_LISTED_ERRORS) {
-        println!("dead: event {} ({}): {} (needs a person)", u.seq, u.key, u.error);
+    if !r.waiting.is_empty() {
+        println!(
+            "waiting: {} event(s) held back by transient faults; the next push or sync sends them (first: event {}: {})",
+            r.waiting.len(),
+            r.waiting[0].seq,
+            r.waiting[0].error
+        );
+    }
+    for key in &r.recreated {
+        println!("recreated: {key} had been deleted in Learn Amp by hand and was created again");
+    }
+    if r.rate_limited > 0 {
+        println!(
+            "rate limit: {} of {} requests were answered 429; ampsync slowed down to match",
+            r.rate_limited, r.requests
+        );
     }
     for w in &r.warnings {
         println!("warning: {w}");

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
 use ampsync_engine::reconcile;
-use anyhow::Context;
 use serde_json::json;
 
 use crate::Exit;
@@ -23,11 +22,8 @@ pub struct Args {
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     let (config, store) = super::open(config_path)?;
     let credentials = Credentials::from_env(&config.learnamp)?;
-    let client = LearnAmpClient::new(&config.learnamp.base_url, credentials)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let client = LearnAmpClient::new(&config.client_options()?, credentials)?;
+    let runtime = super::runtime()?;
     let drift = runtime.block_on(reconcile(&store, &client, args.repair))?;
     if format == Format::Json {
         output::json(&json!({

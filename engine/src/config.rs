@@ -6,10 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::fields::{Field, LANGUAGES, ROLES};
+use crate::learnamp::{ClientOptions, check_base_url, needed_scopes};
 
 /// The commented config `ampsync init` writes.
 pub const CONFIG_TEMPLATE: &str = include_str!("config_template.toml");
@@ -62,6 +64,9 @@ pub struct Config {
     /// The folder relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The config file itself, for messages.
+    #[serde(skip)]
+    pub path: PathBuf,
 }
 
 /// `[store]`
@@ -260,8 +265,11 @@ pub enum OnInvalidRow {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnAmpConfig {
-    #[serde(default = "default_base_url")]
-    pub base_url: String,
+    /// The company's own API host; required to deliver (there is no
+    /// shared default host).
+    pub base_url: Option<String>,
+    /// Space-separated OAuth scopes to ask for; unset: what the config needs.
+    pub scopes: Option<String>,
     #[serde(default = "default_client_id_env")]
     pub client_id_env: String,
     #[serde(default = "default_client_secret_env")]
@@ -270,8 +278,13 @@ pub struct LearnAmpConfig {
     pub concurrency: usize,
     #[serde(default = "default_max_rps")]
     pub max_requests_per_second: f64,
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
+    /// How long one run retries transient faults (`"15m"`, `"90s"`, `"1h"`).
+    #[serde(default = "default_retry_for", deserialize_with = "duration")]
+    pub retry_for: Duration,
+    /// Read for configs written before 0.2, and ignored: transient faults
+    /// are retried for `retry_for`, and refusals are not retried at all.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
     #[serde(default)]
     pub create_missing_teams: bool,
 }
@@ -279,20 +292,29 @@ pub struct LearnAmpConfig {
 impl Default for LearnAmpConfig {
     fn default() -> Self {
         LearnAmpConfig {
-            base_url: default_base_url(),
+            base_url: None,
+            scopes: None,
             client_id_env: default_client_id_env(),
             client_secret_env: default_client_secret_env(),
             concurrency: default_concurrency(),
             max_requests_per_second: default_max_rps(),
-            max_attempts: default_max_attempts(),
+            retry_for: default_retry_for(),
+            max_attempts: None,
             create_missing_teams: false,
         }
     }
 }
 
-fn default_base_url() -> String {
-    "https://api.learnamp.com".into()
+impl LearnAmpConfig {
+    /// The scopes asked for with every token: `scopes`, or what the config needs.
+    pub fn scopes(&self) -> String {
+        match &self.scopes {
+            Some(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+            None => needed_scopes(self.create_missing_teams),
+        }
+    }
 }
+
 fn default_client_id_env() -> String {
     "AMPSYNC_CLIENT_ID".into()
 }
@@ -305,9 +327,19 @@ fn default_concurrency() -> usize {
 fn default_max_rps() -> f64 {
     20.0
 }
-fn default_max_attempts() -> u32 {
-    8
+fn default_retry_for() -> Duration {
+    Duration::from_secs(15 * 60)
 }
+
+/// A duration as people write it: `"15m"`, `"90s"`, `"1h 30m"`.
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text)
+        .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a duration such as \"15m\" or \"90s\" ({e})")))
+}
+
+/// The slowest pace `learnamp.max_requests_per_second` may set.
+pub const MIN_REQUESTS_PER_SECOND: f64 = 0.1;
 
 /// `[schedule]`
 #[derive(Debug, Clone, Deserialize)]
@@ -338,6 +370,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.path = path.to_owned();
         config.validate(path)?;
         Ok(config)
     }
@@ -430,13 +463,49 @@ impl Config {
         if self.learnamp.concurrency == 0 {
             return Err(invalid("learnamp.concurrency", "must be at least 1".into()));
         }
-        if self.learnamp.max_requests_per_second <= 0.0 {
-            return Err(invalid("learnamp.max_requests_per_second", "must be above 0".into()));
+        let rps = self.learnamp.max_requests_per_second;
+        if !rps.is_finite() || rps < MIN_REQUESTS_PER_SECOND {
+            return Err(invalid(
+                "learnamp.max_requests_per_second",
+                format!("must be a number of at least {MIN_REQUESTS_PER_SECOND}, not {rps}"),
+            ));
         }
-        if self.learnamp.max_attempts == 0 {
-            return Err(invalid("learnamp.max_attempts", "must be at least 1".into()));
+        if let Some(url) = &self.learnamp.base_url {
+            check_base_url(url).map_err(|reason| invalid("learnamp.base_url", reason.into()))?;
+        }
+        if let Some(scopes) = &self.learnamp.scopes {
+            let bad = scopes
+                .split_whitespace()
+                .find(|s| !s.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == ':'));
+            if let Some(bad) = bad {
+                return Err(invalid(
+                    "learnamp.scopes",
+                    format!("{bad:?} is not a scope (e.g. \"users:read users:create\")"),
+                ));
+            }
+            if scopes.split_whitespace().next().is_none() {
+                return Err(invalid("learnamp.scopes", "names no scope".into()));
+            }
+        }
+        if self.learnamp.retry_for.is_zero() {
+            return Err(invalid("learnamp.retry_for", "must be longer than 0s".into()));
         }
         Ok(())
+    }
+
+    /// How to reach Learn Amp: an error naming `learnamp.base_url` when it
+    /// is not set.
+    pub fn client_options(&self) -> Result<ClientOptions, ConfigError> {
+        let base_url = self.learnamp.base_url.clone().ok_or_else(|| ConfigError::Invalid {
+            path: self.path.clone(),
+            setting: "learnamp.base_url".into(),
+            reason: "is not set: it is your company's own Learn Amp API host, e.g. \"https://acme.learnamp.com\" (or the sandbox's URL)".into(),
+        })?;
+        Ok(ClientOptions {
+            base_url,
+            scopes: self.learnamp.scopes(),
+            max_requests_per_second: self.learnamp.max_requests_per_second,
+        })
     }
 
     /// The delimiter as a byte (validated at load).

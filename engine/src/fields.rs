@@ -23,11 +23,13 @@ pub enum Field {
     SecondaryTeams,
     TimeZone,
     Deactivate,
+    PrimaryTeamExternalId,
+    SecondaryTeamExternalIds,
 }
 
 impl Field {
     /// Every field, in declaration order.
-    pub const ALL: [Field; 17] = [
+    pub const ALL: [Field; 19] = [
         Field::FirstName,
         Field::LastName,
         Field::Name,
@@ -45,6 +47,8 @@ impl Field {
         Field::SecondaryTeams,
         Field::TimeZone,
         Field::Deactivate,
+        Field::PrimaryTeamExternalId,
+        Field::SecondaryTeamExternalIds,
     ];
 
     /// The name used in `[mapping]`, in records and in the event log.
@@ -67,6 +71,8 @@ impl Field {
             Field::SecondaryTeams => "secondaryTeams",
             Field::TimeZone => "timeZone",
             Field::Deactivate => "deactivate",
+            Field::PrimaryTeamExternalId => "primaryTeamExternalId",
+            Field::SecondaryTeamExternalIds => "secondaryTeamExternalIds",
         }
     }
 
@@ -97,6 +103,16 @@ impl Field {
             Field::SecondaryTeams => &["secondaryteam", "secondaryteams", "teams"],
             Field::TimeZone => &["timezone"],
             Field::Deactivate => &["deactivate"],
+            Field::PrimaryTeamExternalId => &[
+                "primaryteamexternalid",
+                "primaryteamintegrationexternalid",
+                "primaryteamid",
+            ],
+            Field::SecondaryTeamExternalIds => &[
+                "secondaryteamexternalids",
+                "secondaryteamintegrationexternalids",
+                "secondaryteamids",
+            ],
         }
     }
 
@@ -120,10 +136,16 @@ pub fn fold_header(header: &str) -> String {
 /// Learn Amp's roles, as the API names them.
 pub const ROLES: [&str; 6] = ["viewer", "curator", "reporter", "learning_designer", "hr", "admin"];
 
-/// Learn Amp's languages, as the API names them.
-pub const LANGUAGES: [&str; 13] = [
-    "en", "en-US", "de", "fr", "es-CO", "it", "nl", "pt-BR", "pl", "ja", "zh-CN", "zh-TW", "ar",
+/// Learn Amp's languages, as the API names them: the 27 codes of
+/// "Supported Language Codes" in the API reference.
+pub const LANGUAGES: [&str; 27] = [
+    "en", "en-US", "de", "es", "es-CO", "fr", "fr-CA", "it", "nl", "pt-BR", "pl", "ru", "no", "sv", "da", "zh-CN",
+    "zh-TW", "ja", "ar", "sk", "ca", "cy", "el", "hu", "pt-PT", "ro", "tr",
 ];
+
+/// Record fields kept in the history but never sent to Learn Amp, nor
+/// compared with what it has: the users API has no time-zone or coach input.
+pub const NOT_SENT: [&str; 2] = ["timeZone", "coachEmail"];
 
 /// The record field name of a custom field.
 pub fn custom_field_name(name: &str) -> String {
@@ -145,5 +167,10 @@ mod tests {
         assert_eq!(Field::from_header("Timezone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("time_zone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("Cost centre"), None);
+        assert_eq!(Field::from_header("Primary team ID"), Some(Field::PrimaryTeamExternalId));
+        assert_eq!(
+            Field::from_header("secondary_team_ids"),
+            Some(Field::SecondaryTeamExternalIds)
+        );
     }
 }

@@ -10,6 +10,7 @@ use ampsync_store::{EventKind, FieldChange, Store, StoreError, UserState};
 use serde_json::Value;
 
 use crate::clock::{self, ClockError};
+use crate::fields::NOT_SENT;
 use crate::learnamp::{ApiError, LearnAmpClient, RemoteUser};
 
 /// One field that differs.
@@ -71,7 +72,7 @@ pub async fn reconcile(store: &Store, client: &LearnAmpClient, repair: bool) -> 
         .collect();
     let by_email: HashMap<String, &RemoteUser> = remote.iter().map(|u| (u.email.to_lowercase(), u)).collect();
     let mut drift = Drift::default();
-    let mut known: Vec<u64> = Vec::new();
+    let mut known: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let mut repairs: Vec<(String, EventKind)> = Vec::new();
     for (key, state) in &expected {
         let found = state
@@ -85,7 +86,7 @@ pub async fn reconcile(store: &Store, client: &LearnAmpClient, repair: bool) -> 
             }
             continue;
         };
-        known.push(user.id);
+        known.insert(user.id);
         if !state.active {
             continue;
         }
@@ -150,7 +151,9 @@ fn remote_value(user: &Value, field: &str) -> Option<Option<String>> {
             names.sort();
             (!names.is_empty()).then(|| names.join(", "))
         }
-        "coachEmail" => return None,
+        not_sent if NOT_SENT.contains(&not_sent) => return None,
+        // The user JSON does not show a team's external id.
+        "primaryTeamExternalId" | "secondaryTeamExternalIds" => return None,
         custom if custom.starts_with("customFields.") => {
             let name = &custom["customFields.".len()..];
             user["customFields"]

@@ -52,12 +52,44 @@ pub struct RunCounts {
     pub skipped: u64,
 }
 
-/// What a push of the run did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What a push of the run did. Lines written before 0.2 have `dead` and
+/// none of the newer fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunPush {
     pub sent: u64,
+    /// Still held back by transient faults: the next run sends them.
+    #[serde(default)]
+    pub waiting: u64,
+    /// Refused by Learn Amp: they need a person.
     pub failed: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub dead: u64,
+    /// The first refusals, with Learn Amp's messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<RunFailure>,
+    /// People deleted in Learn Amp by hand and created again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recreated: u64,
+    /// When the oldest event still to send was made (RFC 3339), so an API
+    /// down for days shows although each run ends well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_waiting: Option<String>,
+}
+
+/// One refused event in the run log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFailure {
+    pub seq: u64,
+    pub key: String,
+    pub status: Option<u16>,
+    pub error: String,
+}
+
+/// Refusals listed in one run-log line at most.
+pub const MAX_RUN_FAILURES: usize = 20;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One line of `runs.jsonl`.
@@ -122,8 +154,7 @@ mod tests {
             }),
             push: Some(RunPush {
                 sent: 2,
-                failed: 0,
-                dead: 0,
+                ..RunPush::default()
             }),
             outcome: RunOutcome::Imported,
             error: None,
@@ -145,7 +176,7 @@ mod tests {
         assert_eq!(
             first.as_deref(),
             Some(
-                "{\"start\":\"2026-11-25T06:30:00Z\",\"end\":\"2026-11-25T06:30:02Z\",\"file\":\"users_1.csv\",\"hash\":\"ab\",\"snapshot\":1,\"counts\":{\"rows\":2,\"created\":2,\"updated\":0,\"deactivated\":0,\"reactivated\":0,\"skipped\":0},\"push\":{\"sent\":2,\"failed\":0,\"dead\":0},\"outcome\":\"imported\",\"error\":null}"
+                "{\"start\":\"2026-11-25T06:30:00Z\",\"end\":\"2026-11-25T06:30:02Z\",\"file\":\"users_1.csv\",\"hash\":\"ab\",\"snapshot\":1,\"counts\":{\"rows\":2,\"created\":2,\"updated\":0,\"deactivated\":0,\"reactivated\":0,\"skipped\":0},\"push\":{\"sent\":2,\"waiting\":0,\"failed\":0},\"outcome\":\"imported\",\"error\":null}"
             )
         );
     }

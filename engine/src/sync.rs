@@ -16,10 +16,10 @@ use chrono::{DateTime, Utc};
 use crate::clock;
 use crate::config::{Config, SourceKind};
 use crate::import::{ImportOutcome, Input, import};
-use crate::learnamp::{Credentials, LearnAmpClient};
+use crate::learnamp::Credentials;
 use crate::pgp::{PgpKeys, decrypt, looks_encrypted};
-use crate::replay::{CallOptions, PushOptions, PushReport, build_plan, push};
-use crate::runlog::{RunCounts, RunOutcome, RunPush, RunRecord};
+use crate::replay::{DeliverError, PushReport, deliver};
+use crate::runlog::{MAX_RUN_FAILURES, RunCounts, RunFailure, RunOutcome, RunPush, RunRecord};
 use crate::schedule::Schedule;
 use crate::source::{DirSource, Pick, RemotePick, SftpSource};
 
@@ -48,7 +48,7 @@ pub enum SyncError {
     #[error(transparent)]
     Store(#[from] ampsync_store::StoreError),
     #[error(transparent)]
-    Push(#[from] crate::replay::PushError),
+    Deliver(#[from] DeliverError),
     #[error(transparent)]
     Api(#[from] crate::learnamp::ApiError),
     #[error(transparent)]
@@ -114,12 +114,34 @@ pub async fn sync_once(
     }
     // Earlier events are delivered even when today's file failed: a bad
     // file must not hold back yesterday's changes.
-    match deliver(config, store.clone(), credentials, stop).await {
+    match deliver(config, store.clone(), credentials, stop, None).await {
         Ok(pushed) => {
+            let oldest = {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.oldest_due())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten()
+            };
             report.record.push = Some(RunPush {
                 sent: pushed.delivered,
+                waiting: pushed.waiting.len() as u64,
                 failed: pushed.failed.len() as u64,
-                dead: pushed.dead.len() as u64,
+                dead: 0,
+                failures: pushed
+                    .failed
+                    .iter()
+                    .take(MAX_RUN_FAILURES)
+                    .map(|u| RunFailure {
+                        seq: u.seq,
+                        key: u.key.clone(),
+                        status: u.status,
+                        error: u.error.clone(),
+                    })
+                    .collect(),
+                recreated: pushed.recreated.len() as u64,
+                oldest_waiting: oldest.map(|(_, time)| clock::format_micros(time)),
             });
             if pushed.stopped > 0 && report.record.outcome != RunOutcome::Failed {
                 report.record.outcome = RunOutcome::Interrupted;
@@ -363,23 +385,3 @@ async fn import_input(
     Ok(meta.id)
 }
 
-async fn deliver(
-    config: &Config,
-    store: Arc<Store>,
-    credentials: Credentials,
-    stop: Option<Arc<AtomicBool>>,
-) -> Result<PushReport, SyncError> {
-    let client = Arc::new(LearnAmpClient::new(&config.learnamp.base_url, credentials)?);
-    let plan = {
-        let store = store.clone();
-        let call = CallOptions {
-            skip_invitation: config.policy.skip_invitation,
-        };
-        tokio::task::spawn_blocking(move || build_plan(&store, call)).await??
-    };
-    let options = PushOptions {
-        stop,
-        ..PushOptions::from_config(&config.learnamp, &config.policy)
-    };
-    Ok(push(store, client, plan, options, None).await?)
-}

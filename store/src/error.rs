@@ -56,6 +56,9 @@ pub enum StoreError {
     /// Approve or reject of a snapshot that is not held.
     #[error("snapshot {id} is {status}, not held: only a held import can be approved or rejected")]
     NotHeld { id: u64, status: &'static str },
+    /// `retry` of an event that was not refused.
+    #[error("event {seq} is {status}: only failed (or dead) events can be retried")]
+    NotRetryable { seq: u64, status: &'static str },
     /// The raw file could not be read while storing it.
     #[error("cannot read the file to keep its raw copy")]
     Raw(#[source] std::io::Error),

@@ -166,26 +166,58 @@ impl Event {
 }
 
 /// Whether an event has reached Learn Amp.
+///
+/// Stored with postcard, so a variant's position is its on-disk tag: new
+/// variants go at the end, and the two that releases before 0.2 wrote
+/// (`LegacyFailed`, `Dead`) stay readable with their old meaning mapped onto
+/// today's rules (see each).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Delivery {
     /// Not yet sent.
     Pending,
     /// Learn Amp accepted it.
     Delivered { time: i64, remote_id: Option<u64> },
-    /// The last attempt failed; a later push tries again.
-    Failed {
+    /// Written before 0.2 for an attempt that failed and was to be tried
+    /// again: read as [`Delivery::Waiting`] (the next push sends it).
+    LegacyFailed {
         attempts: u32,
         last_error: String,
         time: i64,
     },
-    /// Given up on after too many attempts; needs a person.
+    /// Written before 0.2 for an event given up on after a set number of
+    /// attempts, transient or not. The next push tries it once more, so a
+    /// person is never lost to a fault that has passed; a refusal then
+    /// makes it [`Delivery::Failed`].
     Dead {
         attempts: u32,
         last_error: String,
         time: i64,
     },
-    /// Never to be sent (superseded, e.g. by a rejected import).
+    /// Never to be sent (e.g. the events of a rejected import).
     Skipped { reason: String },
+    /// Only transient faults so far (429, 5xx, no answer): the next push
+    /// sends it again. `since` is when the first of them happened.
+    Waiting {
+        attempts: u32,
+        last_error: String,
+        since: i64,
+        time: i64,
+    },
+    /// Learn Amp refused it (400, 403, 404 for an unknown custom field,
+    /// 422): a person must act. It is not sent again by itself: a later
+    /// change to the same person carries it (see [`Delivery::Superseded`]),
+    /// or `retry` sends it again.
+    Failed {
+        attempts: u32,
+        /// The HTTP status, when Learn Amp answered.
+        status: Option<u16>,
+        /// Learn Amp's message, with its field errors.
+        error: String,
+        time: i64,
+    },
+    /// Brought to Learn Amp by the request of the later event `by`, which
+    /// sent the person's latest state.
+    Superseded { by: u64, time: i64 },
 }
 
 impl Delivery {
@@ -194,9 +226,36 @@ impl Delivery {
         match self {
             Delivery::Pending => "pending",
             Delivery::Delivered { .. } => "delivered",
+            Delivery::LegacyFailed { .. } | Delivery::Waiting { .. } => "waiting",
             Delivery::Failed { .. } => "failed",
             Delivery::Dead { .. } => "dead",
             Delivery::Skipped { .. } => "skipped",
+            Delivery::Superseded { .. } => "superseded",
+        }
+    }
+
+    /// The next push sends it: pending, waiting on a transient fault, or
+    /// written as failed or dead by a release before 0.2.
+    pub fn is_due(&self) -> bool {
+        matches!(
+            self,
+            Delivery::Pending | Delivery::Waiting { .. } | Delivery::LegacyFailed { .. } | Delivery::Dead { .. }
+        )
+    }
+
+    /// Refused by Learn Amp: waits for a person (or a later change).
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Delivery::Failed { .. })
+    }
+
+    /// Attempts made so far.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Delivery::LegacyFailed { attempts, .. }
+            | Delivery::Dead { attempts, .. }
+            | Delivery::Waiting { attempts, .. }
+            | Delivery::Failed { attempts, .. } => *attempts,
+            _ => 0,
         }
     }
 }
@@ -233,5 +292,61 @@ mod tests {
         assert_eq!(decoded.body, body);
         assert_eq!(decoded.hash, hash);
         assert_eq!(hash, Event::compute_hash(&GENESIS_HASH, &bytes[65..]));
+    }
+
+    /// Golden test: delivery statuses written by every release stay
+    /// readable. The first five tags are what releases before 0.2 wrote.
+    #[test]
+    fn delivery_encoding_is_stable() {
+        let cases: [(Delivery, &[u8]); 8] = [
+            (Delivery::Pending, &[0]),
+            (
+                Delivery::Delivered {
+                    time: 2,
+                    remote_id: Some(7),
+                },
+                &[1, 4, 1, 7],
+            ),
+            (
+                Delivery::LegacyFailed {
+                    attempts: 1,
+                    last_error: "x".into(),
+                    time: 3,
+                },
+                &[2, 1, 1, 120, 6],
+            ),
+            (
+                Delivery::Dead {
+                    attempts: 8,
+                    last_error: "y".into(),
+                    time: 1,
+                },
+                &[3, 8, 1, 121, 2],
+            ),
+            (Delivery::Skipped { reason: "r".into() }, &[4, 1, 114]),
+            (
+                Delivery::Waiting {
+                    attempts: 2,
+                    last_error: "z".into(),
+                    since: 1,
+                    time: 2,
+                },
+                &[5, 2, 1, 122, 2, 4],
+            ),
+            (
+                Delivery::Failed {
+                    attempts: 1,
+                    status: Some(422),
+                    error: "e".into(),
+                    time: 1,
+                },
+                &[6, 1, 1, 166, 3, 1, 101, 2],
+            ),
+            (Delivery::Superseded { by: 9, time: 1 }, &[7, 9, 2]),
+        ];
+        for (delivery, bytes) in cases {
+            assert_eq!(postcard::to_allocvec(&delivery).expect("encodes"), bytes, "{delivery:?}");
+            assert_eq!(postcard::from_bytes::<Delivery>(bytes).expect("decodes"), delivery);
+        }
     }
 }

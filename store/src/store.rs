@@ -601,10 +601,19 @@ impl Store {
         Ok(out)
     }
 
-    /// Events not yet delivered (pending, or failed and to be retried), in
-    /// sequence order, each with its status. Dead and skipped events are
-    /// left to a person.
+    /// Events the next push sends ([`Delivery::is_due`]), in sequence
+    /// order, each with its status.
     pub fn undelivered(&self) -> Result<Vec<(Event, Delivery)>, StoreError> {
+        self.events_with_status(Delivery::is_due)
+    }
+
+    /// Events Learn Amp refused ([`Delivery::Failed`]), in sequence order:
+    /// they wait for a person, or for a later change to the same person.
+    pub fn failed_events(&self) -> Result<Vec<(Event, Delivery)>, StoreError> {
+        self.events_with_status(Delivery::is_failed)
+    }
+
+    fn events_with_status(&self, wanted: fn(&Delivery) -> bool) -> Result<Vec<(Event, Delivery)>, StoreError> {
         let txn = self.read()?;
         let events = txn.open_table(EVENTS)?;
         let delivery = txn.open_table(DELIVERY)?;
@@ -612,7 +621,7 @@ impl Store {
         for entry in delivery.iter()? {
             let (seq, status) = entry?;
             let status: Delivery = codec::decode("delivery", status.value())?;
-            if matches!(status, Delivery::Pending | Delivery::Failed { .. }) {
+            if wanted(&status) {
                 let seq = seq.value();
                 let bytes = events
                     .get(seq)?
@@ -621,6 +630,51 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The oldest event the next push sends: its sequence number and time.
+    pub fn oldest_due(&self) -> Result<Option<(u64, i64)>, StoreError> {
+        let txn = self.read()?;
+        let events = txn.open_table(EVENTS)?;
+        let delivery = txn.open_table(DELIVERY)?;
+        for entry in delivery.iter()? {
+            let (seq, status) = entry?;
+            let status: Delivery = codec::decode("delivery", status.value())?;
+            if status.is_due() {
+                let seq = seq.value();
+                let bytes = events
+                    .get(seq)?
+                    .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
+                return Ok(Some((seq, Event::decode(seq, bytes.value())?.body.time)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes refused (or dead) events pending again, for `retry`, in one
+    /// transaction. Every `seq` must be such an event; otherwise nothing
+    /// changes and the error names it.
+    pub fn retry_events(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        let txn = self.write()?;
+        {
+            let mut delivery = txn.open_table(DELIVERY)?;
+            let pending = codec::encode("delivery", &Delivery::Pending)?;
+            for &seq in seqs {
+                let status = match delivery.get(seq)? {
+                    Some(v) => codec::decode::<Delivery>("delivery", v.value())?,
+                    None => return Err(StoreError::NotRetryable { seq, status: "unknown" }),
+                };
+                if !matches!(status, Delivery::Failed { .. } | Delivery::Dead { .. }) {
+                    return Err(StoreError::NotRetryable {
+                        seq,
+                        status: status.name(),
+                    });
+                }
+                delivery.insert(seq, pending.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
     }
 
     /// Counts of events by delivery status name.

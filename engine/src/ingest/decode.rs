@@ -271,6 +271,12 @@ fn check_field(field: Field, value: &mut String, list_sep: char) -> Result<(), S
         Field::Deactivate => normalize::flag(value).map(|_| ()),
         // Split in `derive_fields`: the first team may become primary.
         Field::SecondaryTeams => Ok(()),
+        Field::SecondaryTeamExternalIds => {
+            if value.contains([list_sep, '\\']) {
+                *value = normalize::join_list(normalize::split_list(value, list_sep));
+            }
+            Ok(())
+        }
         Field::PrimaryTeam => {
             if value.contains('\\') {
                 *value = value.replace(&format!("\\{list_sep}"), &list_sep.to_string());

@@ -1,48 +1,38 @@
-//! `LearnAmpClient`: one HTTP client, one cached OAuth token.
+//! `LearnAmpClient`: one HTTP client, one cached OAuth token, one pace.
+//!
+//! Every request goes through the adaptive [`RateLimiter`]; no redirect is
+//! followed (it would carry the client secret or people's data elsewhere);
+//! answers are read up to a cap; plain `http://` is refused except on
+//! loopback.
 
+use std::net::IpAddr;
 use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::request::path_segment;
+use super::answer::{self, MAX_BODY_BYTES};
+use super::limiter::RateLimiter;
+use super::scope::required_scope;
 use super::{ApiError, ApiRequest, Credentials, Method};
 
 /// How long one request may take before it counts as unanswered.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Users per page when listing.
-const PER_PAGE: u32 = 100;
+/// The most of a token answer read.
+const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
-/// A user as Learn Amp has them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemoteUser {
-    pub id: u64,
-    pub email: String,
-    pub deactivated: bool,
-    /// The whole JSON the API returned.
-    pub json: Value,
-}
-
-impl RemoteUser {
-    fn from_json(json: Value) -> Result<RemoteUser, ApiError> {
-        let id = json["id"]
-            .as_u64()
-            .ok_or_else(|| ApiError::Unexpected(format!("a user without an id: {json}")))?;
-        let email = json["email"].as_str().unwrap_or_default().to_owned();
-        let status = json["status"]["status"]
-            .as_str()
-            .or(json["status"].as_str())
-            .unwrap_or_default();
-        let deactivated = status.eq_ignore_ascii_case("deactivated");
-        Ok(RemoteUser {
-            id,
-            email,
-            deactivated,
-            json,
-        })
-    }
+/// How a client talks to Learn Amp.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The company's API host, e.g. `https://acme.learnamp.com`.
+    pub base_url: String,
+    /// Space-separated OAuth scopes asked for with every token.
+    pub scopes: String,
+    /// The starting (and highest) pace.
+    pub max_requests_per_second: f64,
 }
 
 /// A successful answer.
@@ -51,7 +41,7 @@ pub struct Response {
     pub status: u16,
     /// The JSON body (`Null` for 204).
     pub body: Value,
-    /// The `Total-Pages` header, when there is one.
+    /// The `Total-Pages` header (or `Total` / `Per-Page`), when there is one.
     pub total_pages: Option<u32>,
 }
 
@@ -69,12 +59,21 @@ pub struct LearnAmpClient {
     http: reqwest::Client,
     base_url: String,
     credentials: Credentials,
+    scopes: String,
+    limiter: RateLimiter,
     token: Mutex<Option<Token>>,
+    granted: Mutex<Option<String>>,
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 impl LearnAmpClient {
-    /// A client for the API at `base_url` (e.g. `https://api.learnamp.com`).
-    pub fn new(base_url: &str, credentials: Credentials) -> Result<LearnAmpClient, ApiError> {
+    /// A client for the API at `options.base_url`.
+    pub fn new(options: &ClientOptions, credentials: Credentials) -> Result<LearnAmpClient, ApiError> {
+        check_base_url(&options.base_url).map_err(|reason| ApiError::BaseUrl {
+            url: options.base_url.clone(),
+            reason,
+        })?;
         static TLS: Once = Once::new();
         // reqwest is built without a default crypto provider; ring is ours.
         TLS.call_once(|| {
@@ -83,6 +82,7 @@ impl LearnAmpClient {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|source| ApiError::Transport {
@@ -91,9 +91,14 @@ impl LearnAmpClient {
             })?;
         Ok(LearnAmpClient {
             http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url: options.base_url.trim_end_matches('/').to_owned(),
             credentials,
+            scopes: options.scopes.split_whitespace().collect::<Vec<_>>().join(" "),
+            limiter: RateLimiter::new(options.max_requests_per_second),
             token: Mutex::new(None),
+            granted: Mutex::new(None),
+            requests: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
         })
     }
 
@@ -105,6 +110,24 @@ impl LearnAmpClient {
     /// The API's base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The scopes asked for.
+    pub fn scopes(&self) -> &str {
+        &self.scopes
+    }
+
+    /// The scopes the last token was granted, as Learn Amp listed them.
+    pub async fn granted_scopes(&self) -> Option<String> {
+        self.granted.lock().await.clone()
+    }
+
+    /// Requests sent to `/v1/*` so far, and how many of them were answered 429.
+    pub fn request_counts(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.rate_limited.load(Ordering::Relaxed),
+        )
     }
 
     /// A valid token, fetching one when there is none or it is due for renewal.
@@ -129,11 +152,15 @@ impl LearnAmpClient {
     }
 
     async fn fetch_token(&self, generation: u64) -> Result<Token, ApiError> {
-        let form = [
+        let mut form = vec![
             ("client_id", self.credentials.client_id.as_str()),
             ("client_secret", self.credentials.secret()),
             ("grant_type", "client_credentials"),
         ];
+        if !self.scopes.is_empty() {
+            form.push(("scope", self.scopes.as_str()));
+        }
+        let what = "POST /oauth/token";
         let started = Instant::now();
         let answer = self
             .http
@@ -142,21 +169,34 @@ impl LearnAmpClient {
             .send()
             .await
             .map_err(|source| ApiError::Transport {
-                what: "POST /oauth/token".into(),
+                what: what.into(),
                 source,
             })?;
         let status = answer.status().as_u16();
-        let body: Value = answer.json().await.unwrap_or(Value::Null);
-        if status == 400 || status == 401 || status == 403 {
-            return Err(ApiError::Unauthorized {
-                client_id: self.credentials.client_id.clone(),
-                message: error_text(&body, status),
-            });
+        if (300..400).contains(&status) {
+            return Err(redirect(status, &answer));
         }
+        let bytes = answer::read_body(answer, what, MAX_TOKEN_BYTES).await?;
+        let body = answer::json(&bytes);
         if !(200..300).contains(&status) {
+            // A token endpoint may echo what it was sent: never repeat the secret.
+            let message = self.redact(&answer::error_text(&bytes, status));
+            if body["error"].as_str() == Some("invalid_scope") {
+                return Err(ApiError::InvalidScope {
+                    client_id: self.credentials.client_id.clone(),
+                    asked: self.scopes.clone(),
+                    message,
+                });
+            }
+            if matches!(status, 400 | 401 | 403) {
+                return Err(ApiError::Unauthorized {
+                    client_id: self.credentials.client_id.clone(),
+                    message,
+                });
+            }
             return Err(ApiError::Status {
                 status,
-                message: error_text(&body, status),
+                message,
                 retry_after: None,
             });
         }
@@ -165,6 +205,7 @@ impl LearnAmpClient {
             .ok_or_else(|| ApiError::Unexpected("the token answer has no access_token".into()))?
             .to_owned();
         let expires_in = body["expires_in"].as_u64().unwrap_or(7200);
+        *self.granted.lock().await = body["scope"].as_str().map(str::to_owned);
         // Renew at 90% of the lifetime: a long push never sends a stale token.
         let lifetime = Duration::from_secs(expires_in).mul_f64(0.9);
         tracing::debug!(expires_in, "got an access token");
@@ -175,14 +216,24 @@ impl LearnAmpClient {
         })
     }
 
-    /// Sends `request` with the token; a 401 renews the token and retries once.
+    fn redact(&self, text: &str) -> String {
+        let secret = self.credentials.secret();
+        if secret.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(secret, "<redacted>")
+        }
+    }
+
+    /// Sends `request` at the limiter's pace, with the token; a 401 renews
+    /// the token and retries once.
     pub async fn send(&self, request: &ApiRequest) -> Result<Response, ApiError> {
         let (token, generation) = self.token().await?;
-        match self.send_with(request, &token).await {
+        match self.paced(request, &token).await {
             Err(ApiError::Status { status: 401, .. }) => {
                 self.invalidate(generation).await;
                 let (token, _) = self.token().await?;
-                match self.send_with(request, &token).await {
+                match self.paced(request, &token).await {
                     Err(ApiError::Status {
                         status: 401, message, ..
                     }) => Err(ApiError::Unauthorized {
@@ -196,13 +247,26 @@ impl LearnAmpClient {
         }
     }
 
+    async fn paced(&self, request: &ApiRequest, token: &str) -> Result<Response, ApiError> {
+        self.limiter.wait().await;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let result = self.send_with(request, token).await;
+        if matches!(&result, Err(e) if e.is_rate_limited()) {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+            self.limiter.rate_limited().await;
+        }
+        result
+    }
+
     async fn send_with(&self, request: &ApiRequest, token: &str) -> Result<Response, ApiError> {
         let url = format!("{}{}", self.base_url, request.path);
         let builder = match request.method {
             Method::Get => self.http.get(&url).query(&request.form),
             Method::Post => self.http.post(&url).form(&request.form),
             Method::Put => self.http.put(&url).form(&request.form),
+            Method::Delete => self.http.delete(&url).form(&request.form),
         };
+        // Paths name people by external id: logs show the method only.
         let what = || format!("{} {}", request.method, request.path);
         let answer = builder
             .bearer_auth(token)
@@ -210,6 +274,9 @@ impl LearnAmpClient {
             .await
             .map_err(|source| ApiError::Transport { what: what(), source })?;
         let status = answer.status().as_u16();
+        if (300..400).contains(&status) {
+            return Err(redirect(status, &answer));
+        }
         let header = |name: &str| {
             answer
                 .headers()
@@ -217,21 +284,11 @@ impl LearnAmpClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = header("retry-after").and_then(|v| answer::retry_after(&v));
         let total_pages = header("total-pages").and_then(|v| v.trim().parse().ok());
         let per_page: Option<u32> = header("per-page").and_then(|v| v.trim().parse().ok());
         let total: Option<u32> = header("total").and_then(|v| v.trim().parse().ok());
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|source| ApiError::Transport { what: what(), source })?;
-        let body: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
+        let bytes = answer::read_body(answer, &what(), MAX_BODY_BYTES).await?;
         if (200..300).contains(&status) {
             let total_pages = total_pages.or(match (total, per_page) {
                 (Some(t), Some(p)) if p > 0 => Some(t.div_ceil(p)),
@@ -239,119 +296,88 @@ impl LearnAmpClient {
             });
             return Ok(Response {
                 status,
-                body,
+                body: answer::json(&bytes),
                 total_pages,
             });
         }
-        let message = if body.is_null() {
-            String::from_utf8_lossy(&bytes).trim().to_owned()
-        } else {
-            error_text(&body, status)
-        };
+        let message = answer::error_text(&bytes, status);
+        if status == 403 {
+            return Err(ApiError::Forbidden {
+                scope: required_scope(request),
+                message,
+            });
+        }
         Err(ApiError::Status {
             status,
             message,
             retry_after,
         })
     }
+}
 
-    /// The user with this `integrationExternalId`, if Learn Amp has one.
-    pub async fn user_by_external_id(&self, id: &str) -> Result<Option<RemoteUser>, ApiError> {
-        let path = format!("/v1/users/by_integration_external_id/{}", path_segment(id));
-        match self.send(&ApiRequest::new(Method::Get, path)).await {
-            Ok(r) => RemoteUser::from_json(r.body).map(Some),
-            Err(ApiError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The user with this email (case-insensitive), if Learn Amp has one.
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<RemoteUser>, ApiError> {
-        let request = ApiRequest::new(Method::Get, "/v1/users").field("filters[email]", email);
-        let answer = self.send(&request).await?;
-        let users = answer.body["users"].as_array().cloned().unwrap_or_default();
-        users
-            .into_iter()
-            .map(RemoteUser::from_json)
-            .find(|u| u.as_ref().map_or(true, |u| u.email.eq_ignore_ascii_case(email)))
-            .transpose()
-    }
-
-    /// Every user, page by page.
-    pub async fn all_users(&self) -> Result<Vec<RemoteUser>, ApiError> {
-        let mut out = Vec::new();
-        let mut page = 1u32;
-        loop {
-            // `expanded` brings the manager, teams and custom fields too.
-            let request = ApiRequest::new(Method::Get, "/v1/users")
-                .field("expanded", "true")
-                .field("page", page.to_string())
-                .field("perPage", PER_PAGE.to_string());
-            let answer = self.send(&request).await?;
-            let users = answer.body["users"].as_array().cloned().unwrap_or_default();
-            let count = users.len();
-            for user in users {
-                out.push(RemoteUser::from_json(user)?);
-            }
-            let last = match answer.total_pages {
-                Some(total) => page >= total,
-                None => count < PER_PAGE as usize,
-            };
-            if last || count == 0 {
-                return Ok(out);
-            }
-            page += 1;
-        }
-    }
-
-    /// The id of the team with this name (case-insensitive), if it exists.
-    pub async fn team_id(&self, name: &str) -> Result<Option<u64>, ApiError> {
-        let request = ApiRequest::new(Method::Get, "/v1/teams").field("filters[name]", name);
-        let answer = self.send(&request).await?;
-        let teams = answer.body["teams"].as_array().cloned().unwrap_or_default();
-        Ok(teams
-            .iter()
-            .find(|t| t["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-            .and_then(|t| t["id"].as_u64()))
-    }
-
-    /// Creates a team and returns its id.
-    pub async fn create_team(&self, name: &str) -> Result<u64, ApiError> {
-        let request = ApiRequest::new(Method::Post, "/v1/teams").field("name", name);
-        let answer = self.send(&request).await?;
-        answer.body["id"]
-            .as_u64()
-            .ok_or_else(|| ApiError::Unexpected(format!("a created team without an id: {}", answer.body)))
+fn redirect(status: u16, answer: &reqwest::Response) -> ApiError {
+    let location = answer
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(no Location)");
+    ApiError::Redirect {
+        status,
+        location: answer::shorten(location, 200),
     }
 }
 
-/// The API's error text: `error`, then each field's messages.
-fn error_text(body: &Value, status: u16) -> String {
-    let mut text = match &body["error"] {
-        Value::String(s) => s.clone(),
-        Value::Null => format!("HTTP {status}"),
-        other => other.to_string(),
-    };
-    if let Some(description) = body["error_description"].as_str() {
-        text.push_str(": ");
-        text.push_str(description);
+/// A base URL ampsync may send credentials and people's data to: `https`,
+/// or `http` on a loopback address only (the sandbox).
+pub fn check_base_url(url: &str) -> Result<(), &'static str> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL (e.g. https://acme.learnamp.com)")?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("must not carry a query or fragment");
     }
-    if let Some(fields) = body["fullErrors"].as_object() {
-        let details: Vec<String> = fields
-            .iter()
-            .map(|(field, messages)| {
-                let messages: Vec<&str> = messages
-                    .as_array()
-                    .map(|m| m.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                format!("{field} {}", messages.join(", "))
-            })
-            .collect();
-        if !details.is_empty() && !details.iter().all(|d| text.contains(d.as_str())) {
-            text.push_str(" (");
-            text.push_str(&details.join("; "));
-            text.push(')');
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not carry credentials: they come from the environment");
+    }
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback =
+                host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err("plain http is refused except on loopback: use https")
+            }
+        }
+        _ => Err("must be an https:// URL"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://acme.learnamp.com",
+            "https://acme.learnamp.com/",
+            "http://127.0.0.1:8085",
+            "http://localhost:1",
+            "http://[::1]:8085",
+        ] {
+            assert_eq!(check_base_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://acme.learnamp.com",
+            "http://10.0.0.1",
+            "ftp://acme",
+            "acme.learnamp.com",
+            "https://user:pw@acme.learnamp.com",
+            "https://acme.learnamp.com/?x=1",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
         }
     }
-    text
 }

@@ -10,6 +10,7 @@ pub enum Method {
     Get,
     Post,
     Put,
+    Delete,
 }
 
 impl fmt::Display for Method {
@@ -18,6 +19,7 @@ impl fmt::Display for Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Delete => "DELETE",
         })
     }
 }
