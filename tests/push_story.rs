@@ -149,7 +149,7 @@ fn the_example_days_reach_learn_amp_exactly_and_a_second_push_sends_nothing() {
     env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
     let report = push(&env);
     assert_eq!(
-        (&report["events"], &report["sent"], &report["failed"], &report["dead"]),
+        (&report["events"], &report["sent"], &report["failed"], &report["waiting"]),
         (&json!(50), &json!(50), &json!([]), &json!([]))
     );
     assert_in_step(&sandbox, &env);
@@ -202,14 +202,14 @@ fn faults_change_nothing_in_the_end_state() {
     env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
     let report = push(&env);
     assert_eq!(
-        (&report["sent"], &report["failed"], &report["dead"]),
+        (&report["sent"], &report["failed"], &report["waiting"]),
         (&json!(50), &json!([]), &json!([])),
         "{report}"
     );
     env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
     let report = push(&env);
     assert_eq!(
-        (&report["sent"], &report["failed"], &report["dead"]),
+        (&report["sent"], &report["failed"], &report["waiting"]),
         (&json!(7), &json!([]), &json!([])),
         "{report}"
     );
@@ -251,7 +251,7 @@ fn a_push_killed_midway_resumes_to_the_same_state() {
     sandbox.set_faults(Faults::default());
     let report = push(&env);
     assert_eq!(
-        (&report["failed"], &report["dead"]),
+        (&report["failed"], &report["waiting"]),
         (&json!([]), &json!([])),
         "{report}"
     );
@@ -285,7 +285,7 @@ fn an_expired_token_is_renewed_without_failing_events() {
     assert!(output.status.success());
     let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
     assert_eq!(
-        (&report["sent"], &report["failed"], &report["dead"]),
+        (&report["sent"], &report["failed"], &report["waiting"]),
         (&json!(50), &json!([]), &json!([])),
         "{report}"
     );
@@ -311,7 +311,7 @@ fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
     env.import_at("2026-11-24T06:30:00Z", &file);
 
     let plan = env.json(&["plan"]);
-    let requests: Vec<(u64, &str, &str, &str)> = plan["events"]
+    let requests: Vec<(u64, &str, &str)> = plan["events"]
         .as_array()
         .expect("events")
         .iter()
@@ -319,18 +319,17 @@ fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
             (
                 e["seq"].as_u64().unwrap_or(0),
                 e["key"].as_str().unwrap_or(""),
-                e["method"].as_str().unwrap_or(""),
-                e["path"].as_str().unwrap_or(""),
+                e["request"].as_str().unwrap_or(""),
             )
         })
         .collect();
     assert_eq!(
         requests,
         vec![
-            (1, "E1", "POST", "/v1/users"),
-            (2, "E2", "POST", "/v1/users"),
-            (3, "E3", "POST", "/v1/users"),
-            (4, "E4", "POST", "/v1/users")
+            (1, "E1", "POST /v1/users"),
+            (2, "E2", "POST /v1/users"),
+            (3, "E3", "POST /v1/users"),
+            (4, "E4", "POST /v1/users")
         ]
     );
     assert_eq!(
@@ -686,7 +685,7 @@ fn safeguards_hold_a_truncated_file_and_approve_reject_and_rollback_put_things_r
 
 #[test]
 fn reconcile_finds_hand_made_changes_and_repair_sets_them_back() {
-    use ampsync_engine::learnamp::{ApiRequest, Credentials, LearnAmpClient, Method};
+    use ampsync_engine::learnamp::{ClientOptions, ApiRequest, Credentials, LearnAmpClient, Method};
     let sandbox = TestSandbox::with_example_teams();
     let mut env = TestEnv::new();
     sandbox.configure(&mut env, "max_requests_per_second = 500");
@@ -705,7 +704,11 @@ fn reconcile_finds_hand_made_changes_and_repair_sets_them_back() {
     };
     let defaults = SandboxOptions::default();
     let client = LearnAmpClient::new(
-        &sandbox.sandbox.url(),
+        &ClientOptions {
+            base_url: sandbox.sandbox.url(),
+            scopes: String::new(),
+            max_requests_per_second: 100.0,
+        },
         Credentials::new(defaults.client_id, defaults.client_secret),
     )
     .expect("client");
