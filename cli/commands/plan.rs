@@ -32,8 +32,11 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 (Some(ext), None) => Addressee::ExternalId(ext),
                 (None, None) => Addressee::Key(&queue.key),
             };
-            let request = endpoint(step.call.action, who)
-                .map_or_else(|| "(nothing to send)".to_owned(), |(m, p)| format!("{m} {p}"));
+            let nothing = step.call.action == ampsync_engine::replay::Action::Update && step.call.fields.is_empty();
+            let request = match endpoint(step.call.action, who) {
+                Some((m, p)) if !nothing => format!("{m} {p}"),
+                _ => "(nothing to send)".to_owned(),
+            };
             *counts.entry(step.event.name()).or_default() += 1;
             rows.push((step, &queue.key, queue.level, request));
         }

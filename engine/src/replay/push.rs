@@ -353,6 +353,14 @@ async fn deliver_step(ctx: &Ctx, key: &str, step: &Step) -> Outcome {
         );
         return Outcome::Delivered;
     }
+    if step.call.action == Action::Update && step.call.fields.is_empty() {
+        // Only fields Learn Amp cannot take changed (a time zone, a value
+        // removed from the file): nothing to send.
+        let remote_id = ctx.known_id(key);
+        ctx.finish(step, key, Delivery::Delivered { time: now(), remote_id }, remote_id);
+        ctx.outcome(|r| r.delivered += 1 + step.covers.len() as u64);
+        return Outcome::Delivered;
+    }
     let mut attempts = step.prior_attempts;
     // A write from an earlier push may have been applied: look first.
     let mut uncertain = step.prior_attempts > 0;
