@@ -142,6 +142,7 @@ fn a_late_export_is_recorded_as_missing_file_and_shown_in_metrics() {
         "ampsync_last_run_outcome{outcome=\"missing_file\"} 1",
         "ampsync_last_run_outcome{outcome=\"imported\"} 0",
         "ampsync_deliveries{status=\"pending\"} 0",
+        "ampsync_oldest_undelivered_seconds 0",
         "ampsync_events_total{kind=\"created\"} 0",
     ] {
         assert!(metrics.contains(expected), "/metrics lacks {expected:?}:\n{metrics}");

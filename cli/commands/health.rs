@@ -118,12 +118,26 @@ fn render(h: &Health) -> anyhow::Result<String> {
     let deliveries = h.store.delivery_counts()?;
     writeln!(out, "# HELP ampsync_deliveries Events by delivery status.")?;
     writeln!(out, "# TYPE ampsync_deliveries gauge")?;
-    for status in ["pending", "delivered", "failed", "dead"] {
+    for status in ["pending", "waiting", "delivered", "superseded", "failed", "dead", "skipped"] {
         writeln!(
             out,
             "ampsync_deliveries{{status=\"{status}\"}} {}",
             deliveries.get(status).copied().unwrap_or(0)
         )?;
     }
+    // An API down for days shows here although every run exits 0.
+    let age = match h.store.oldest_due()? {
+        Some((_, time)) => {
+            let now = ampsync_engine::clock::now_micros().unwrap_or_default();
+            (now - time).max(0) / 1_000_000
+        }
+        None => 0,
+    };
+    writeln!(
+        out,
+        "# HELP ampsync_oldest_undelivered_seconds Age of the oldest event still to send (0: none)."
+    )?;
+    writeln!(out, "# TYPE ampsync_oldest_undelivered_seconds gauge")?;
+    writeln!(out, "ampsync_oldest_undelivered_seconds {age}")?;
     Ok(out)
 }
