@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-use ampsync_engine::sandbox::{Faults, SandboxOptions};
+use ampsync_sandbox::{Faults, SandboxOptions, TeamSeed};
 use common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
 use common::{Lines, TestEnv, example};
 use serde_json::{Value, json};
@@ -295,7 +295,7 @@ fn an_expired_token_is_renewed_without_failing_events() {
 #[test]
 fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
     let sandbox = TestSandbox::start(SandboxOptions {
-        teams: EXAMPLE_TEAMS.iter().map(|t| t.to_string()).collect(),
+        teams: EXAMPLE_TEAMS.iter().map(|t| TeamSeed::from(*t)).collect(),
         ..SandboxOptions::default()
     });
     let mut env = TestEnv::new();

@@ -1,7 +1,7 @@
 //! A Learn Amp sandbox for a test: served over real HTTP on 127.0.0.1 from
 //! a runtime of its own, while the test drives the `ampsync` binary.
 
-use ampsync_engine::sandbox::{Faults, Sandbox, SandboxOptions};
+use ampsync_sandbox::{Faults, Sandbox, SandboxOptions, TeamSeed};
 use serde_json::Value;
 
 use super::TestEnv;
@@ -41,7 +41,7 @@ impl TestSandbox {
     /// A sandbox that knows the example days' teams.
     pub fn with_example_teams() -> TestSandbox {
         TestSandbox::start(SandboxOptions {
-            teams: EXAMPLE_TEAMS.iter().map(|t| t.to_string()).collect(),
+            teams: EXAMPLE_TEAMS.iter().map(|t| TeamSeed::from(*t)).collect(),
             ..SandboxOptions::default()
         })
     }
