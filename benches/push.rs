@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
 use ampsync_engine::replay::{CallOptions, PushOptions, build_plan, push};
-use ampsync_sandbox::{Faults, Sandbox, SandboxOptions, TeamSeed};
 use ampsync_engine::store::Store;
 use ampsync_engine::{Config, ImportOutcome, Input, import};
+use ampsync_sandbox::{Faults, Sandbox, SandboxOptions, TeamSeed};
 
 fn main() {
     let events: usize = std::env::var("AMPSYNC_BENCH_PUSH_EVENTS")

@@ -195,6 +195,7 @@ fn faults_change_nothing_in_the_end_state() {
         latency_ms: 0,
         drop_after_write_rate: 0.05,
         seed: 7,
+        ..Faults::default()
     });
     let mut env = TestEnv::new();
     sandbox.configure(&mut env, "max_requests_per_second = 40\nmax_attempts = 20");

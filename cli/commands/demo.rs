@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ampsync_engine::learnamp::Credentials;
-use ampsync_sandbox::{Sandbox, SandboxOptions};
 use ampsync_engine::store::Store;
 use ampsync_engine::{Config, ImportOutcome, Input, import};
+use ampsync_sandbox::{Sandbox, SandboxOptions};
 use anyhow::Context;
 
 use crate::Exit;
@@ -51,9 +51,7 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             hr_package: true,
             ..SandboxOptions::default()
         };
-        Sandbox::start(listener, options)
-            .await
-            .context("starting the sandbox")
+        Sandbox::start(listener, options).await.context("starting the sandbox")
     })?;
     println!("Learn Amp sandbox on {}; store in {}", sandbox.url(), work.display());
 

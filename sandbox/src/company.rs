@@ -142,7 +142,10 @@ impl Company {
         };
         for seed in teams {
             let external_id = seed.integration_external_id.clone().filter(|e| !e.is_empty());
-            if let Some(taken) = external_id.as_deref().filter(|e| company.team_by_external_id(e).is_some()) {
+            if let Some(taken) = external_id
+                .as_deref()
+                .filter(|e| company.team_by_external_id(e).is_some())
+            {
                 return Err(format!("two seeded teams have the integration external id {taken:?}"));
             }
             let id = company.next_team_id();
@@ -347,7 +350,10 @@ mod tests {
         let seeds: Vec<TeamSeed> = ["Sales", "sales", "Ops"].into_iter().map(TeamSeed::from).collect();
         let mut company = Company::new(Settings::default(), &seeds).expect("valid seeds");
         assert_eq!(company.teams().len(), 3);
-        assert_eq!(company.teams_named("SALES").map(|t| t.id).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            company.teams_named("SALES").map(|t| t.id).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         company.put_user(user(1, "a@x.com", (Some(1), vec![1, 2])));
         assert_eq!(company.active_members(1), 1);
         assert_eq!(company.active_members(2), 1);

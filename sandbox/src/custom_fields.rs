@@ -60,8 +60,12 @@ mod tests {
             CustomFieldDef::optional("Site"),
         ]));
         let mut fields = BTreeMap::new();
-        apply(&company, &mut fields, sent(&[("Grade", "7"), ("Cost centre", "CC1"), ("Site", "Leeds")]))
-            .expect("known fields");
+        apply(
+            &company,
+            &mut fields,
+            sent(&[("Grade", "7"), ("Cost centre", "CC1"), ("Site", "Leeds")]),
+        )
+        .expect("known fields");
         apply(&company, &mut fields, sent(&[("Grade", "")])).expect("optional cleared");
         assert_eq!(
             fields.into_iter().collect::<Vec<_>>(),

@@ -111,9 +111,7 @@ pub(crate) fn grant(provisioned: Option<&[String]>, requested: Option<&str>) -> 
 /// `method`, as each endpoint's "Required Scope" says.
 pub(crate) fn required(method: &Method, route: &str) -> Option<&'static str> {
     let scope = match (route, method.as_str()) {
-        ("/v1/users" | "/v1/users/{id}" | "/v1/users/by_integration_external_id/{external_id}", "GET") => {
-            "users:read"
-        }
+        ("/v1/users" | "/v1/users/{id}" | "/v1/users/by_integration_external_id/{external_id}", "GET") => "users:read",
         ("/v1/users", "POST") => "users:create",
         ("/v1/users/{id}" | "/v1/users/by_integration_external_id/{external_id}", "PUT") => "users:update",
         ("/v1/users/{id}", "DELETE") => "users:delete",
@@ -179,7 +177,10 @@ mod tests {
     fn provisioned_credentials_get_only_their_scopes_and_must_name_them() {
         let provisioned = list(&["users:read", "users:create"]);
         assert_eq!(grant(Some(&provisioned), None), Err(InvalidScope));
-        assert_eq!(grant(Some(&provisioned), Some("users:read teams:read")), Err(InvalidScope));
+        assert_eq!(
+            grant(Some(&provisioned), Some("users:read teams:read")),
+            Err(InvalidScope)
+        );
         let granted = grant(Some(&provisioned), Some("users:create")).expect("provisioned");
         assert!(!granted.full_access);
         assert!(granted.allows("users:create"));
@@ -197,10 +198,6 @@ mod tests {
             Some("teams:update")
         );
         assert_eq!(required(&Method::PATCH, "/v1/users/{id}"), None);
-        assert!(
-            ["users:read", "teams:delete"]
-                .iter()
-                .all(|s| DOCUMENTED.contains(s))
-        );
+        assert!(["users:read", "teams:delete"].iter().all(|s| DOCUMENTED.contains(s)));
     }
 }

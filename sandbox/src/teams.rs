@@ -61,7 +61,9 @@ pub(crate) async fn show_by_external_id(
     State(shared): AppState,
     Path(external_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    show_found(&shared, |company| company.team_by_external_id(&external_id).map(|t| t.id))
+    show_found(&shared, |company| {
+        company.team_by_external_id(&external_id).map(|t| t.id)
+    })
 }
 
 fn show_found(shared: &Shared, find: impl FnOnce(&Company) -> Option<u64>) -> Result<Json<Value>, ApiError> {

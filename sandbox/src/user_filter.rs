@@ -140,11 +140,14 @@ mod tests {
             (got, errors.is_empty())
         };
         let both = Some(vec!["confirmed".to_owned(), "deactivated".to_owned()]);
-        assert_eq!(read("filters[status][]=confirmed&filters[status][]=deactivated"), (both.clone(), true));
+        assert_eq!(
+            read("filters[status][]=confirmed&filters[status][]=deactivated"),
+            (both.clone(), true)
+        );
         assert_eq!(read("filters[status]=confirmed,deactivated"), (both.clone(), true));
         assert_eq!(read("filters[status][]=confirmed,%20deactivated"), (both.clone(), true));
         assert_eq!(read("filters[status]=[confirmed,deactivated]"), (both, true));
         assert_eq!(read("filters[status][]="), (None, true));
-        assert_eq!(read("filters[status]=active").1, false);
+        assert!(!read("filters[status]=active").1);
     }
 }
