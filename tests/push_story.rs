@@ -295,6 +295,7 @@ fn an_expired_token_is_renewed_without_failing_events() {
 
 #[test]
 fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
+    // No HR-role package: E2's `hr` role is refused (422), as Learn Amp does.
     let sandbox = TestSandbox::start(SandboxOptions {
         teams: EXAMPLE_TEAMS.iter().map(|t| TeamSeed::from(*t)).collect(),
         ..SandboxOptions::default()
@@ -305,7 +306,7 @@ fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
         "small.csv",
         "Employee ID,First name,Last name,Email,Role,Primary team\n\
          E1,Ann,Lee,ann@acme.example,viewer,Sales\n\
-         E2,Bo,Chan,bo@acme.example,learning_designer,Sales\n\
+         E2,Bo,Chan,bo@acme.example,hr,Sales\n\
          E3,Cy,Diaz,cy@acme.example,admin,Nowhere\n\
          E4,Di,Eve,di@acme.example,reporter,Finance\n",
     );

@@ -38,10 +38,12 @@ impl TestSandbox {
         TestSandbox { sandbox, runtime }
     }
 
-    /// A sandbox that knows the example days' teams.
+    /// A sandbox set up as the example company: its teams, and the HR-role
+    /// package (its Director of People & Culture has the `hr` role).
     pub fn with_example_teams() -> TestSandbox {
         TestSandbox::start(SandboxOptions {
             teams: EXAMPLE_TEAMS.iter().map(|t| TeamSeed::from(*t)).collect(),
+            hr_package: true,
             ..SandboxOptions::default()
         })
     }
