@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
 use ampsync_engine::replay::{CallOptions, PushOptions, build_plan, push};
-use ampsync_engine::sandbox::{Faults, Sandbox, SandboxOptions};
 use ampsync_engine::store::Store;
 use ampsync_engine::{Config, ImportOutcome, Input, import};
+use ampsync_sandbox::{Faults, Sandbox, SandboxOptions, TeamSeed};
 
 fn main() {
     let events: usize = std::env::var("AMPSYNC_BENCH_PUSH_EVENTS")
@@ -91,8 +91,8 @@ async fn run(store_path: &Path, n: usize, concurrency: usize, latency_ms: u64) -
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let options = SandboxOptions {
         teams: ["Engineering", "Sales", "Finance", "Support"]
-            .iter()
-            .map(|t| t.to_string())
+            .into_iter()
+            .map(TeamSeed::from)
             .collect(),
         faults: Faults {
             latency_ms,

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-use ampsync_engine::sandbox::{Faults, SandboxOptions};
+use ampsync_sandbox::{Faults, SandboxOptions, TeamSeed};
 use common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
 use common::{Lines, TestEnv, example};
 use serde_json::{Value, json};
@@ -195,6 +195,7 @@ fn faults_change_nothing_in_the_end_state() {
         latency_ms: 0,
         drop_after_write_rate: 0.05,
         seed: 7,
+        ..Faults::default()
     });
     let mut env = TestEnv::new();
     sandbox.configure(&mut env, "max_requests_per_second = 40\nmax_attempts = 20");
@@ -294,8 +295,9 @@ fn an_expired_token_is_renewed_without_failing_events() {
 
 #[test]
 fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
+    // No HR-role package: E2's `hr` role is refused (422), as Learn Amp does.
     let sandbox = TestSandbox::start(SandboxOptions {
-        teams: EXAMPLE_TEAMS.iter().map(|t| t.to_string()).collect(),
+        teams: EXAMPLE_TEAMS.iter().map(|t| TeamSeed::from(*t)).collect(),
         ..SandboxOptions::default()
     });
     let mut env = TestEnv::new();
@@ -304,7 +306,7 @@ fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
         "small.csv",
         "Employee ID,First name,Last name,Email,Role,Primary team\n\
          E1,Ann,Lee,ann@acme.example,viewer,Sales\n\
-         E2,Bo,Chan,bo@acme.example,learning_designer,Sales\n\
+         E2,Bo,Chan,bo@acme.example,hr,Sales\n\
          E3,Cy,Diaz,cy@acme.example,admin,Nowhere\n\
          E4,Di,Eve,di@acme.example,reporter,Finance\n",
     );

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ampsync_engine::learnamp::Credentials;
-use ampsync_engine::sandbox::{Sandbox, SandboxOptions};
 use ampsync_engine::store::Store;
 use ampsync_engine::{Config, ImportOutcome, Input, import};
+use ampsync_sandbox::{Sandbox, SandboxOptions};
 use anyhow::Context;
 
 use crate::Exit;
@@ -45,9 +45,13 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding a loopback port")?;
-        Sandbox::start(listener, SandboxOptions::default())
-            .await
-            .context("starting the sandbox")
+        // Legacy credentials (the engine's token request names no scope),
+        // and the HR-role package: the example company has an HR person.
+        let options = SandboxOptions {
+            hr_package: true,
+            ..SandboxOptions::default()
+        };
+        Sandbox::start(listener, options).await.context("starting the sandbox")
     })?;
     println!("Learn Amp sandbox on {}; store in {}", sandbox.url(), work.display());
 

@@ -1,6 +1,5 @@
 //! The ampsync domain: config, ingest of the daily file, the diff into
-//! events, replay to Learn Amp, and a faithful local Learn Amp sandbox.
-//! Storage is `ampsync-store`'s.
+//! events and replay to Learn Amp. Storage is `ampsync-store`'s.
 
 mod audit;
 pub mod clock;
@@ -20,7 +19,6 @@ mod rollback;
 pub mod runlock;
 pub mod runlog;
 pub mod safeguard;
-pub mod sandbox;
 pub mod schedule;
 pub mod source;
 pub mod sync;

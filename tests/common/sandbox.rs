@@ -1,7 +1,7 @@
 //! A Learn Amp sandbox for a test: served over real HTTP on 127.0.0.1 from
 //! a runtime of its own, while the test drives the `ampsync` binary.
 
-use ampsync_engine::sandbox::{Faults, Sandbox, SandboxOptions};
+use ampsync_sandbox::{Faults, Sandbox, SandboxOptions, TeamSeed};
 use serde_json::Value;
 
 use super::TestEnv;
@@ -38,10 +38,12 @@ impl TestSandbox {
         TestSandbox { sandbox, runtime }
     }
 
-    /// A sandbox that knows the example days' teams.
+    /// A sandbox set up as the example company: its teams, and the HR-role
+    /// package (its Director of People & Culture has the `hr` role).
     pub fn with_example_teams() -> TestSandbox {
         TestSandbox::start(SandboxOptions {
-            teams: EXAMPLE_TEAMS.iter().map(|t| t.to_string()).collect(),
+            teams: EXAMPLE_TEAMS.iter().map(|t| TeamSeed::from(*t)).collect(),
+            hr_package: true,
             ..SandboxOptions::default()
         })
     }

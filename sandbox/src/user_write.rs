@@ -1,18 +1,22 @@
 //! What a checked [`UserForm`] does to the company: resolve the manager and
-//! the teams it names, build the new user, check the model validations
-//! (email well-formed and unique ignoring case, integration external id
-//! unique), and store it. Nothing is stored when any check fails.
+//! the teams it names (400 when unknown), check what the company allows
+//! (422: `hr` without the HR-role package, an unknown `occupationRole`),
+//! apply the custom fields (404 / 400), build the new user, check the model
+//! validations (email well-formed and unique ignoring case, integration
+//! external id unique), and store it. Nothing is stored when any check
+//! fails.
 
 use chrono::NaiveDate;
 
-use super::{
+use crate::{
     company::{Company, Status, User},
+    custom_fields,
     error::{ApiError, FieldErrors},
     user_form::{ManagerRef, TeamRef, UserForm},
 };
 
 /// Creates a user from a create form and returns it.
-pub(super) fn create(company: &mut Company, form: UserForm, today: NaiveDate) -> Result<User, ApiError> {
+pub(crate) fn create(company: &mut Company, form: UserForm, today: NaiveDate) -> Result<User, ApiError> {
     let status = if form.skip_invitation {
         Status::NotInvited
     } else {
@@ -24,10 +28,10 @@ pub(super) fn create(company: &mut Company, form: UserForm, today: NaiveDate) ->
         first_name: String::new(),
         last_name: String::new(),
         job_title: None,
-        time_zone: "London".to_owned(),
         language: "en".to_owned(),
         role: "viewer".to_owned(),
         integration_external_id: None,
+        occupation_role: None,
         hire_date: None,
         location: None,
         department: None,
@@ -46,7 +50,7 @@ pub(super) fn create(company: &mut Company, form: UserForm, today: NaiveDate) ->
 
 /// Applies an update form to user `id`; returns the user and whether it was
 /// reactivated (`reactivate=true` on a deactivated user).
-pub(super) fn update(
+pub(crate) fn update(
     company: &mut Company,
     id: u64,
     form: UserForm,
@@ -67,6 +71,17 @@ fn changed(company: &Company, mut user: User, form: UserForm, today: NaiveDate) 
         .map(|m| m.as_ref().map(|m| resolve_manager(company, m)).transpose())
         .transpose()?;
     let teams = resolve_teams(company, &form)?;
+    if form.role.as_deref() == Some("hr") && !company.settings.hr_package {
+        return Err(ApiError::unprocessable("hr role requires the HR-role package"));
+    }
+    if let Some(Some(role)) = &form.occupation_role
+        && !company.settings.occupation_roles.contains(role)
+    {
+        return Err(ApiError::unprocessable(
+            "occupationRole does not match an existing role in your company",
+        ));
+    }
+    custom_fields::apply(&company.settings, &mut user.custom_fields, form.custom_fields)?;
     set(&mut user.email, form.email);
     set(&mut user.first_name, form.first_name);
     set(&mut user.last_name, form.last_name);
@@ -76,18 +91,11 @@ fn changed(company: &Company, mut user: User, form: UserForm, today: NaiveDate) 
     set(&mut user.department, form.department);
     set(&mut user.role, form.role);
     set(&mut user.language, form.language);
-    set(&mut user.time_zone, form.time_zone);
+    set(&mut user.occupation_role, form.occupation_role);
     set(&mut user.hire_date, form.hire_date);
     set(&mut user.manager, manager);
     set(&mut user.primary_team, teams.primary);
     set(&mut user.secondary_teams, teams.secondary);
-    for (name, value) in form.custom_fields {
-        if value.is_empty() {
-            user.custom_fields.remove(&name);
-        } else {
-            user.custom_fields.insert(name, value);
-        }
-    }
     if form.reactivate {
         user.reactivate(today);
     }

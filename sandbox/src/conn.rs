@@ -27,13 +27,13 @@ use tokio::{
 
 /// The sandbox's listener: a bound [`TcpListener`] whose streams can be cut.
 #[derive(Debug)]
-pub(super) struct Listener {
+pub(crate) struct Listener {
     inner: TcpListener,
 }
 
 impl Listener {
     /// Wraps an already-bound listener.
-    pub(super) fn new(inner: TcpListener) -> Self {
+    pub(crate) fn new(inner: TcpListener) -> Self {
         Listener { inner }
     }
 }
@@ -72,7 +72,7 @@ impl axum::serve::Listener for Listener {
 
 /// An accepted connection and its cut flag.
 #[derive(Debug)]
-pub(super) struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     cut: Arc<AtomicBool>,
 }
@@ -140,11 +140,11 @@ impl AsyncWrite for Conn {
 
 /// The handle a request holds to cut its own connection.
 #[derive(Clone, Debug)]
-pub(super) struct Cutter(Arc<AtomicBool>);
+pub(crate) struct Cutter(Arc<AtomicBool>);
 
 impl Cutter {
     /// From now on the connection fails every read and write; hyper drops it.
-    pub(super) fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.0.store(true, Ordering::Release);
     }
 }

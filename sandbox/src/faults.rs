@@ -5,9 +5,7 @@
 //!
 //! Choices are drawn from the seed and the request's number since the
 //! faults were last set (splitmix64), so a sequential client meets the same
-//! faults every run. The rate limit is a one-second window opened by the
-//! first request after the previous window closed; it counts admitted
-//! requests only.
+//! faults every run. The rate limit is a token bucket (`rate_limit`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,56 +15,81 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Faults, conn::Cutter, error::ApiError, state::Shared};
+use crate::{conn::Cutter, error::ApiError, rate_limit::TokenBucket, state::Shared};
+
+/// Faults injected into `/v1/*` requests. The default injects none.
+///
+/// Which request gets a fault is drawn from `seed` and the request's number
+/// (counted from the last time the faults were set), so a client that sends
+/// requests one at a time meets the same faults on every run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Requests admitted per second, as a token bucket: it holds one
+    /// second's worth, starts full (again whenever the faults are set) and
+    /// refills continuously; a request that finds no token gets 429.
+    pub rate_limit_per_second: Option<u32>,
+    /// 429s from the rate limit carry no `Retry-After` (else `Retry-After: 1`).
+    pub omit_retry_after: bool,
+    /// Share of requests answered 500 or 503 before anything else is done.
+    pub error_rate: f64,
+    /// Milliseconds added to every request.
+    pub latency_ms: u64,
+    /// Share of successful writes (POST/PUT/DELETE) that are applied and
+    /// then answered by closing the connection with no response at all.
+    pub drop_after_write_rate: f64,
+    /// Seed of the deterministic fault choice.
+    pub seed: u64,
+}
 
 /// The faults in force, the number of requests drawn for since they were
-/// set, and the rate-limit window.
-#[derive(Debug, Default)]
-pub(super) struct FaultState {
+/// set, and the rate limit's bucket.
+#[derive(Debug)]
+pub(crate) struct FaultState {
     faults: Faults,
     draws: u64,
-    window: Option<(Instant, u32)>,
+    bucket: Option<TokenBucket>,
 }
 
 /// What happens to one request.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Plan {
-    pub(super) latency: Duration,
-    pub(super) rate_limited: bool,
-    pub(super) server_error: Option<StatusCode>,
-    pub(super) drop_after_write: bool,
+pub(crate) struct Plan {
+    pub(crate) latency: Duration,
+    pub(crate) rate_limited: bool,
+    /// The 429 carries no `Retry-After`.
+    pub(crate) omit_retry_after: bool,
+    pub(crate) server_error: Option<StatusCode>,
+    pub(crate) drop_after_write: bool,
 }
 
 impl FaultState {
-    /// Starts with these faults.
-    pub(super) fn new(faults: Faults) -> Self {
+    /// Starts with these faults at `now` (the bucket full).
+    pub(crate) fn new(faults: Faults, now: Instant) -> Self {
         FaultState {
+            bucket: faults.rate_limit_per_second.map(|limit| TokenBucket::new(limit, now)),
             faults,
             draws: 0,
-            window: None,
         }
     }
 
-    /// Replaces the faults and restarts the draws and the rate window.
-    pub(super) fn set(&mut self, faults: Faults) {
-        *self = FaultState::new(faults);
+    /// Replaces the faults and restarts the draws and the bucket.
+    pub(crate) fn set(&mut self, faults: Faults, now: Instant) {
+        *self = FaultState::new(faults, now);
     }
 
     /// The faults in force.
-    pub(super) fn faults(&self) -> &Faults {
+    pub(crate) fn faults(&self) -> &Faults {
         &self.faults
     }
 
     /// The plan for the next request, arriving at `now`.
-    pub(super) fn plan(&mut self, now: Instant, is_write: bool) -> Plan {
+    pub(crate) fn plan(&mut self, now: Instant, is_write: bool) -> Plan {
         let n = self.draws;
         self.draws += 1;
-        let rate_limited = self
-            .faults
-            .rate_limit_per_second
-            .is_some_and(|limit| !self.admit(now, limit));
+        let rate_limited = self.bucket.as_mut().is_some_and(|bucket| !bucket.admit(now));
         let f = &self.faults;
         let server_error = (!rate_limited && unit(f.seed, n, 1) < f.error_rate).then(|| {
             if unit(f.seed, n, 2) < 0.5 {
@@ -79,22 +102,10 @@ impl FaultState {
         Plan {
             latency: Duration::from_millis(f.latency_ms),
             rate_limited,
+            omit_retry_after: f.omit_retry_after,
             server_error,
             drop_after_write,
         }
-    }
-
-    /// Whether the rate limit admits one more request at `now`.
-    fn admit(&mut self, now: Instant, limit: u32) -> bool {
-        let (start, admitted) = match self.window {
-            Some((start, admitted)) if now.saturating_duration_since(start) < Duration::from_secs(1) => {
-                (start, admitted)
-            }
-            _ => (now, 0),
-        };
-        let admit = admitted < limit;
-        self.window = Some((start, admitted + u32::from(admit)));
-        admit
     }
 }
 
@@ -108,7 +119,7 @@ fn unit(seed: u64, n: u64, purpose: u64) -> f64 {
 }
 
 /// The `/v1` middleware: counts the request, then carries out its plan.
-pub(super) async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+pub(crate) async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let is_write = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -120,9 +131,13 @@ pub(super) async fn inject(State(shared): State<Arc<Shared>>, request: Request, 
     if plan.rate_limited {
         shared.counters.bump(&shared.counters.rate_limited);
         tracing::debug!(uri = %request.uri(), "sandbox fault: 429");
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "You're requesting too many API calls.")
-            .retry_after(1)
-            .into_response();
+        let refusal = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "You're requesting too many API calls.");
+        let refusal = if plan.omit_retry_after {
+            refusal
+        } else {
+            refusal.retry_after(1)
+        };
+        return refusal.into_response();
     }
     if let Some(status) = plan.server_error {
         shared.counters.bump(&shared.counters.server_errors);
@@ -175,29 +190,38 @@ mod tests {
     }
 
     #[test]
-    fn rate_window_admits_the_limit_per_second() {
-        let mut state = FaultState::new(Faults {
-            rate_limit_per_second: Some(2),
-            ..Faults::default()
-        });
+    fn the_rate_limit_refuses_past_the_bucket_and_setting_refills_it() {
         let t0 = Instant::now();
+        let mut state = FaultState::new(
+            Faults {
+                rate_limit_per_second: Some(2),
+                ..Faults::default()
+            },
+            t0,
+        );
         let limited = |state: &mut FaultState, at: Duration| state.plan(t0 + at, false).rate_limited;
         assert!(!limited(&mut state, Duration::ZERO));
+        assert!(!limited(&mut state, Duration::ZERO));
+        assert!(limited(&mut state, Duration::from_millis(499)));
         assert!(!limited(&mut state, Duration::from_millis(500)));
-        assert!(limited(&mut state, Duration::from_millis(999)));
-        assert!(!limited(&mut state, Duration::from_millis(1000)));
-        assert!(!limited(&mut state, Duration::from_millis(1500)));
-        assert!(limited(&mut state, Duration::from_millis(1999)));
+        assert!(limited(&mut state, Duration::from_millis(500)));
+        state.set(state.faults().clone(), t0 + Duration::from_millis(500));
+        assert!(!limited(&mut state, Duration::from_millis(500)));
+        assert!(!limited(&mut state, Duration::from_millis(500)));
+        assert!(limited(&mut state, Duration::from_millis(500)));
     }
 
     #[test]
     fn certain_faults_always_happen_and_only_to_writes_when_dropping() {
-        let mut state = FaultState::new(Faults {
-            error_rate: 1.0,
-            drop_after_write_rate: 1.0,
-            ..Faults::default()
-        });
         let now = Instant::now();
+        let mut state = FaultState::new(
+            Faults {
+                error_rate: 1.0,
+                drop_after_write_rate: 1.0,
+                ..Faults::default()
+            },
+            now,
+        );
         for _ in 0..100 {
             let plan = state.plan(now, false);
             assert!(matches!(
@@ -207,7 +231,7 @@ mod tests {
             assert!(!plan.drop_after_write);
             assert!(state.plan(now, true).drop_after_write);
         }
-        state.set(Faults::default());
+        state.set(Faults::default(), now);
         assert_eq!(state.plan(now, true), Plan::default());
     }
 }

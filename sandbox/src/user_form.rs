@@ -3,26 +3,26 @@
 //! pairs first (a 400 with only a message), then each field (a 400 with
 //! `fullErrors`: "email is missing", "role does not have a valid value").
 //!
-//! What the values refer to (the manager, the teams) and what must be unique
-//! is `user_write`'s to check.
+//! What the values refer to (the manager, the teams, the occupation role,
+//! the custom fields), what the company allows (`hr`) and what must be
+//! unique is `user_write`'s to check. `timeZone` is not an input of the
+//! users API: it is ignored.
 
 use chrono::NaiveDate;
 
-use super::{
+use crate::{
     error::{ApiError, FieldErrors},
     params::Params,
 };
 
-/// Roles a user can be given.
-///
-/// The documented roles only: `learning_designer`, which ampsync's files may
-/// carry, is not among them, and the sandbox refuses it as Learn Amp would.
-pub(super) const ROLES: [&str; 5] = ["viewer", "curator", "admin", "hr", "reporter"];
+/// Roles a user can be given, as the docs list them; `owner` and
+/// `super_admin` cannot be set through the API.
+pub(crate) const ROLES: [&str; 6] = ["viewer", "curator", "reporter", "learning_designer", "hr", "admin"];
 
-/// The documented supported language codes.
-pub(super) const LANGUAGES: [&str; 25] = [
-    "en", "en-US", "de", "es", "es-CO", "fr", "it", "nl", "pt-BR", "pl", "ru", "no", "sv", "da", "zh-CN", "zh-TW",
-    "ja", "ar", "sk", "cy", "el", "hu", "pt-PT", "ro", "tr",
+/// The docs' "Supported Language Codes".
+pub(crate) const LANGUAGES: [&str; 27] = [
+    "en", "en-US", "de", "es", "es-CO", "fr", "fr-CA", "it", "nl", "pt-BR", "pl", "ru", "no", "sv", "da", "zh-CN",
+    "zh-TW", "ja", "ar", "sk", "ca", "cy", "el", "hu", "pt-PT", "ro", "tr",
 ];
 
 /// The parameter pairs that may not be sent together.
@@ -35,21 +35,21 @@ const EXCLUSIVE: [(&str, &str); 3] = [
 /// Whether the form creates a user (three fields required) or updates one
 /// (every field optional, omitted fields unchanged).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Mode {
+pub(crate) enum Mode {
     Create,
     Update,
 }
 
 /// A manager, by id or by email.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum ManagerRef {
+pub(crate) enum ManagerRef {
     Id(u64),
     Email(String),
 }
 
 /// A team, by id or by integration external id.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum TeamRef {
+pub(crate) enum TeamRef {
     Id(u64),
     ExternalId(String),
 }
@@ -57,30 +57,32 @@ pub(super) enum TeamRef {
 /// What a request asks to set. `None`: not sent (unchanged); for clearable
 /// fields `Some(None)`: sent empty (cleared).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct UserForm {
-    pub(super) email: Option<String>,
-    pub(super) first_name: Option<String>,
-    pub(super) last_name: Option<String>,
-    pub(super) integration_external_id: Option<Option<String>>,
-    pub(super) job_title: Option<Option<String>>,
-    pub(super) location: Option<Option<String>>,
-    pub(super) department: Option<Option<String>>,
-    pub(super) role: Option<String>,
-    pub(super) language: Option<String>,
-    pub(super) time_zone: Option<String>,
-    pub(super) hire_date: Option<Option<NaiveDate>>,
-    pub(super) manager: Option<Option<ManagerRef>>,
-    pub(super) primary_team: Option<Option<TeamRef>>,
-    pub(super) secondary_teams: Option<Vec<TeamRef>>,
-    pub(super) skip_invitation: bool,
-    pub(super) reactivate: bool,
-    /// Name → value; an empty value removes the field on update.
-    pub(super) custom_fields: Vec<(String, String)>,
+pub(crate) struct UserForm {
+    pub(crate) email: Option<String>,
+    pub(crate) first_name: Option<String>,
+    pub(crate) last_name: Option<String>,
+    pub(crate) integration_external_id: Option<Option<String>>,
+    pub(crate) job_title: Option<Option<String>>,
+    pub(crate) location: Option<Option<String>>,
+    pub(crate) department: Option<Option<String>>,
+    pub(crate) role: Option<String>,
+    pub(crate) language: Option<String>,
+    pub(crate) occupation_role: Option<Option<String>>,
+    pub(crate) hire_date: Option<Option<NaiveDate>>,
+    pub(crate) manager: Option<Option<ManagerRef>>,
+    pub(crate) primary_team: Option<Option<TeamRef>>,
+    pub(crate) secondary_teams: Option<Vec<TeamRef>>,
+    pub(crate) skip_invitation: bool,
+    pub(crate) reactivate: bool,
+    /// Name → value, in the order sent; an empty value clears the field.
+    /// Empty when the company has custom fields disabled.
+    pub(crate) custom_fields: Vec<(String, String)>,
 }
 
 impl UserForm {
-    /// Checks and reads the parameters of a create or an update.
-    pub(super) fn parse(params: &Params, mode: Mode) -> Result<UserForm, ApiError> {
+    /// Checks and reads the parameters of a create or an update; with
+    /// `custom_fields` false (disabled), `customFields` are not read at all.
+    pub(crate) fn parse(params: &Params, mode: Mode, custom_fields: bool) -> Result<UserForm, ApiError> {
         check_exclusive(params)?;
         let mut errors = FieldErrors::default();
         let form = UserForm {
@@ -93,14 +95,18 @@ impl UserForm {
             department: clearable(params, "department"),
             role: one_of(params, "role", &ROLES, &mut errors),
             language: one_of(params, "language", &LANGUAGES, &mut errors),
-            time_zone: required(params, "timeZone", Mode::Update, &mut errors),
+            occupation_role: clearable(params, "occupationRole"),
             hire_date: hire_date(params, &mut errors),
             manager: manager(params, &mut errors),
             primary_team: primary_team(params, &mut errors),
             secondary_teams: secondary_teams(params, &mut errors),
             skip_invitation: boolean(params, "skipInvitation", &mut errors),
             reactivate: boolean(params, "reactivate", &mut errors),
-            custom_fields: custom_fields(params, &mut errors),
+            custom_fields: if custom_fields {
+                read_custom_fields(params, &mut errors)
+            } else {
+                Vec::new()
+            },
         };
         errors.into_params_result()?;
         Ok(form)
@@ -144,10 +150,14 @@ fn clearable(params: &Params, key: &str) -> Option<Option<String>> {
         .map(|v| if v.is_empty() { None } else { Some(v.to_owned()) })
 }
 
-/// A value from a fixed list (exact, as Grape's `values:` checks).
+/// A value from a fixed list (exact, as Grape's `values:` checks); an enum
+/// cannot be blank.
 fn one_of(params: &Params, key: &str, allowed: &[&str], errors: &mut FieldErrors) -> Option<String> {
     let value = params.get(key)?;
-    if allowed.contains(&value) {
+    if value.trim().is_empty() {
+        errors.add(key, "is empty");
+        None
+    } else if allowed.contains(&value) {
         Some(value.to_owned())
     } else {
         errors.add(key, "does not have a valid value");
@@ -238,7 +248,7 @@ fn boolean(params: &Params, key: &str, errors: &mut FieldErrors) -> bool {
 /// Rails-style custom fields: `customFields[][name]=X&customFields[][value]=Y`
 /// (a new entry starts when the current one already has that key) or
 /// indexed `customFields[0][name]=X&customFields[0][value]=Y`.
-fn custom_fields(params: &Params, errors: &mut FieldErrors) -> Vec<(String, String)> {
+fn read_custom_fields(params: &Params, errors: &mut FieldErrors) -> Vec<(String, String)> {
     // (index label, name, value); unindexed entries have no label.
     let mut entries: Vec<(Option<String>, Option<String>, Option<String>)> = Vec::new();
     for (key, value) in params.pairs() {
@@ -285,20 +295,16 @@ fn slot(entry: &(Option<String>, Option<String>, Option<String>), is_name: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderMap;
 
     fn form(body: &str, mode: Mode) -> Result<UserForm, ApiError> {
-        UserForm::parse(
-            &Params::from_body(&HeaderMap::new(), body.as_bytes()).expect("form body"),
-            mode,
-        )
+        UserForm::parse(&Params::from_urlencoded(body), mode, true)
     }
 
     #[test]
     fn reads_every_field() {
         let got = form(
             "email=Ann%40X.com&firstName=Ann&lastName=Lee&integrationExternalId=E1&jobTitle=&role=curator\
-             &language=pt-BR&timeZone=Paris&hireDate=2021-02-28&managerEmail=Boss%40x.com&primaryTeamId=3\
+             &language=pt-BR&timeZone=Paris&occupationRole=Engineer&hireDate=2021-02-28&managerEmail=Boss%40x.com&primaryTeamId=3\
              &secondaryTeamIntegrationExternalIds[]=T1&secondaryTeamIntegrationExternalIds[]=T2&skipInvitation=TRUE\
              &customFields[][name]=Cost+centre&customFields[][value]=CC1&customFields[][name]=Site\
              &customFields[0][name]=Grade&customFields[0][value]=7",
@@ -315,7 +321,7 @@ mod tests {
                 job_title: Some(None),
                 role: Some("curator".to_owned()),
                 language: Some("pt-BR".to_owned()),
-                time_zone: Some("Paris".to_owned()),
+                occupation_role: Some(Some("Engineer".to_owned())),
                 hire_date: Some(NaiveDate::from_ymd_opt(2021, 2, 28)),
                 manager: Some(Some(ManagerRef::Email("boss@x.com".to_owned()))),
                 primary_team: Some(Some(TeamRef::Id(3))),
@@ -338,7 +344,7 @@ mod tests {
     fn update_needs_nothing_but_refuses_blanks() {
         assert_eq!(form("", Mode::Update).expect("empty update"), UserForm::default());
         let err = form(
-            "firstName=+&role=owner&hireDate=28%2F02%2F2021&secondaryTeamIds[]=x",
+            "firstName=+&role=owner&language=&hireDate=28%2F02%2F2021&secondaryTeamIds[]=x",
             Mode::Update,
         )
         .expect_err("invalid");
@@ -347,16 +353,25 @@ mod tests {
             (
                 axum::http::StatusCode::BAD_REQUEST,
                 &serde_json::json!({
-                    "error": "firstName is empty, role does not have a valid value, hireDate is invalid, \
-                              secondaryTeamIds is invalid",
+                    "error": "firstName is empty, role does not have a valid value, language is empty, \
+                              hireDate is invalid, secondaryTeamIds is invalid",
                     "fullErrors": {
                         "firstName": ["is empty"],
                         "role": ["does not have a valid value"],
+                        "language": ["is empty"],
                         "hireDate": ["is invalid"],
                         "secondaryTeamIds": ["is invalid"],
                     }
                 })
             )
         );
+    }
+
+    #[test]
+    fn custom_fields_are_not_read_when_disabled() {
+        let params = Params::from_urlencoded("customFields[][value]=orphan");
+        assert!(UserForm::parse(&params, Mode::Update, true).is_err());
+        let ignored = UserForm::parse(&params, Mode::Update, false).expect("ignored");
+        assert_eq!(ignored.custom_fields, vec![]);
     }
 }

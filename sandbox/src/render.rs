@@ -1,22 +1,31 @@
 //! Users and teams as the API's JSON, in the documented shapes: the full
 //! user (show, create, update, and list with `expanded=true`), the list item
-//! (list without `expanded`), the brief user nested as a manager, and teams.
+//! (list without `expanded`), the brief user nested as a manager or a team
+//! member, and teams as listed, as updated (simple) and in full (show,
+//! create, update with `response=Extended`).
+//!
+//! Every user shows the company's time zone; custom fields are listed by
+//! name as `[{"name", "value"}]` on the full user (only those with a value).
 
 use serde_json::{Map, Value, json};
 
-use super::company::{Company, Status, Team, User};
+use crate::{
+    company::{Company, Status, Team, User},
+    settings::COMPANY_TIME_ZONE,
+};
 
 /// Renders against one company state; `base_url` makes `profileUrl`.
 #[derive(Debug)]
-pub(super) struct View<'a> {
-    pub(super) company: &'a Company,
-    pub(super) base_url: &'a str,
+pub(crate) struct View<'a> {
+    pub(crate) company: &'a Company,
+    pub(crate) base_url: &'a str,
 }
 
 impl View<'_> {
     /// The full user: every field, manager, teams and custom fields.
-    pub(super) fn user(&self, user: &User) -> Value {
+    pub(crate) fn user(&self, user: &User) -> Value {
         let mut out = self.user_fields(user);
+        out.insert("occupationRole".into(), json!(user.occupation_role));
         let manager = user
             .manager
             .and_then(|id| self.company.user(id))
@@ -43,7 +52,7 @@ impl View<'_> {
     }
 
     /// A user in a list without `expanded=true`.
-    pub(super) fn user_item(&self, user: &User) -> Value {
+    pub(crate) fn user_item(&self, user: &User) -> Value {
         Value::Object(self.user_fields(user))
     }
 
@@ -64,7 +73,7 @@ impl View<'_> {
             "lastName": user.last_name,
             "jobTitle": user.job_title,
             "email": user.email,
-            "timeZone": user.time_zone,
+            "timeZone": COMPANY_TIME_ZONE,
             "language": user.language,
             "role": user.role,
             "integrationExternalId": user.integration_external_id,
@@ -75,6 +84,17 @@ impl View<'_> {
             Value::Object(map) => map,
             _ => Map::new(),
         }
+    }
+
+    /// A member as a team's `users` lists them.
+    fn member(&self, team: &Team, user: &User) -> Value {
+        let mut out = self.brief(user);
+        out.remove("integrationExternalId");
+        out.insert(
+            "removeFromTeamUrl".into(),
+            json!(format!("/v1/teams/{}/users/{}.json", team.id, user.id)),
+        );
+        Value::Object(out)
     }
 
     /// A team as `primaryTeam` / `secondaryTeams` show it.
@@ -89,8 +109,8 @@ impl View<'_> {
         })
     }
 
-    /// A team as `GET /v1/teams` lists it.
-    pub(super) fn team(&self, team: &Team) -> Value {
+    /// A team as `PUT /v1/teams/{id}` answers by default ("Simple").
+    pub(crate) fn team_simple(&self, team: &Team) -> Value {
         json!({
             "id": team.id,
             "name": team.name,
@@ -98,20 +118,30 @@ impl View<'_> {
             "teamUsersCount": self.company.active_members(team.id),
             "apiTeamPath": format!("/v1/teams/{}.json", team.id),
             "apiTeamUsersPath": format!("/v1/teams/{}/users.json", team.id),
-            "parentTeamId": null,
             "manager": null,
             "secondaryManagers": [],
         })
     }
 
-    /// A team as `POST /v1/teams` answers: the list form plus its (empty)
-    /// users, parent, sub-teams and tags.
-    pub(super) fn created_team(&self, team: &Team) -> Value {
-        let mut value = self.team(team);
+    /// A team as `GET /v1/teams` lists it: the simple form and its parent's id.
+    pub(crate) fn team(&self, team: &Team) -> Value {
+        let mut value = self.team_simple(team);
         if let Value::Object(map) = &mut value {
-            map.insert("users".into(), json!([]));
-            map.insert("parentTeam".into(), Value::Null);
+            map.insert("parentTeamId".into(), Value::Null);
+        }
+        value
+    }
+
+    /// A team in full, as show and create answer: the simple form plus its
+    /// active users, sub-teams, parent and tags (the sandbox keeps no
+    /// hierarchy or tags).
+    pub(crate) fn team_full(&self, team: &Team) -> Value {
+        let mut value = self.team_simple(team);
+        if let Value::Object(map) = &mut value {
+            let users = self.company.active_members_of(team.id).map(|u| self.member(team, u));
+            map.insert("users".into(), users.collect());
             map.insert("subTeams".into(), json!([]));
+            map.insert("parentTeam".into(), Value::Null);
             map.insert("tags".into(), json!([]));
         }
         value

@@ -9,19 +9,19 @@ use axum::{
 };
 use serde_json::{Map, Value};
 
-use super::{
+use crate::{
     error::{ApiError, FieldErrors},
     params::Params,
 };
 
 /// Results per page when `perPage` is not sent.
-pub(super) const DEFAULT_PER_PAGE: usize = 25;
+pub(crate) const DEFAULT_PER_PAGE: usize = 25;
 /// The largest `perPage` honoured; more is served as this.
-pub(super) const MAX_PER_PAGE: usize = 100;
+pub(crate) const MAX_PER_PAGE: usize = 100;
 
 /// One requested page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Page {
+pub(crate) struct Page {
     number: usize,
     per_page: usize,
 }
@@ -29,7 +29,7 @@ pub(super) struct Page {
 impl Page {
     /// Reads `page` and `perPage`; a value that is not a positive integer is
     /// a 400 ("page is invalid").
-    pub(super) fn from_params(params: &Params) -> Result<Page, ApiError> {
+    pub(crate) fn from_params(params: &Params) -> Result<Page, ApiError> {
         let mut errors = FieldErrors::default();
         let number = positive(params, "page", 1, &mut errors);
         let per_page = positive(params, "perPage", DEFAULT_PER_PAGE, &mut errors).min(MAX_PER_PAGE);
@@ -38,12 +38,12 @@ impl Page {
     }
 
     /// Results to skip before this page.
-    pub(super) fn offset(self) -> usize {
+    pub(crate) fn offset(self) -> usize {
         (self.number - 1).saturating_mul(self.per_page)
     }
 
     /// The total count of `items` and this page of them, rendered.
-    pub(super) fn take<T>(self, items: impl Iterator<Item = T>, render: impl Fn(T) -> Value) -> (usize, Vec<Value>) {
+    pub(crate) fn take<T>(self, items: impl Iterator<Item = T>, render: impl Fn(T) -> Value) -> (usize, Vec<Value>) {
         let mut total = 0;
         let mut page = Vec::with_capacity(self.per_page);
         for item in items {
@@ -56,7 +56,7 @@ impl Page {
     }
 
     /// `{key: items}` with the pagination headers for `total` results.
-    pub(super) fn respond(self, key: &str, total: usize, items: Vec<Value>) -> Response {
+    pub(crate) fn respond(self, key: &str, total: usize, items: Vec<Value>) -> Response {
         let mut headers = HeaderMap::new();
         headers.insert("Total", HeaderValue::from(total));
         headers.insert("Per-Page", HeaderValue::from(self.per_page));

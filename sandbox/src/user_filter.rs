@@ -1,10 +1,12 @@
 //! The `filters[…]` of `GET /v1/users`: `email` (exact, ignoring case),
-//! `integration_external_id` (exact), `status[]` (any of), `role`,
-//! `first_name` / `last_name` (contains, ignoring case, as `ILIKE '%v%'`),
-//! `team_ids` (member of any) and `no_team`. Unknown filters are ignored;
-//! deactivated users are listed unless a status filter leaves them out.
+//! `integration_external_id` (exact), `status` (any of; repeated as
+//! `filters[status][]`, or comma-separated in one value, with or without
+//! `[]`), `role`, `first_name` / `last_name` (contains, ignoring case, as
+//! `ILIKE '%v%'`), `team_ids` (member of any) and `no_team`. Unknown filters
+//! are ignored. Without a status filter deactivated users are listed,
+//! unless the company hides them by default.
 
-use super::{
+use crate::{
     company::{Company, User},
     error::{ApiError, FieldErrors},
     params::Params,
@@ -22,7 +24,7 @@ const STATUSES: [&str; 5] = [
 
 /// The filters of one list request.
 #[derive(Debug, Default)]
-pub(super) struct UserFilter {
+pub(crate) struct UserFilter {
     email: Option<String>,
     external_id: Option<String>,
     statuses: Option<Vec<String>>,
@@ -31,17 +33,21 @@ pub(super) struct UserFilter {
     last_name: Option<String>,
     team_ids: Option<Vec<u64>>,
     no_team: bool,
+    hide_deactivated: bool,
 }
 
 impl UserFilter {
     /// Reads the filters; an unknown status or a bad team id is a 400.
-    pub(super) fn from_params(params: &Params) -> Result<Self, ApiError> {
+    /// `hide_deactivated_by_default`: the company's switch.
+    pub(crate) fn from_params(params: &Params, hide_deactivated_by_default: bool) -> Result<Self, ApiError> {
         let mut errors = FieldErrors::default();
         let text = |key: &str| params.get(key).map(str::to_owned);
+        let statuses = statuses(params, &mut errors);
         let filter = UserFilter {
+            hide_deactivated: hide_deactivated_by_default && statuses.is_none(),
             email: params.get("filters[email]").map(|e| e.trim().to_lowercase()),
             external_id: text("filters[integration_external_id]"),
-            statuses: statuses(params, &mut errors),
+            statuses,
             role: text("filters[role]"),
             first_name: params.get("filters[first_name]").map(str::to_lowercase),
             last_name: params.get("filters[last_name]").map(str::to_lowercase),
@@ -53,7 +59,7 @@ impl UserFilter {
     }
 
     /// The matching users, by id.
-    pub(super) fn select<'a>(&'a self, company: &'a Company) -> Box<dyn Iterator<Item = &'a User> + 'a> {
+    pub(crate) fn select<'a>(&'a self, company: &'a Company) -> Box<dyn Iterator<Item = &'a User> + 'a> {
         // Exact lookups go through the indices, so finding one user among
         // many does not scan them all.
         let candidates: Box<dyn Iterator<Item = &User>> = match (&self.email, &self.external_id) {
@@ -84,11 +90,22 @@ impl UserFilter {
                 .as_ref()
                 .is_none_or(|ids| user.teams().iter().any(|t| ids.contains(t)))
             && (!self.no_team || user.teams().is_empty())
+            && (!self.hide_deactivated || user.is_active())
     }
 }
 
+/// The statuses asked for; `None` when no (non-blank) status was sent.
 fn statuses(params: &Params, errors: &mut FieldErrors) -> Option<Vec<String>> {
-    let values = params.list("filters[status]")?;
+    let values: Vec<&str> = params
+        .list("filters[status]")?
+        .into_iter()
+        .flat_map(|v| v.trim_matches(['[', ']']).split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
     if values.iter().any(|v| !STATUSES.contains(v)) {
         errors.add("filters[status]", "does not have a valid value");
     }
@@ -109,4 +126,28 @@ fn team_ids(params: &Params, errors: &mut FieldErrors) -> Option<Vec<u64>> {
         }
     }
     Some(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_come_repeated_or_comma_separated() {
+        let read = |query: &str| {
+            let mut errors = FieldErrors::default();
+            let got = statuses(&Params::from_query(Some(query)), &mut errors);
+            (got, errors.is_empty())
+        };
+        let both = Some(vec!["confirmed".to_owned(), "deactivated".to_owned()]);
+        assert_eq!(
+            read("filters[status][]=confirmed&filters[status][]=deactivated"),
+            (both.clone(), true)
+        );
+        assert_eq!(read("filters[status]=confirmed,deactivated"), (both.clone(), true));
+        assert_eq!(read("filters[status][]=confirmed,%20deactivated"), (both.clone(), true));
+        assert_eq!(read("filters[status]=[confirmed,deactivated]"), (both, true));
+        assert_eq!(read("filters[status][]="), (None, true));
+        assert!(!read("filters[status]=active").1);
+    }
 }

@@ -1,7 +1,7 @@
 //! The `/v1/users` endpoints: list, show (by id or integration external
-//! id), create, update (by id or integration external id), deactivate and
-//! reactivate. Parameters are checked before the user is looked up, so an
-//! invalid update of an unknown user is a 400, as Grape answers.
+//! id), create, update (by id or integration external id), deactivate,
+//! reactivate and delete. Parameters are checked before the user is looked
+//! up, so an invalid update of an unknown user is a 400, as Grape answers.
 
 use std::sync::Arc;
 
@@ -14,7 +14,9 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{
+use crate::{
+    body,
+    clock::today,
     company::Company,
     error::ApiError,
     page::Page,
@@ -28,12 +30,12 @@ use super::{
 type AppState = State<Arc<Shared>>;
 
 /// `GET /v1/users`: paginated, filtered; full users with `expanded=true`.
-pub(super) async fn list(State(shared): AppState, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub(crate) async fn list(State(shared): AppState, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let params = Params::from_query(query.as_deref());
     let page = Page::from_params(&params)?;
-    let filter = UserFilter::from_params(&params)?;
-    let expanded = matches!(params.get("expanded"), Some("true" | "1"));
     let company = shared.company();
+    let filter = UserFilter::from_params(&params, company.settings.hide_deactivated_by_default)?;
+    let expanded = matches!(params.get("expanded"), Some("true" | "1"));
     let view = shared.view(&company);
     let (total, items) = page.take(filter.select(&company), |u| {
         if expanded { view.user(u) } else { view.user_item(u) }
@@ -42,7 +44,7 @@ pub(super) async fn list(State(shared): AppState, RawQuery(query): RawQuery) -> 
 }
 
 /// `GET /v1/users/{id}`.
-pub(super) async fn show(State(shared): AppState, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn show(State(shared): AppState, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = user_id(&id)?;
     let company = shared.company();
     let user = company.user(id).ok_or_else(ApiError::not_found)?;
@@ -50,7 +52,7 @@ pub(super) async fn show(State(shared): AppState, Path(id): Path<String>) -> Res
 }
 
 /// `GET /v1/users/by_integration_external_id/{externalId}`.
-pub(super) async fn show_by_external_id(
+pub(crate) async fn show_by_external_id(
     State(shared): AppState,
     Path(external_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -62,51 +64,53 @@ pub(super) async fn show_by_external_id(
 }
 
 /// `POST /v1/users`: 201 with the new user.
-pub(super) async fn create(
+pub(crate) async fn create(
     State(shared): AppState,
     headers: HeaderMap,
-    body: Bytes,
+    raw: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let form = UserForm::parse(&Params::from_body(&headers, &body)?, Mode::Create)?;
-    let today = shared.today();
+    let params = body::parse(&headers, &raw).await?;
+    let today = today();
     let mut company = shared.company();
+    let form = UserForm::parse(&params, Mode::Create, company.settings.custom_fields.is_some())?;
     let user = user_write::create(&mut company, form, today)?;
     shared.counters.bump(&shared.counters.creates);
     Ok((StatusCode::CREATED, Json(shared.view(&company).user(&user))))
 }
 
 /// `PUT /v1/users/{id}`.
-pub(super) async fn update(
+pub(crate) async fn update(
     State(shared): AppState,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    raw: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let id = user_id(&id)?;
-    apply_update(&shared, &headers, &body, |company| company.user(id).map(|u| u.id))
+    let params = body::parse(&headers, &raw).await?;
+    apply_update(&shared, &params, |company| company.user(id).map(|u| u.id))
 }
 
 /// `PUT /v1/users/by_integration_external_id/{externalId}`.
-pub(super) async fn update_by_external_id(
+pub(crate) async fn update_by_external_id(
     State(shared): AppState,
     Path(external_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    raw: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    apply_update(&shared, &headers, &body, |company| {
+    let params = body::parse(&headers, &raw).await?;
+    apply_update(&shared, &params, |company| {
         company.user_by_external_id(&external_id).map(|u| u.id)
     })
 }
 
 fn apply_update(
     shared: &Shared,
-    headers: &HeaderMap,
-    body: &[u8],
+    params: &Params,
     find: impl FnOnce(&Company) -> Option<u64>,
 ) -> Result<Json<Value>, ApiError> {
-    let form = UserForm::parse(&Params::from_body(headers, body)?, Mode::Update)?;
-    let today = shared.today();
+    let today = today();
     let mut company = shared.company();
+    let form = UserForm::parse(params, Mode::Update, company.settings.custom_fields.is_some())?;
     let id = find(&company).ok_or_else(ApiError::not_found)?;
     let (user, reactivated) = user_write::update(&mut company, id, form, today)?;
     shared.counters.bump(&shared.counters.updates);
@@ -117,22 +121,30 @@ fn apply_update(
 }
 
 /// `PUT /v1/users/{id}/deactivate`: 204; the data is kept.
-pub(super) async fn deactivate(State(shared): AppState, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn deactivate(State(shared): AppState, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     set_active(&shared, &id, false)?;
     shared.counters.bump(&shared.counters.deactivations);
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /v1/users/{id}/reactivate`: 204.
-pub(super) async fn reactivate(State(shared): AppState, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn reactivate(State(shared): AppState, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     set_active(&shared, &id, true)?;
     shared.counters.bump(&shared.counters.reactivations);
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /v1/users/{id}`: 204; the user and their data are gone.
+pub(crate) async fn delete(State(shared): AppState, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = user_id(&id)?;
+    shared.company().remove_user(id).ok_or_else(ApiError::not_found)?;
+    shared.counters.bump(&shared.counters.deletes);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 fn set_active(shared: &Shared, id: &str, active: bool) -> Result<(), ApiError> {
     let id = user_id(id)?;
-    let today = shared.today();
+    let today = today();
     let mut company = shared.company();
     let mut user = company.user(id).cloned().ok_or_else(ApiError::not_found)?;
     if active {

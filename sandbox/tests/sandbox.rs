@@ -1,140 +1,17 @@
 //! The Learn Amp sandbox over real HTTP: each test binds 127.0.0.1:0, starts
 //! a sandbox on it (ready at once, no sleep) and talks to it with reqwest.
 //! Bodies are compared whole; `status.time` and `profileUrl` are computed
-//! from ampsync's clock and the sandbox's URL.
+//! from the clock and the sandbox's URL. The behaviours that follow today's
+//! API docs one by one are in `api_docs.rs`.
+
+mod common;
 
 use std::time::{Duration, Instant};
 
-use ampsync_engine::sandbox::{Faults, Sandbox, SandboxOptions, SandboxStats};
-use reqwest::{Method, StatusCode, header::HeaderMap};
+use ampsync_sandbox::{CustomFieldDef, Faults, SandboxOptions, SandboxStats, TeamSeed};
+use common::{Reply, bad_request, merge, start, start_with_teams, today};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-/// A sandbox, a client and a live token.
-struct Env {
-    sandbox: Sandbox,
-    http: reqwest::Client,
-    token: String,
-}
-
-/// A finished exchange: status, headers, and the body as JSON (`Null` when empty).
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn start(options: SandboxOptions) -> Env {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let sandbox = Sandbox::start(listener, options).await.expect("start sandbox");
-    // reqwest built with `rustls-no-provider` panics without a process-wide
-    // crypto provider, even for plain http; a second install is a no-op error.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("http client");
-    let mut env = Env {
-        sandbox,
-        http,
-        token: String::new(),
-    };
-    env.token = env.new_token().await;
-    env
-}
-
-async fn start_with_teams(teams: &[&str]) -> Env {
-    start(SandboxOptions {
-        teams: teams.iter().map(|t| (*t).to_owned()).collect(),
-        ..SandboxOptions::default()
-    })
-    .await
-}
-
-impl Env {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.sandbox.url())
-    }
-
-    async fn new_token(&self) -> String {
-        let reply = self
-            .exchange(self.http.post(self.url("/oauth/token")).form(&[
-                ("client_id", "sandbox"),
-                ("client_secret", "sandbox-secret"),
-                ("grant_type", "client_credentials"),
-            ]))
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        reply.body["access_token"].as_str().expect("access_token").to_owned()
-    }
-
-    async fn exchange(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("response");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        };
-        Reply { status, headers, body }
-    }
-
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, self.url(path)).bearer_auth(&self.token)
-    }
-
-    async fn get(&self, path: &str) -> Reply {
-        self.exchange(self.request(Method::GET, path)).await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        self.exchange(self.request(Method::POST, path).form(form)).await
-    }
-
-    async fn put(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        self.exchange(self.request(Method::PUT, path).form(form)).await
-    }
-
-    /// Creates a user with just the required fields and returns its id.
-    async fn create(&self, email: &str, external_id: &str) -> u64 {
-        let reply = self
-            .post(
-                "/v1/users",
-                &[
-                    ("email", email),
-                    ("firstName", "F"),
-                    ("lastName", "L"),
-                    ("integrationExternalId", external_id),
-                ],
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
-        reply.body["id"].as_u64().expect("id")
-    }
-}
-
-/// How `status.time` shows today: "Sent 5 Nov 26" / "On 5 Nov 26".
-fn today(prefix: &str) -> String {
-    let micros = ampsync_engine::clock::now_micros().expect("clock");
-    let day = chrono::DateTime::from_timestamp_micros(micros)
-        .expect("time")
-        .date_naive();
-    format!("{prefix} {}", day.format("%-d %b %y"))
-}
-
-fn bad_request(error: &str, full_errors: Value) -> Value {
-    json!({ "error": error, "fullErrors": full_errors })
-}
 
 #[tokio::test]
 async fn tokens_are_issued_to_the_right_client_and_expire() {
@@ -278,7 +155,15 @@ async fn a_token_outlives_its_ttl_by_not_a_moment() {
 
 #[tokio::test]
 async fn a_user_is_created_found_updated_deactivated_and_reactivated() {
-    let env = start_with_teams(&["Sales", "Ops"]).await;
+    let env = start(SandboxOptions {
+        teams: vec![TeamSeed::from("Sales"), TeamSeed::from("Ops")],
+        custom_fields: Some(vec![
+            CustomFieldDef::optional("Cost centre"),
+            CustomFieldDef::optional("Grade"),
+        ]),
+        ..SandboxOptions::default()
+    })
+    .await;
     let base = env.sandbox.url();
 
     let team = env
@@ -293,7 +178,7 @@ async fn a_user_is_created_found_updated_deactivated_and_reactivated() {
         json!({
             "id": 3, "name": "Engineering", "integrationExternalId": "T-ENG", "teamUsersCount": 0,
             "apiTeamPath": "/v1/teams/3.json", "apiTeamUsersPath": "/v1/teams/3/users.json",
-            "parentTeamId": null, "manager": null, "secondaryManagers": [],
+            "manager": null, "secondaryManagers": [],
             "users": [], "parentTeam": null, "subTeams": [], "tags": [],
         })
     );
@@ -317,7 +202,7 @@ async fn a_user_is_created_found_updated_deactivated_and_reactivated() {
     });
     let mut boss_full = boss_brief.clone();
     let extra = json!({
-        "hireDate": null, "manager": null, "location": null, "department": null,
+        "occupationRole": null, "hireDate": null, "manager": null, "location": null, "department": null,
         "primaryTeam": null, "secondaryTeams": [], "customFields": [],
     });
     merge(&mut boss_full, &extra);
@@ -358,8 +243,8 @@ async fn a_user_is_created_found_updated_deactivated_and_reactivated() {
     };
     let mut ann = json!({
         "id": 2, "firstName": "Ann", "lastName": "Lee", "jobTitle": "Developer", "email": "ann.lee@example.com",
-        "timeZone": "Paris", "language": "fr", "role": "curator", "integrationExternalId": "E-1",
-        "hireDate": "2021-02-28", "profileUrl": format!("{base}/en/users/2"),
+        "timeZone": "London", "language": "fr", "role": "curator", "integrationExternalId": "E-1",
+        "occupationRole": null, "hireDate": "2021-02-28", "profileUrl": format!("{base}/en/users/2"),
         "status": {"status": "Invite pending", "time": today("Sent")},
         "manager": boss_brief, "location": "London", "department": "R&D",
         "primaryTeam": team_of(3, "Engineering", 1),
@@ -499,15 +384,6 @@ async fn a_user_is_created_found_updated_deactivated_and_reactivated() {
         }
     );
     env.sandbox.shutdown().await;
-}
-
-/// Sets each of `patch`'s fields on `value`.
-fn merge(value: &mut Value, patch: &Value) {
-    if let (Value::Object(target), Value::Object(fields)) = (value, patch) {
-        for (k, v) in fields {
-            target.insert(k.clone(), v.clone());
-        }
-    }
 }
 
 #[tokio::test]
@@ -664,23 +540,22 @@ async fn invalid_users_are_refused_with_the_documented_bodies() {
             bad_request("name is missing", json!({"name": ["is missing"]}))
         )
     );
-    let same = env.post("/v1/teams", &[("name", "SALES")]).await;
-    assert_eq!(
-        same.body,
-        bad_request(
-            "Validation failed: Name has already been taken",
-            json!({"name": ["has already been taken"]})
+    let text = env
+        .exchange(
+            env.request(Method::POST, "/v1/users")
+                .header("content-type", "text/plain")
+                .body("email=a@b.co"),
         )
-    );
-
-    let multipart = env
+        .await;
+    assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let broken = env
         .exchange(
             env.request(Method::POST, "/v1/users")
                 .header("content-type", "multipart/form-data; boundary=x")
-                .body("--x--"),
+                .body("--x\r\nno headers"),
         )
         .await;
-    assert_eq!(multipart.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST, "{broken:?}");
 
     // Nothing refused was stored.
     assert_eq!(env.sandbox.users().len(), 2);
@@ -691,7 +566,12 @@ async fn invalid_users_are_refused_with_the_documented_bodies() {
 
 #[tokio::test]
 async fn json_bodies_are_read_like_forms() {
-    let env = start_with_teams(&["Sales", "Ops"]).await;
+    let env = start(SandboxOptions {
+        teams: vec![TeamSeed::from("Sales"), TeamSeed::from("Ops")],
+        custom_fields: Some(vec![CustomFieldDef::optional("Cost centre")]),
+        ..SandboxOptions::default()
+    })
+    .await;
     let created = env
         .exchange(env.request(Method::POST, "/v1/users").json(&json!({
             "email": "j@example.com", "firstName": "J", "lastName": "Son", "integrationExternalId": "J-1",
@@ -853,12 +733,14 @@ async fn teams_are_listed_and_found_by_name() {
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
     let env = start(SandboxOptions::default()).await;
+    // One a second: the bucket holds one token, so the second request of a
+    // quick pair finds none (a pair taking a second would be a broken machine).
     env.sandbox.set_faults(Faults {
-        rate_limit_per_second: Some(3),
+        rate_limit_per_second: Some(1),
         ..Faults::default()
     });
     let mut statuses = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..2 {
         let reply = env.get("/v1/users").await;
         statuses.push(reply.status.as_u16());
         if reply.status == StatusCode::TOO_MANY_REQUESTS {
@@ -866,7 +748,7 @@ async fn the_rate_limit_answers_429_with_retry_after() {
             assert_eq!(reply.body, json!({"error": "You're requesting too many API calls."}));
         }
     }
-    assert_eq!(statuses, vec![200, 200, 200, 429]);
+    assert_eq!(statuses, vec![200, 429]);
     // Tokens and the admin routes are never limited.
     env.new_token().await;
     assert_eq!(
@@ -874,7 +756,7 @@ async fn the_rate_limit_answers_429_with_retry_after() {
         StatusCode::OK
     );
     let stats = env.sandbox.stats();
-    assert_eq!((stats.requests, stats.rate_limited), (4, 1));
+    assert_eq!((stats.requests, stats.rate_limited), (2, 1));
     env.sandbox.shutdown().await;
 }
 
@@ -1041,7 +923,10 @@ async fn the_admin_routes_drive_a_separate_sandbox() {
     let faults = env.exchange(env.http.get(env.url("/_sandbox/faults"))).await;
     assert_eq!(
         faults.body,
-        json!({"rate_limit_per_second": null, "error_rate": 1.0, "latency_ms": 0, "drop_after_write_rate": 0.0, "seed": 5})
+        json!({
+            "rate_limit_per_second": null, "omit_retry_after": false, "error_rate": 1.0, "latency_ms": 0,
+            "drop_after_write_rate": 0.0, "seed": 5,
+        })
     );
     assert!(env.get("/v1/users").await.status.is_server_error());
     env.exchange(env.http.put(env.url("/_sandbox/faults")).json(&json!({})))

@@ -1,7 +1,9 @@
 //! The API's error responses: a status and a `{"error": "…"}` body, with
-//! `fullErrors` (field → messages) for validation failures, in the two
-//! shapes Learn Amp uses: parameter checks ("email is missing, …") and model
-//! validation ("Validation failed: Email has already been taken").
+//! `fullErrors` (field → messages) for validation failures, in the shapes
+//! Learn Amp's docs show: parameter checks ("email is missing, …"), model
+//! validation ("Validation failed: Email has already been taken"; for teams
+//! without the prefix), and OAuth's `{"error", "error_description"}` for a
+//! token without the needed scope.
 
 use axum::{
     Json,
@@ -12,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 /// An error response.
 #[derive(Debug)]
-pub(super) struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     body: Value,
     retry_after: Option<u64>,
@@ -21,7 +23,7 @@ pub(super) struct ApiError {
 
 impl ApiError {
     /// `status` with `{"error": message}`.
-    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             body: json!({ "error": message.into() }),
@@ -31,7 +33,7 @@ impl ApiError {
     }
 
     /// `status` with the given body.
-    pub(super) fn with_body(status: StatusCode, body: Value) -> Self {
+    pub(crate) fn with_body(status: StatusCode, body: Value) -> Self {
         ApiError {
             status,
             body,
@@ -41,18 +43,39 @@ impl ApiError {
     }
 
     /// 404 `{"error": "Not found"}`, as every documented lookup answers.
-    pub(super) fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "Not found")
     }
 
     /// 400 with a message and no `fullErrors` (mutually exclusive
     /// parameters, an unknown manager).
-    pub(super) fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// 422 with a message (`hr` without the package, an unknown
+    /// `occupationRole`).
+    pub(crate) fn unprocessable(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// 403 for a token without `scope`, as Doorkeeper answers it.
+    pub(crate) fn insufficient_scope(scope: &str) -> Self {
+        let mut e = ApiError::with_body(
+            StatusCode::FORBIDDEN,
+            json!({
+                "error": "insufficient_scope",
+                "error_description": format!("This action requires the `{scope}` scope."),
+            }),
+        );
+        e.www_authenticate = Some(format!(
+            "Bearer realm=\"Learn Amp\", error=\"insufficient_scope\", scope=\"{scope}\""
+        ));
+        e
+    }
+
     /// 401 for a `/v1` request without a valid token.
-    pub(super) fn unauthorized(message: &str) -> Self {
+    pub(crate) fn unauthorized(message: &str) -> Self {
         let mut e = ApiError::new(StatusCode::UNAUTHORIZED, message);
         e.www_authenticate = Some(format!(
             "Bearer realm=\"Learn Amp\", error=\"invalid_token\", error_description=\"{message}\""
@@ -62,12 +85,12 @@ impl ApiError {
 
     /// The status and body, for unit tests.
     #[cfg(test)]
-    pub(super) fn parts(&self) -> (StatusCode, &Value) {
+    pub(crate) fn parts(&self) -> (StatusCode, &Value) {
         (self.status, &self.body)
     }
 
     /// Adds a `Retry-After` header (seconds).
-    pub(super) fn retry_after(mut self, seconds: u64) -> Self {
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
     }
@@ -89,24 +112,24 @@ impl IntoResponse for ApiError {
 
 /// Messages per field, in the order they were found.
 #[derive(Debug, Default)]
-pub(super) struct FieldErrors {
+pub(crate) struct FieldErrors {
     entries: Vec<(String, String)>,
 }
 
 impl FieldErrors {
     /// Records that `field` (its API name) `message` ("is missing").
-    pub(super) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.entries.push((field.into(), message.into()));
     }
 
     /// Whether nothing was recorded.
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// `Ok(())` when empty, else the parameter-check 400:
     /// `"email is missing, firstName is missing"`.
-    pub(super) fn into_params_result(self) -> Result<(), ApiError> {
+    pub(crate) fn into_params_result(self) -> Result<(), ApiError> {
         if self.is_empty() {
             return Ok(());
         }
@@ -124,7 +147,17 @@ impl FieldErrors {
 
     /// `Ok(())` when empty, else the model-validation 400:
     /// `"Validation failed: Email has already been taken"`.
-    pub(super) fn into_validation_result(self) -> Result<(), ApiError> {
+    pub(crate) fn into_validation_result(self) -> Result<(), ApiError> {
+        self.into_model_result("Validation failed: ")
+    }
+
+    /// `Ok(())` when empty, else the 400 the teams endpoints answer for a
+    /// model validation: `"Integration external id has already been taken"`.
+    pub(crate) fn into_team_validation_result(self) -> Result<(), ApiError> {
+        self.into_model_result("")
+    }
+
+    fn into_model_result(self, prefix: &str) -> Result<(), ApiError> {
         if self.is_empty() {
             return Ok(());
         }
@@ -134,7 +167,7 @@ impl FieldErrors {
             .map(|(f, m)| format!("{} {m}", humanize(f)))
             .collect::<Vec<_>>()
             .join(", ");
-        let body = json!({ "error": format!("Validation failed: {message}"), "fullErrors": self.full() });
+        let body = json!({ "error": format!("{prefix}{message}"), "fullErrors": self.full() });
         Err(ApiError::with_body(StatusCode::BAD_REQUEST, body))
     }
 

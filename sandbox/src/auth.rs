@@ -1,8 +1,10 @@
 //! OAuth2 client credentials: `POST /oauth/token` issues bearer tokens that
-//! expire after the configured TTL, and the `/v1` guard refuses a request
-//! without a live one (401 `{"error": "…"}` and a `WWW-Authenticate`
-//! challenge). Error bodies of the token endpoint follow RFC 6749 §5.2, as
-//! Doorkeeper (behind Learn Amp's endpoint) answers them.
+//! carry the scopes granted (see `scopes`) and expire after the configured
+//! TTL, and the `/v1` guard refuses a request without a live one (401
+//! `{"error": "…"}` and a `WWW-Authenticate` challenge) and hands the
+//! token's grant on to the scope guard. Error bodies of the token endpoint
+//! follow RFC 6749 §5.2, as Doorkeeper (behind Learn Amp's endpoint)
+//! answers them.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -17,18 +19,23 @@ use axum::{
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::{error::ApiError, params::Params, state::Shared};
+use crate::{
+    body,
+    error::ApiError,
+    scopes::{self, Grant},
+    state::Shared,
+};
 
-/// Issued tokens and when each stops being valid.
+/// Issued tokens: when each stops being valid and what it may do.
 #[derive(Debug, Default)]
-pub(super) struct Tokens {
-    expiry: HashMap<String, Instant>,
+pub(crate) struct Tokens {
+    live: HashMap<String, (Instant, Grant)>,
     issued: u64,
 }
 
 /// Why a token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Refusal {
+pub(crate) enum Refusal {
     Missing,
     Unknown,
     Expired,
@@ -45,11 +52,11 @@ impl Refusal {
 }
 
 impl Tokens {
-    /// Issues a new token valid for `ttl` from `now`.
-    pub(super) fn issue(&mut self, now: Instant, ttl: Duration) -> String {
+    /// Issues a new token with `grant`, valid for `ttl` from `now`.
+    pub(crate) fn issue(&mut self, now: Instant, ttl: Duration, grant: Grant) -> String {
         // Forget tokens long dead, so a long run does not grow without end.
-        self.expiry
-            .retain(|_, until| now.saturating_duration_since(*until) < Duration::from_secs(86_400));
+        self.live
+            .retain(|_, (until, _)| now.saturating_duration_since(*until) < Duration::from_secs(86_400));
         self.issued += 1;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&self.issued.to_le_bytes());
@@ -65,30 +72,30 @@ impl Tokens {
                 .to_le_bytes(),
         );
         let token = hasher.finalize().to_hex()[..43].to_owned();
-        self.expiry.insert(token.clone(), now + ttl);
+        self.live.insert(token.clone(), (now + ttl, grant));
         token
     }
 
-    /// Whether `token` is live at `now`.
-    pub(super) fn check(&self, token: &str, now: Instant) -> Result<(), Refusal> {
-        match self.expiry.get(token) {
+    /// The grant of `token` if it is live at `now`.
+    pub(crate) fn check(&self, token: &str, now: Instant) -> Result<Grant, Refusal> {
+        match self.live.get(token) {
             None => Err(Refusal::Unknown),
-            Some(until) if now >= *until => Err(Refusal::Expired),
-            Some(_) => Ok(()),
+            Some((until, _)) if now >= *until => Err(Refusal::Expired),
+            Some((_, grant)) => Ok(grant.clone()),
         }
     }
 
     /// Makes every issued token expire at `now`.
-    pub(super) fn expire_all(&mut self, now: Instant) {
-        for until in self.expiry.values_mut() {
+    pub(crate) fn expire_all(&mut self, now: Instant) {
+        for (until, _) in self.live.values_mut() {
             *until = (*until).min(now);
         }
     }
 }
 
 /// `POST /oauth/token`.
-pub(super) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match Params::from_body(&headers, &body) {
+pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, raw: Bytes) -> Response {
+    let params = match body::parse(&headers, &raw).await {
         Ok(params) => params,
         Err(e) => return e.into_response(),
     };
@@ -111,9 +118,13 @@ pub(super) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
                            or unsupported authentication method.";
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
     }
+    let Ok(grant) = scopes::grant(shared.provisioned_scopes(), params.get("scope")) else {
+        let description = "The requested scope is invalid, unknown, or malformed.";
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", description);
+    };
     let ttl = shared.token_ttl();
-    let access_token = shared.issue_token();
-    let scope = params.get("scope").filter(|s| !s.trim().is_empty()).unwrap_or("public");
+    let scope = grant.scope_text();
+    let access_token = shared.issue_token(grant);
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -136,8 +147,9 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-/// The `/v1` guard: passes a request with a live bearer token, else 401.
-pub(super) async fn require_token(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+/// The `/v1` guard: passes a request with a live bearer token, its grant
+/// attached, else 401.
+pub(crate) async fn require_token(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     let token = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -152,7 +164,10 @@ pub(super) async fn require_token(State(shared): State<Arc<Shared>>, request: Re
         Some(token) => shared.check_token(&token),
     };
     match verdict {
-        Ok(()) => next.run(request).await,
+        Ok(grant) => {
+            request.extensions_mut().insert(grant);
+            next.run(request).await
+        }
         Err(refusal) => ApiError::unauthorized(refusal.message()).into_response(),
     }
 }
@@ -165,11 +180,15 @@ mod tests {
     fn tokens_live_until_their_ttl_or_until_expired() {
         let mut tokens = Tokens::default();
         let start = Instant::now();
-        let a = tokens.issue(start, Duration::from_secs(10));
-        let b = tokens.issue(start, Duration::from_secs(10));
+        let grant = Grant {
+            scopes: vec!["users:read".to_owned()],
+            full_access: false,
+        };
+        let a = tokens.issue(start, Duration::from_secs(10), grant.clone());
+        let b = tokens.issue(start, Duration::from_secs(10), grant.clone());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert_eq!(tokens.check(&a, start + Duration::from_secs(9)), Ok(()));
+        assert_eq!(tokens.check(&a, start + Duration::from_secs(9)), Ok(grant));
         assert_eq!(tokens.check(&a, start + Duration::from_secs(10)), Err(Refusal::Expired));
         assert_eq!(tokens.check("nope", start), Err(Refusal::Unknown));
         tokens.expire_all(start);
