@@ -8,13 +8,19 @@
 //! concurrency 1 with 20 ms latency takes minutes, so criterion's ten
 //! samples would not fit; `AMPSYNC_BENCH_PUSH_EVENTS` shrinks the data.
 //!
+//! Then the rate-limited run: 5,000 creates against a sandbox that admits
+//! 50 requests per second (a token bucket), with
+//! `max_requests_per_second = 100`: the adaptive pace must use at least 90%
+//! of the limit, with at most 2% of requests answered 429 (both asserted).
+//! `AMPSYNC_BENCH_LIMITED_EVENTS` shrinks it.
+//!
 //! `cargo bench --bench push`
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
+use ampsync_engine::learnamp::{ClientOptions, Credentials, LearnAmpClient};
 use ampsync_engine::replay::{CallOptions, PushOptions, build_plan, push};
 use ampsync_engine::store::Store;
 use ampsync_engine::{Config, ImportOutcome, Input, import};
@@ -59,6 +65,86 @@ fn main() {
         "no latency: best {:.0} events/s (target ≥ 2000)",
         rate(0, 1).max(rate(0, 8)).max(rate(0, 32))
     );
+
+    let limited: usize = std::env::var("AMPSYNC_BENCH_LIMITED_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let limited_dir = tempfile::tempdir().expect("temp dir");
+    let limited_base = prepare(limited_dir.path(), limited);
+    let outcome = runtime.block_on(run_limited(&limited_base, limited, 50, 100.0));
+    let throughput = outcome.requests as f64 / outcome.seconds;
+    let share_429 = outcome.rate_limited as f64 / outcome.requests as f64;
+    println!(
+        "rate-limited sandbox (50/s), max_requests_per_second = 100: {limited} creates in {:.1} s, {throughput:.1} requests/s ({:.0}% of the limit), {} of {} requests answered 429 ({:.2}%)",
+        outcome.seconds,
+        throughput / 50.0 * 100.0,
+        outcome.rate_limited,
+        outcome.requests,
+        share_429 * 100.0
+    );
+    assert!(
+        throughput >= 0.9 * 50.0,
+        "throughput {throughput:.1}/s is below 90% of the limit"
+    );
+    assert!(share_429 <= 0.02, "{:.2}% of requests answered 429", share_429 * 100.0);
+}
+
+/// What the rate-limited run measured.
+struct Limited {
+    seconds: f64,
+    requests: u64,
+    rate_limited: u64,
+}
+
+/// A push of `n` creates to a sandbox admitting `limit` requests a second,
+/// starting at `start` requests a second.
+async fn run_limited(base: &Path, n: usize, limit: u32, start: f64) -> Limited {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let options = SandboxOptions {
+        teams: ["Engineering", "Sales", "Finance", "Support"]
+            .iter()
+            .map(|t| TeamSeed::from(*t))
+            .collect(),
+        faults: Faults {
+            rate_limit_per_second: Some(limit),
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    };
+    let defaults = SandboxOptions::default();
+    let sandbox = Sandbox::start(listener, options).await.expect("sandbox");
+    let store = Arc::new(Store::open(base).expect("store"));
+    let client = Arc::new(
+        LearnAmpClient::new(
+            &ClientOptions {
+                base_url: sandbox.url(),
+                scopes: String::new(),
+                max_requests_per_second: start,
+            },
+            Credentials::new(defaults.client_id, defaults.client_secret),
+        )
+        .expect("client"),
+    );
+    let plan = build_plan(&store, CallOptions { skip_invitation: true }).expect("plan");
+    let options = PushOptions {
+        concurrency: 8,
+        retry_for: std::time::Duration::from_secs(3600),
+        create_missing_teams: false,
+        stop: None,
+    };
+    let started = Instant::now();
+    let report = push(store, client, plan, options, None).await.expect("push");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(report.delivered, n as u64, "every event delivered: {report:?}");
+    assert_eq!(sandbox.users().len(), n, "every person created once");
+    let stats = sandbox.stats();
+    sandbox.shutdown().await;
+    Limited {
+        seconds,
+        requests: stats.requests,
+        rate_limited: stats.rate_limited,
+    }
 }
 
 /// A store holding `n` undelivered creations.
@@ -105,7 +191,11 @@ async fn run(store_path: &Path, n: usize, concurrency: usize, latency_ms: u64) -
     let store = Arc::new(Store::open(store_path).expect("store"));
     let client = Arc::new(
         LearnAmpClient::new(
-            &sandbox.url(),
+            &ClientOptions {
+                base_url: sandbox.url(),
+                scopes: String::new(),
+                max_requests_per_second: 1e9,
+            },
             Credentials::new(defaults.client_id, defaults.client_secret),
         )
         .expect("client"),
@@ -113,10 +203,8 @@ async fn run(store_path: &Path, n: usize, concurrency: usize, latency_ms: u64) -
     let plan = build_plan(&store, CallOptions { skip_invitation: true }).expect("plan");
     let options = PushOptions {
         concurrency,
-        max_requests_per_second: 1e9,
-        max_attempts: 8,
+        retry_for: std::time::Duration::from_secs(3600),
         create_missing_teams: false,
-        call: CallOptions { skip_invitation: true },
         stop: None,
     };
     let started = Instant::now();

@@ -149,7 +149,12 @@ fn the_example_days_reach_learn_amp_exactly_and_a_second_push_sends_nothing() {
     env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
     let report = push(&env);
     assert_eq!(
-        (&report["events"], &report["sent"], &report["failed"], &report["waiting"]),
+        (
+            &report["events"],
+            &report["sent"],
+            &report["failed"],
+            &report["waiting"]
+        ),
         (&json!(50), &json!(50), &json!([]), &json!([]))
     );
     assert_in_step(&sandbox, &env);
@@ -687,7 +692,7 @@ fn safeguards_hold_a_truncated_file_and_approve_reject_and_rollback_put_things_r
 
 #[test]
 fn reconcile_finds_hand_made_changes_and_repair_sets_them_back() {
-    use ampsync_engine::learnamp::{ClientOptions, ApiRequest, Credentials, LearnAmpClient, Method};
+    use ampsync_engine::learnamp::{ApiRequest, ClientOptions, Credentials, LearnAmpClient, Method};
     let sandbox = TestSandbox::with_example_teams();
     let mut env = TestEnv::new();
     sandbox.configure(&mut env, "max_requests_per_second = 500");

@@ -109,7 +109,11 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
                 let options = config.client_options().map_err(|e| e.to_string())?;
                 let client = LearnAmpClient::new(&options, credentials).map_err(|e| e.to_string())?;
                 client.authenticate().await.map_err(|e| e.to_string())?;
-                Ok::<_, String>((options.base_url, client.scopes().to_owned(), client.granted_scopes().await))
+                Ok::<_, String>((
+                    options.base_url,
+                    client.scopes().to_owned(),
+                    client.granted_scopes().await,
+                ))
             });
             match result {
                 Ok((url, asked, granted)) => step(

@@ -118,7 +118,15 @@ fn render(h: &Health) -> anyhow::Result<String> {
     let deliveries = h.store.delivery_counts()?;
     writeln!(out, "# HELP ampsync_deliveries Events by delivery status.")?;
     writeln!(out, "# TYPE ampsync_deliveries gauge")?;
-    for status in ["pending", "waiting", "delivered", "superseded", "failed", "dead", "skipped"] {
+    for status in [
+        "pending",
+        "waiting",
+        "delivered",
+        "superseded",
+        "failed",
+        "dead",
+        "skipped",
+    ] {
         writeln!(
             out,
             "ampsync_deliveries{{status=\"{status}\"}} {}",

@@ -55,7 +55,9 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         })
         .collect::<anyhow::Result<_>>()?;
     let now = now_micros().unwrap_or_default();
-    let oldest_age = plan.oldest.map(|(seq, time)| (seq, time, (now - time).max(0) / 1_000_000));
+    let oldest_age = plan
+        .oldest
+        .map(|(seq, time)| (seq, time, (now - time).max(0) / 1_000_000));
     match format {
         Format::Json => output::json(&json!({
             "events": rows.iter().map(|(step, key, level, request)| json!({
@@ -76,8 +78,12 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             output::table(
                 &["SEQ", "KEY", "KIND", "REQUEST", "FIELDS"],
                 rows.iter().map(|(step, key, _, request)| {
-                    let mut fields: Vec<String> =
-                        step.call.fields.iter().map(|(n, v)| format!("{n}={}", v.display())).collect();
+                    let mut fields: Vec<String> = step
+                        .call
+                        .fields
+                        .iter()
+                        .map(|(n, v)| format!("{n}={}", v.display()))
+                        .collect();
                     for kept in &step.call.kept {
                         fields.push(format!("{kept}: not in the file, Learn Amp keeps its value"));
                     }

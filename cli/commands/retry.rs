@@ -44,9 +44,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     // Checked before anything changes: without credentials the events
     // would only be marked pending.
     let credentials = Credentials::from_env(&config.learnamp)?;
-    store
-        .retry_events(&seqs)
-        .context("marking the events to send again")?;
+    store.retry_events(&seqs).context("marking the events to send again")?;
     let list: Vec<String> = seqs.iter().map(u64::to_string).collect();
     tracing::info!("sending again: {}", list.join(", "));
     let report = super::push::deliver(&config, Arc::new(store), credentials)?;

@@ -167,7 +167,10 @@ mod tests {
         assert_eq!(Field::from_header("Timezone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("time_zone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("Cost centre"), None);
-        assert_eq!(Field::from_header("Primary team ID"), Some(Field::PrimaryTeamExternalId));
+        assert_eq!(
+            Field::from_header("Primary team ID"),
+            Some(Field::PrimaryTeamExternalId)
+        );
         assert_eq!(
             Field::from_header("secondary_team_ids"),
             Some(Field::SecondaryTeamExternalIds)

@@ -384,4 +384,3 @@ async fn import_input(
     report.record.snapshot = Some(meta.id);
     Ok(meta.id)
 }
-

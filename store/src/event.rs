@@ -345,7 +345,11 @@ mod tests {
             (Delivery::Superseded { by: 9, time: 1 }, &[7, 9, 2]),
         ];
         for (delivery, bytes) in cases {
-            assert_eq!(postcard::to_allocvec(&delivery).expect("encodes"), bytes, "{delivery:?}");
+            assert_eq!(
+                postcard::to_allocvec(&delivery).expect("encodes"),
+                bytes,
+                "{delivery:?}"
+            );
             assert_eq!(postcard::from_bytes::<Delivery>(bytes).expect("decodes"), delivery);
         }
     }

@@ -53,7 +53,11 @@ pub fn error_text(bytes: &[u8], status: u16) -> String {
     let text = if body.is_null() {
         let raw = String::from_utf8_lossy(bytes);
         let raw = raw.trim();
-        if raw.is_empty() { format!("HTTP {status}") } else { raw.to_owned() }
+        if raw.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            raw.to_owned()
+        }
     } else {
         json_error_text(&body, status)
     };
@@ -132,7 +136,10 @@ mod tests {
         assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         let wait = retry_after(&soon).expect("a date");
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
         assert_eq!(retry_after("soon"), None);
     }
 }

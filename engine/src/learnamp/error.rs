@@ -43,7 +43,9 @@ pub enum ApiError {
     Unauthorized { client_id: String, message: String },
     /// A redirect: never followed, since it would carry the secret or
     /// people's data to wherever it points.
-    #[error("Learn Amp answered {status} redirecting to {location:?}: redirects are not followed; set learnamp.base_url to the API host itself")]
+    #[error(
+        "Learn Amp answered {status} redirecting to {location:?}: redirects are not followed; set learnamp.base_url to the API host itself"
+    )]
     Redirect { status: u16, location: String },
     /// An answer larger than ampsync reads.
     #[error("the answer to {what} is larger than {limit} bytes: not read")]

@@ -8,7 +8,13 @@ use super::request::path_segment;
 use super::{ApiError, ApiRequest, LearnAmpClient, Method};
 
 /// Every status a user can have (`filters[status][]`).
-pub const ALL_STATUSES: [&str; 5] = ["not_invited", "invite_scheduled", "invite_pending", "confirmed", "deactivated"];
+pub const ALL_STATUSES: [&str; 5] = [
+    "not_invited",
+    "invite_scheduled",
+    "invite_pending",
+    "confirmed",
+    "deactivated",
+];
 
 /// Users or teams per page when listing.
 const PER_PAGE: u32 = 100;
@@ -61,7 +67,9 @@ pub struct RemoteTeam {
 impl LearnAmpClient {
     /// The user with this `integrationExternalId`, whatever their status.
     pub async fn find_user_by_external_id(&self, id: &str) -> Result<Option<RemoteUser>, ApiError> {
-        let users = self.list_users(&[("filters[integration_external_id]", id)], false).await?;
+        let users = self
+            .list_users(&[("filters[integration_external_id]", id)], false)
+            .await?;
         Ok(users.into_iter().find(|u| u.external_id() == Some(id)))
     }
 
@@ -73,7 +81,10 @@ impl LearnAmpClient {
 
     /// The user with this Learn Amp id, if they still exist.
     pub async fn user(&self, id: u64) -> Result<Option<RemoteUser>, ApiError> {
-        match self.send(&ApiRequest::new(Method::Get, format!("/v1/users/{id}"))).await {
+        match self
+            .send(&ApiRequest::new(Method::Get, format!("/v1/users/{id}")))
+            .await
+        {
             Ok(r) => RemoteUser::from_json(r.body).map(Some),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),

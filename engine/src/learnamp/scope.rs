@@ -8,7 +8,13 @@ use super::{ApiRequest, Method};
 
 /// What every config needs: read, create, update and deactivate people,
 /// and read teams. Reactivation is an update (`reactivate=true`).
-pub const BASE_SCOPES: [&str; 5] = ["users:read", "users:create", "users:update", "users:deactivate", "teams:read"];
+pub const BASE_SCOPES: [&str; 5] = [
+    "users:read",
+    "users:create",
+    "users:update",
+    "users:deactivate",
+    "teams:read",
+];
 
 /// The scopes a config needs, space-separated, as the token request sends
 /// them: [`BASE_SCOPES`], plus `teams:create` when missing teams are

@@ -48,13 +48,7 @@ pub fn fold(chain: &[&EventKind]) -> Option<EventKind> {
             }
         }
     }
-    let changes = || {
-        touched
-            .values()
-            .filter(|c| c.old != c.new)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let changes = || touched.values().filter(|c| c.old != c.new).cloned().collect::<Vec<_>>();
     match (created, active) {
         (Some(_), Some(false)) => None,
         (Some(record), _) => Some(EventKind::Created { record }),

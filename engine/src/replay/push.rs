@@ -442,9 +442,9 @@ async fn attempt(
     wrote: &mut bool,
 ) -> Result<Option<u64>, StepError> {
     match (step.call.action, &step.event) {
-        (Action::Create, EventKind::Created { record }) => create(ctx, key, record, step, uncertain, wrote)
-            .await
-            .map(Some),
+        (Action::Create, EventKind::Created { record }) => {
+            create(ctx, key, record, step, uncertain, wrote).await.map(Some)
+        }
         (Action::Deactivate, _) => deactivate(ctx, key, wrote).await,
         (Action::Update, _) => update(ctx, key, step, wrote).await.map(Some),
         (action, kind) => Err(StepError::Unexpected(format!(
@@ -590,7 +590,10 @@ async fn recreate(ctx: &Ctx, key: &str, step: &Step) -> Result<u64, StepError> {
         .as_u64()
         .ok_or_else(|| StepError::Api(ApiError::Unexpected("a created user without an id".into())))?;
     ctx.remember(key, id);
-    tracing::warn!(seq = step.seq, "a person deleted in Learn Amp by hand was created again");
+    tracing::warn!(
+        seq = step.seq,
+        "a person deleted in Learn Amp by hand was created again"
+    );
     ctx.outcome(|r| r.recreated.push(key.to_owned()));
     Ok(id)
 }
@@ -628,8 +631,9 @@ async fn deactivate(ctx: &Ctx, key: &str, wrote: &mut bool) -> Result<Option<u64
 
 fn not_there(ctx: &Ctx, key: &str) -> Option<u64> {
     ctx.outcome(|r| {
-        r.warnings
-            .push(format!("{key} is not in Learn Amp (deleted there by hand?): nothing to deactivate"))
+        r.warnings.push(format!(
+            "{key} is not in Learn Amp (deleted there by hand?): nothing to deactivate"
+        ))
     });
     None
 }

@@ -189,16 +189,11 @@ impl UserCall {
             "primaryTeam" if teams.primary_by_external_id => {}
             "primaryTeam" => self.fields.push((
                 "primaryTeamId".into(),
-                FormValue::Team(TeamName {
-                    team: value.to_owned(),
-                }),
+                FormValue::Team(TeamName { team: value.to_owned() }),
             )),
             "secondaryTeams" if teams.secondary_by_external_id => {}
             "secondaryTeams" => {
-                let names = split_list(value)
-                    .into_iter()
-                    .map(|team| TeamName { team })
-                    .collect();
+                let names = split_list(value).into_iter().map(|team| TeamName { team }).collect();
                 self.fields.push(("secondaryTeamIds[]".into(), FormValue::Teams(names)));
             }
             "primaryTeamExternalId" => self.text("primaryTeamIntegrationExternalId", value),
