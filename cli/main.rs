@@ -63,7 +63,9 @@ enum Command {
     /// Write the exact bytes of an import back out.
     ExportSnapshot(commands::export::Args),
     /// Check the hash chain and rebuild the state from the log to compare.
-    Verify,
+    Verify(commands::verify::Args),
+    /// Write a consistent copy of the store to FILE, even while it is in use.
+    Backup(commands::backup::Args),
     /// Write the keys to exchange: `keygen ssh` or `keygen pgp`.
     Keygen(commands::keygen::Args),
     /// Try the source and Learn Amp with the config, changing nothing.
@@ -104,7 +106,8 @@ fn main() -> ExitCode {
         Command::Retry(args) => commands::retry::run(&cli.config, cli.format, args),
         Command::Reconcile(args) => commands::reconcile::run(&cli.config, cli.format, args),
         Command::ExportSnapshot(args) => commands::export::run(&cli.config, args),
-        Command::Verify => commands::verify::run(&cli.config, cli.format),
+        Command::Verify(args) => commands::verify::run(&cli.config, cli.format, args),
+        Command::Backup(args) => commands::backup::run(&cli.config, cli.format, args),
         Command::Keygen(args) => commands::keygen::run(&cli.config, args),
         Command::Check => commands::check::run(&cli.config),
         Command::Sandbox(args) => commands::sandbox::run(&cli.config, args),

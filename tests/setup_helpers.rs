@@ -122,3 +122,33 @@ fn keys_made_by_ampsync_log_in_and_decrypt_and_check_reports_each_step() {
         run.stdout
     );
 }
+
+/// `keygen pgp --passphrase-env` printed two "packet header mismatch"
+/// warnings from rPGP (the protected packets kept their unprotected length
+/// until written). It must say nothing on stderr, and the key it writes
+/// opens with the passphrase only.
+#[test]
+fn keygen_pgp_with_a_passphrase_is_quiet_and_protects_the_key() {
+    let mut env = TestEnv::new();
+    env.env
+        .push(("TENANT_PASSPHRASE".into(), "correct horse battery".into()));
+    let run = env
+        .run(&[
+            "keygen",
+            "pgp",
+            "--user-id",
+            "Acme <ampsync@acme.example>",
+            "--passphrase-env",
+            "TENANT_PASSPHRASE",
+        ])
+        .expect_code(0);
+    assert_eq!(run.stderr, "", "keygen pgp wrote to stderr");
+    assert!(run.stdout.contains("keys/tenant.sec.asc"), "{}", run.stdout);
+
+    use ampsync_engine::pgp::{PgpError, PgpKeys};
+    let secret = env.path().join("keys/tenant.sec.asc");
+    let unlocked = PgpKeys::load(&secret, Some("correct horse battery".into()), None).expect("unlock");
+    assert!(run.stdout.contains(unlocked.fingerprint()), "{}", run.stdout);
+    let locked = PgpKeys::load(&secret, None, None);
+    assert!(matches!(locked, Err(PgpError::PassphraseMissing { .. })), "{locked:?}");
+}

@@ -6,7 +6,7 @@
 mod sshd;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ampsync_engine::Config;
@@ -107,6 +107,8 @@ async fn picks_the_newest_settled_file_downloads_it_and_tidies_up() {
         0o600
     );
     assert_eq!(listing(dest.path()), vec![name]);
+    drop(got);
+    assert_eq!(listing(dest.path()), Vec::<String>::new(), "removed once dropped");
 
     // keep: nothing changes.
     conn.finish(&newest, "keep").await.expect("keep");
@@ -411,7 +413,7 @@ async fn a_file_still_growing_is_unsettled_until_it_has_been_still_for_settle_se
     let file = remote_file(&sshd, "users_today.csv", 34, still_since);
     assert_eq!(conn.pick(now).await.expect("pick"), RemotePick::File(file.clone()));
     let dest = tempfile::tempdir().expect("dest");
-    let got: PathBuf = conn.download(&file, dest.path()).await.expect("download");
+    let got: tempfile::TempPath = conn.download(&file, dest.path()).await.expect("download");
     assert_eq!(
         std::fs::read(got).expect("downloaded"),
         b"Employee ID,Email\n1,a@example.com\n".to_vec()

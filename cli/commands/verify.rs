@@ -1,15 +1,29 @@
-//! `ampsync verify`: walk the hash chain and rebuild the state from the log.
+//! `ampsync verify [--store FILE]`: walk the hash chain and rebuild the
+//! state from the log, of the configured store or of FILE (a backup).
 //! Exit 0 when everything holds, 1 with what differs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use ampsync_engine::store::Store;
+use anyhow::Context;
 use serde_json::json;
 
 use crate::Exit;
 use crate::output::{self, Format};
 
-pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
-    let (_, store) = super::open(config_path)?;
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Check this store file (a backup, say) instead of the configured one;
+    /// no config is needed.
+    #[arg(long)]
+    store: Option<PathBuf>,
+}
+
+pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
+    let store = match &args.store {
+        Some(path) => Store::open_existing(path).with_context(|| format!("opening the store {}", path.display()))?,
+        None => super::open(config_path)?.1,
+    };
     let report = store.verify()?;
     let (raw_checked, raw_damaged) = ampsync_engine::raw::verify_raw(&store)?;
     let ok = report.ok() && raw_damaged.is_empty();

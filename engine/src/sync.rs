@@ -278,7 +278,7 @@ async fn sftp_run(
         import_input(config, store, input, &name, report).await
     }
     .await;
-    let _ = std::fs::remove_file(&temp);
+    drop(temp); // removes the downloaded file
     let snapshot = imported?;
     // The file is done with only once its import is committed.
     store.record_source_file(&name, file.size, file.mtime, snapshot)?;

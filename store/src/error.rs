@@ -13,6 +13,13 @@ pub enum StoreError {
         #[source]
         source: redb::DatabaseError,
     },
+    /// There is no store at this path (and the caller did not ask for one).
+    #[error("no store at {}", path.display())]
+    Missing {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The file exists but is not an ampsync store.
     #[error("{} is not an ampsync store", path.display())]
     NotAStore { path: PathBuf },
@@ -62,6 +69,26 @@ pub enum StoreError {
     /// The raw file could not be read while storing it.
     #[error("cannot read the file to keep its raw copy")]
     Raw(#[source] std::io::Error),
+    /// A backup would replace an existing file, and was not asked to.
+    #[error("{} already exists: a backup replaces a file only when asked to", path.display())]
+    BackupExists { path: PathBuf },
+    /// A backup's destination is a symbolic link; it is never followed.
+    #[error("{} is a symbolic link: a backup is never written through one", path.display())]
+    BackupSymlink { path: PathBuf },
+    /// A backup's destination is the store itself.
+    #[error("{} is the store itself: back it up to another file", path.display())]
+    BackupIsTheStore { path: PathBuf },
+    /// The backup file could not be written.
+    #[error("cannot write the backup {}", path.display())]
+    BackupIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store has a table this build does not know, which a backup would
+    /// leave out.
+    #[error("the store has a table `{name}` this build does not know: a backup would leave it out")]
+    UnknownTable { name: String },
     /// A thread panicked while holding the store's handle.
     #[error("the store handle was poisoned by a panic")]
     Poisoned,

@@ -8,6 +8,7 @@
 //! Every value is stored as one format-version byte followed by postcard, so
 //! the schema can evolve; see `codec`.
 
+mod backup;
 mod codec;
 mod digest;
 mod error;
@@ -19,6 +20,7 @@ mod store;
 mod tables;
 mod verify;
 
+pub use backup::BackupReport;
 pub use digest::{FileRows, HASH_PREFIX, RowHash, StateEntry};
 pub use error::StoreError;
 pub use event::{Cause, Delivery, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};

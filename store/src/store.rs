@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use redb::{
-    Database, DatabaseError, MultimapTableHandle, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
+    ConcurrencyMode, Database, DatabaseError, MultimapTableHandle, ReadOnlyDatabase, ReadTransaction, ReadableDatabase,
+    ReadableTable, ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
 };
 
 use crate::digest::{self, FileRows, RowHash, StateEntry};
@@ -26,6 +26,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// import in memory; a smaller cache costs a few percent of import time and
 /// keeps the process well under 400 MiB.
 const CACHE_BYTES: usize = 96 * 1024 * 1024;
+
+/// One process writes; others may read meanwhile, each read transaction
+/// seeing one commit (what `backup` and `verify` of a live store need).
+/// redb's default would lock the whole file against readers while a daemon
+/// or an import has it open for writing.
+const CONCURRENCY: ConcurrencyMode = ConcurrencyMode::SingleWriter;
 
 /// redb's file signature: a file that does not start with it is no store.
 const REDB_MAGIC: &[u8; 4] = b"redb";
@@ -116,7 +122,11 @@ impl Store {
             return Err(StoreError::NotAStore { path: path.to_owned() });
         }
         let db = if existed {
-            match redb::Builder::new().set_cache_size(CACHE_BYTES).open_read_only(path) {
+            match redb::Builder::new()
+                .set_cache_size(CACHE_BYTES)
+                .set_concurrency_mode(CONCURRENCY)
+                .open_read_only(path)
+            {
                 Ok(db) => Db::Read(db),
                 // A store left by a crash needs redb's repair, which writes.
                 Err(DatabaseError::RepairAborted) => Db::Write(open_writable(path)?),
@@ -131,6 +141,19 @@ impl Store {
         };
         store.check_schema()?;
         Ok(store)
+    }
+
+    /// Opens the existing store at `path` (a backup, say), never creating
+    /// one: a missing or empty file is an error.
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.len() > 0 => Store::open(path),
+            Ok(_) => Err(StoreError::NotAStore { path: path.to_owned() }),
+            Err(source) => Err(StoreError::Missing {
+                path: path.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// Where the store lives.
@@ -1052,6 +1075,7 @@ fn prune_raw(txn: &WriteTransaction, before: i64) -> Result<(), StoreError> {
 fn open_writable(path: &Path) -> Result<Database, StoreError> {
     Database::builder()
         .set_cache_size(CACHE_BYTES)
+        .set_concurrency_mode(CONCURRENCY)
         .create(path)
         .map_err(|source| open_error(path, source))
 }

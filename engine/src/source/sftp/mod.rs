@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tempfile::TempPath;
+
 use russh::client;
 use russh::keys::PrivateKeyWithHashAlg;
 use russh_sftp::client::SftpSession;
@@ -417,37 +419,35 @@ impl SftpConnection {
 
     /// Streams `file` into a new temporary file in `dest_dir` (mode 0600,
     /// named `.ampsync-download-<random>`), syncs it to disk, checks that the
-    /// byte count is the listed size, and returns its path. On failure the
-    /// temporary file is removed.
-    pub async fn download(&self, file: &RemoteFile, dest_dir: &Path) -> Result<PathBuf, SftpError> {
+    /// byte count is the listed size, and returns its path. The file is
+    /// removed when the returned path is dropped, or at once on failure.
+    pub async fn download(&self, file: &RemoteFile, dest_dir: &Path) -> Result<TempPath, SftpError> {
         let mut remote = self
             .sftp
             .open(file.path.clone())
             .await
             .map_err(|source| self.remote("opening", &file.path, source))?;
-        let (mut local, local_path) = create_temp(dest_dir).await.map_err(|source| SftpError::Local {
+        let local_error = |source| SftpError::Local {
             remote: file.path.clone(),
             local: dest_dir.to_owned(),
             source,
-        })?;
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".ampsync-download-")
+            .tempfile_in(dest_dir)
+            .map_err(local_error)?;
+        let (std_file, local_path) = temp.into_parts();
+        let mut local = tokio::fs::File::from_std(std_file);
         let copied = self.copy(&mut remote, &mut local, file, &local_path).await;
         // The bytes are read; a failed close of the remote handle loses nothing.
         if let Err(e) = remote.close().await {
             tracing::debug!(path = %file.path, error = %e, "closing the remote file failed");
         }
         drop(local);
-        match copied {
-            Ok(()) => {
-                tracing::info!(path = %file.path, bytes = file.size, local = %local_path.display(), "downloaded");
-                Ok(local_path)
-            }
-            Err(e) => {
-                if let Err(rm) = tokio::fs::remove_file(&local_path).await {
-                    tracing::warn!(local = %local_path.display(), error = %rm, "cannot remove a failed download");
-                }
-                Err(e)
-            }
-        }
+        // On an error `local_path` is dropped here, which removes the file.
+        copied?;
+        tracing::info!(path = %file.path, bytes = file.size, local = %local_path.display(), "downloaded");
+        Ok(local_path)
     }
 
     async fn copy(
@@ -569,43 +569,6 @@ fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
-}
-
-/// A new, empty, owner-only file `.ampsync-download-<random>` in `dir`.
-async fn create_temp(dir: &Path) -> std::io::Result<(tokio::fs::File, PathBuf)> {
-    let mut attempts = 0;
-    loop {
-        let path = dir.join(format!(".ampsync-download-{}", random_suffix()));
-        match tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .await
-        {
-            Ok(file) => return Ok((file, path)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 16 => attempts += 1,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// 16 hex digits, unpredictable enough for a name that `create_new` guards.
-fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    // RandomState is seeded from the OS once per thread, then stepped.
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    format!("{:016x}", h.finish())
 }
 
 #[cfg(test)]
