@@ -11,10 +11,11 @@ use ampsync_engine::{SourceKind, clock};
 use anyhow::Context;
 
 use crate::Exit;
+use crate::output::say;
 
 pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
-    println!("ok    config {}", config_path.display());
+    say!("ok    config {}", config_path.display());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,7 +23,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
     let now = SystemTime::UNIX_EPOCH + Duration::from_micros(clock::now_micros()?.max(0) as u64);
     let mut failed = false;
     let mut step = |ok: bool, what: String| {
-        println!("{}  {what}", if ok { "ok  " } else { "FAIL" });
+        say!("{}  {what}", if ok { "ok  " } else { "FAIL" });
         failed |= !ok;
     };
 

@@ -21,6 +21,7 @@ use chrono::Utc;
 use tokio::sync::Notify;
 
 use crate::Exit;
+use crate::output::say;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,7 +47,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         std::process::id()
     );
     let _lock = RunLock::acquire(&store_path, &holder)?;
-    let store = Arc::new(super::open_store(&config)?);
+    let store = Arc::new(super::open_or_create_store(&config)?);
     let runs = runlog::path_for(&store_path);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -61,7 +62,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding --health-addr {addr}"))?;
-            println!(
+            say!(
                 "health on http://{}/healthz and /metrics",
                 listener.local_addr().unwrap_or(addr)
             );
@@ -92,10 +93,10 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
             )
             .await;
             for line in &report.lines {
-                println!("{line}");
+                say!("{line}");
             }
             if let Some(push) = &report.push {
-                println!(
+                say!(
                     "pushed {} of {} events ({} failed, {} dead)",
                     push.delivered,
                     push.events,
@@ -108,12 +109,12 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
             if let Err(e) = runlog::append(&runs, &report.record) {
                 tracing::error!("cannot append to {}: {e}", runs.display());
             }
-            println!("run {} → {}", report.record.start, report.record.outcome.name());
+            say!("run {} → {}", report.record.start, report.record.outcome.name());
             if stop.load(Ordering::Relaxed) {
                 break;
             }
         }
-        println!("stopped");
+        say!("stopped");
         anyhow::Ok(())
     })?;
     Ok(Exit::Success)

@@ -8,7 +8,7 @@ use ampsync_engine::replay::{CallOptions, build_plan, endpoint};
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let (config, store) = super::open(config_path)?;
@@ -76,7 +76,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 }),
             )?;
             let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            println!(
+            say!(
                 "{} event(s) to deliver{}",
                 rows.len(),
                 if summary.is_empty() {
@@ -86,16 +86,17 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 }
             );
             for f in &plan.follow_ups {
-                println!(
+                say!(
                     "then: PUT /v1/users/{{id of {}}} managerEmail={} (a cycle of managers)",
-                    f.key, f.manager_email
+                    f.key,
+                    f.manager_email
                 );
             }
             for w in &plan.warnings {
-                println!("warning: {w}");
+                say!("warning: {w}");
             }
             for (id, why, n) in &held {
-                println!(
+                say!(
                     "held: snapshot {id} ({why}): {n} event(s) wait for `ampsync approve {id}` or `ampsync reject {id}`"
                 );
             }

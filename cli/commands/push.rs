@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let (config, store) = super::open(config_path)?;
@@ -118,13 +118,13 @@ pub fn print_report(r: &PushReport, format: Format) -> anyhow::Result<()> {
         ]],
     )?;
     for u in r.failed.iter().take(output::MAX_LISTED_ERRORS) {
-        println!("failed: event {} ({}): {}", u.seq, u.key, u.error);
+        say!("failed: event {} ({}): {}", u.seq, u.key, u.error);
     }
     for u in r.dead.iter().take(output::MAX_LISTED_ERRORS) {
-        println!("dead: event {} ({}): {} (needs a person)", u.seq, u.key, u.error);
+        say!("dead: event {} ({}): {} (needs a person)", u.seq, u.key, u.error);
     }
     for w in &r.warnings {
-        println!("warning: {w}");
+        say!("warning: {w}");
     }
     Ok(())
 }

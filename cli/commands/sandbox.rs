@@ -6,6 +6,7 @@ use ampsync_engine::sandbox::{Sandbox, SandboxOptions};
 use anyhow::Context;
 
 use crate::Exit;
+use crate::output::say;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,10 +41,8 @@ pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         let sandbox = Sandbox::start(listener, options)
             .await
             .context("starting the sandbox")?;
-        println!("Learn Amp sandbox listening on {}", sandbox.url());
-        println!(
-            "controls: GET /_sandbox/users, GET /_sandbox/stats, PUT /_sandbox/faults, POST /_sandbox/expire-tokens"
-        );
+        say!("Learn Amp sandbox listening on {}", sandbox.url());
+        say!("controls: GET /_sandbox/users, GET /_sandbox/stats, PUT /_sandbox/faults, POST /_sandbox/expire-tokens");
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
         sandbox.shutdown().await;
         anyhow::Ok(())

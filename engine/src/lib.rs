@@ -13,6 +13,7 @@ mod ingest;
 pub mod keygen;
 pub mod learnamp;
 pub mod pgp;
+pub mod private_file;
 pub mod raw;
 mod reconcile;
 pub mod replay;

@@ -91,6 +91,11 @@ impl Store {
         Ok(store)
     }
 
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn check_schema(&self) -> Result<(), StoreError> {
         let txn = self.read()?;
         let meta = match txn.open_table(META) {
