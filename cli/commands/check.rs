@@ -2,12 +2,13 @@
 //! the file it would take) and Learn Amp (a token), reporting each step.
 //! Changes nothing.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
 use ampsync_engine::source::{DirSource, Pick, RemotePick, SftpSource};
-use ampsync_engine::{SourceKind, clock};
+use ampsync_engine::{SourceConfig, clock};
 use anyhow::Context;
 
 use crate::Exit;
@@ -27,11 +28,29 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
         failed |= !ok;
     };
 
+    let store = config.store_path();
+    match std::fs::metadata(&store) {
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => say!(
+            "warn  store {} is readable by others (mode {:o}): it holds personal data and the decrypted files; `chmod 600 {}`",
+            store.display(),
+            meta.permissions().mode() & 0o777,
+            store.display()
+        ),
+        Ok(_) => step(true, format!("store {} (owner only)", store.display())),
+        Err(_) => say!(
+            "note  no store at {} yet: `ampsync init` or the first sync creates it",
+            store.display()
+        ),
+    }
+
+    let future = |mtime: String| {
+        format!("is dated in the future ({mtime}): it is taken once unchanged for source.settle_seconds")
+    };
     match &config.source {
         None => step(true, "no [source]: files come by `ampsync import FILE`".into()),
-        Some(source) if source.kind == SourceKind::Dir => {
+        Some(SourceConfig::Dir(source)) => {
             let dir = DirSource {
-                dir: config.resolve(&source.remote_dir),
+                dir: config.resolve(&source.dir),
                 pattern: source.pattern.clone(),
                 settle: Duration::from_secs(source.settle_seconds),
             };
@@ -44,6 +63,18 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
                     true,
                     format!("folder {}: {} is still being written", dir.dir.display(), p.display()),
                 ),
+                Ok(Pick::Future(seen)) => {
+                    let mtime = chrono::DateTime::<chrono::Utc>::from(seen.mtime).to_rfc3339();
+                    step(
+                        true,
+                        format!(
+                            "folder {}: {} {}",
+                            dir.dir.display(),
+                            seen.path.display(),
+                            future(mtime)
+                        ),
+                    )
+                }
                 Ok(Pick::Nothing) => step(
                     true,
                     format!("folder {}: no file matching {:?} yet", dir.dir.display(), dir.pattern),
@@ -51,34 +82,35 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
                 Err(e) => step(false, format!("folder {}: {e}", dir.dir.display())),
             }
         }
-        Some(source) => {
+        Some(whole @ SourceConfig::Sftp(source)) => {
             let result = runtime.block_on(async {
-                let sftp = SftpSource::from_config(source, &config)?;
+                let sftp = SftpSource::from_config(whole, &config)?;
                 let connection = sftp.connect().await?;
                 let pick = connection.pick(now).await;
                 connection.close().await;
                 pick
             });
-            let host = source.host.as_deref().unwrap_or("");
+            let host = &source.host;
             match result {
                 Ok(pick) => {
                     step(
                         true,
                         format!(
                             "sFTP {host}: host key matches the pinned one, logged in as {}",
-                            source.user.as_deref().unwrap_or("")
+                            source.user
                         ),
                     );
                     match pick {
                         RemotePick::File(f) => step(true, format!("would take {} ({} bytes)", f.path, f.size)),
                         RemotePick::Unsettled(f) => step(true, format!("{} is still being written", f.path)),
+                        RemotePick::Future(f) => {
+                            let mtime = chrono::DateTime::from_timestamp(f.mtime as i64, 0)
+                                .map_or_else(|| f.mtime.to_string(), |t| t.to_rfc3339());
+                            step(true, format!("{} {}", f.path, future(mtime)))
+                        }
                         RemotePick::Nothing => step(
                             true,
-                            format!(
-                                "no file matching {:?} in {}",
-                                source.pattern,
-                                source.remote_dir.display()
-                            ),
+                            format!("no file matching {:?} in {}", source.pattern, source.remote_dir),
                         ),
                     }
                 }
@@ -91,7 +123,10 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
         None => {}
         Some(pgp) => {
             let path = config.resolve(&pgp.secret_key);
-            let passphrase = pgp.passphrase_env.as_ref().and_then(|v| std::env::var(v).ok());
+            let passphrase = pgp
+                .passphrase_env
+                .as_ref()
+                .and_then(|v| ampsync_engine::secret::from_env(v, "pgp.passphrase_env").ok());
             let signer = pgp.require_signature_from.as_ref().map(|p| config.resolve(p));
             match ampsync_engine::pgp::PgpKeys::load(&path, passphrase, signer.as_deref()) {
                 Ok(keys) => step(

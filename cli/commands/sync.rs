@@ -20,7 +20,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
     // Check the credentials first: a run that cannot push should not import.
     let credentials = Credentials::from_env(&config.learnamp)?;
-    let schedule = config.schedule.as_ref().map(Schedule::from_config).transpose()?;
+    let schedule = config.schedule.as_ref().map(Schedule::new);
     let store_path = config.store_path();
     let holder = format!(
         "{} (pid {})",

@@ -23,14 +23,17 @@ pub mod runlog;
 pub mod safeguard;
 pub mod sandbox;
 pub mod schedule;
+pub mod secret;
 pub mod source;
+pub mod stop;
 pub mod sync;
 
 pub use ampsync_store as store;
 pub use audit::{AsOf, resolve_key, state_as_of};
 pub use config::{
-    CONFIG_TEMPLATE, Config, ConfigError, CsvConfig, Encoding, LearnAmpConfig, MappingConfig, OnInvalidRow, PgpConfig,
-    PolicyConfig, ScheduleConfig, SourceConfig, SourceKind, StoreConfig,
+    AfterImport, CONFIG_TEMPLATE, Config, ConfigError, CronExpr, CsvConfig, Delimiter, DirConfig, Encoding,
+    LearnAmpConfig, MIN_REQUESTS_PER_SECOND, MappingConfig, OnInvalidRow, PgpConfig, PolicyConfig, ScheduleConfig,
+    SftpConfig, SourceConfig, StoreConfig,
 };
 pub use diff::{DiffPolicy, Incoming, apply, decide, diff, field_changes};
 pub use fields::{Field, LANGUAGES, ROLES};
