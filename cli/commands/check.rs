@@ -28,19 +28,17 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
         failed |= !ok;
     };
 
+    // A store made by an older ampsync, or copied about, may be open to all.
     let store = config.store_path();
-    match std::fs::metadata(&store) {
-        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => say!(
-            "warn  store {} is readable by others (mode {:o}): it holds personal data and the decrypted files; `chmod 600 {}`",
+    if let Ok(meta) = std::fs::metadata(&store)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        say!(
+            "warn  the store {} is readable by others (mode {:o}): it holds personal data and the decrypted files; run `chmod 600 {}`",
             store.display(),
             meta.permissions().mode() & 0o777,
             store.display()
-        ),
-        Ok(_) => step(true, format!("store {} (owner only)", store.display())),
-        Err(_) => say!(
-            "note  no store at {} yet: `ampsync init` or the first sync creates it",
-            store.display()
-        ),
+        );
     }
 
     let future = |mtime: String| {
