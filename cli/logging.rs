@@ -5,6 +5,12 @@
 //! their debug lines are written for their own developers and may carry
 //! what they were handed. Nothing of the `pgp` crate is ever logged,
 //! whatever is asked: its parser's debug lines print secret-key packets.
+//!
+//! Log lines quote file names and server texts: their control characters
+//! are escaped as on stdout (a name with a newline cannot forge a line), and
+//! colours are used only on a terminal.
+
+use std::io::{IsTerminal, Write};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{FilterFn, LevelFilter};
@@ -21,15 +27,53 @@ const OURS: &str = "ampsync";
 pub fn init() {
     let spec = std::env::var(LOG_ENV).unwrap_or_default();
     let filter = EnvFilter::try_new(directives(&spec)).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let ansi = std::io::stderr().is_terminal();
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(FilterFn::new(|meta| !never_logged(meta.target())))
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(move || Escaping {
+                    inner: std::io::stderr(),
+                    ansi,
+                })
+                .with_ansi(ansi)
                 .with_target(false),
         )
         .try_init();
+}
+
+/// Writes one formatted log line with its control characters escaped,
+/// keeping the newline that ends it (and the colour codes, on a terminal;
+/// the formatter escapes those that come from values itself).
+struct Escaping<W> {
+    inner: W,
+    ansi: bool,
+}
+
+impl<W: Write> Write for Escaping<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        let mut out = String::with_capacity(text.len());
+        for c in body.chars() {
+            if c.is_control() && c != '\t' && !(self.ansi && c == '\u{1b}') {
+                out.extend(c.escape_unicode());
+            } else {
+                out.push(c);
+            }
+        }
+        out.push_str(end);
+        self.inner.write_all(out.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// True for the targets nothing is logged from.
@@ -63,7 +107,21 @@ fn directives(spec: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::directives;
+    use super::*;
+
+    #[test]
+    fn a_log_line_keeps_its_end_and_loses_forged_ones() {
+        let mut out = Escaping {
+            inner: Vec::new(),
+            ansi: false,
+        };
+        out.write_all(b"WARN held a\nerror: forged\r\x1b[2J.csv\n")
+            .expect("write");
+        assert_eq!(
+            String::from_utf8(out.inner).expect("utf-8"),
+            "WARN held a\\u{a}error: forged\\u{d}\\u{1b}[2J.csv\n"
+        );
+    }
 
     #[test]
     fn a_bare_level_is_for_ampsync_and_named_crates_keep_theirs() {

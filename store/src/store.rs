@@ -223,6 +223,14 @@ impl Store {
             .collect()
     }
 
+    /// The time check of [`check_time`] on a read transaction, before a
+    /// refused append could reopen the file for writing (which rewrites its
+    /// header): a refused append leaves the file byte for byte as it was.
+    fn check_time_before_writing(&self, time: i64) -> Result<(), StoreError> {
+        let txn = self.read()?;
+        time_goes_forward(&txn.open_table(EVENTS)?, &txn.open_table(SNAPSHOTS)?, time)
+    }
+
     /// Records an import: the snapshot, its events (in the order given, made
     /// lazily so a million of them need not sit in memory at once; all
     /// with cause `Import` of the new snapshot and time `received`), their
@@ -242,6 +250,9 @@ impl Store {
         raw: Option<&mut dyn Read>,
         rows: Option<FileRows>,
     ) -> Result<AppendOutcome, StoreError> {
+        if self.snapshot_by_hash(&snapshot.file_hash)?.is_none() {
+            self.check_time_before_writing(snapshot.received)?;
+        }
         let txn = self.write()?;
         let meta = {
             if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
@@ -288,6 +299,9 @@ impl Store {
         events: impl IntoIterator<Item = (String, EventKind)>,
         raw: Option<&mut dyn Read>,
     ) -> Result<AppendOutcome, StoreError> {
+        if self.snapshot_by_hash(&snapshot.file_hash)?.is_none() {
+            self.check_time_before_writing(snapshot.received)?;
+        }
         let txn = self.write()?;
         let meta = {
             if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
@@ -326,6 +340,7 @@ impl Store {
     /// [`StoreError::Conflict`] when the log moved since it was held (its
     /// events no longer fit the state: reject it and import the file again).
     pub fn approve(&self, id: u64, time: i64) -> Result<SnapshotMeta, StoreError> {
+        self.check_time_before_writing(time)?;
         let txn = self.write()?;
         let meta = {
             let mut meta = held_snapshot(&txn, id)?;
@@ -380,6 +395,7 @@ impl Store {
         time: i64,
         events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
     ) -> Result<Option<(u64, u64)>, StoreError> {
+        self.check_time_before_writing(time)?;
         let txn = self.write()?;
         let range = {
             check_log_end(&txn, based_on)?;
@@ -415,6 +431,7 @@ impl Store {
         time: i64,
         events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
     ) -> Result<Option<(u64, u64)>, StoreError> {
+        self.check_time_before_writing(time)?;
         let txn = self.write()?;
         let range = {
             check_log_end(&txn, based_on)?;
@@ -851,11 +868,19 @@ fn check_log_end(txn: &WriteTransaction, based_on: u64) -> Result<(), StoreError
 /// last event or snapshot: the log's times only go forward, which is what
 /// `show --as-of` and `events --since` rely on.
 fn check_time(txn: &WriteTransaction, time: i64) -> Result<(), StoreError> {
-    let last_event = match txn.open_table(EVENTS)?.last()? {
+    time_goes_forward(&txn.open_table(EVENTS)?, &txn.open_table(SNAPSHOTS)?, time)
+}
+
+fn time_goes_forward(
+    events: &impl ReadableTable<u64, &'static [u8]>,
+    snapshots: &impl ReadableTable<u64, &'static [u8]>,
+    time: i64,
+) -> Result<(), StoreError> {
+    let last_event = match events.last()? {
         Some((seq, bytes)) => Some(Event::decode(seq.value(), bytes.value())?.body.time),
         None => None,
     };
-    let last_snapshot = match txn.open_table(SNAPSHOTS)?.last()? {
+    let last_snapshot = match snapshots.last()? {
         Some((_, bytes)) => Some(codec::decode::<SnapshotMeta>("snapshots", bytes.value())?.received),
         None => None,
     };
