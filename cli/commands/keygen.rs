@@ -68,9 +68,7 @@ pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         } => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let passphrase = match &passphrase_env {
-                Some(var) => {
-                    Some(std::env::var(var).with_context(|| format!("the environment variable {var} is not set"))?)
-                }
+                Some(var) => Some(ampsync_engine::secret::from_env(var, "--passphrase-env")?),
                 None => None,
             };
             let key = generate_key_pair(&user_id, &dir, &name, passphrase.as_deref())?;
