@@ -1,10 +1,13 @@
 //! The `ampsync` command line: parses arguments, calls the engine, prints.
 //!
 //! Exit status: 0 success, 1 error, 2 usage error, 3 import held by a
-//! safeguard. Errors become an exit status in one place, `main`.
+//! safeguard, 4 no new file by `schedule.expect_file_by` (`sync`). Errors
+//! and panics become an exit status in one place, `main`.
 
 mod commands;
+mod logging;
 mod output;
+mod panic;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,9 +17,13 @@ use clap::{Parser, Subcommand};
 
 use crate::output::Format;
 
+/// The exit statuses, for `--help`.
+const EXIT_STATUS: &str = "Exit status: 0 success, 1 error, 2 usage error, 3 import held by a safeguard, \
+                           4 no new file by schedule.expect_file_by (sync).";
+
 /// Keeps a company's people in Learn Amp in step with its daily HR export.
 #[derive(Debug, Parser)]
-#[command(name = "ampsync", version, about)]
+#[command(name = "ampsync", version, about, after_help = EXIT_STATUS)]
 struct Cli {
     /// The config file.
     #[arg(long, global = true, default_value = "ampsync.toml")]
@@ -84,12 +91,31 @@ pub enum Exit {
     Failed,
     /// An import held by a safeguard (exit 3).
     Held,
+    /// No new file by `schedule.expect_file_by`: the export is late or lost
+    /// (exit 4).
+    MissingFile,
 }
 
 fn main() -> ExitCode {
+    panic::install_hook();
     let cli = Cli::parse();
-    init_logging();
-    let result = match cli.command {
+    logging::init();
+    let result = panic::catch(|| run(cli));
+    match result {
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Failed) => ExitCode::from(1),
+        Ok(Exit::Held) => ExitCode::from(3),
+        Ok(Exit::MissingFile) => ExitCode::from(4),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
         Command::Init(args) => commands::init::run(&cli.config, args),
         Command::Import(args) => commands::import::run(&cli.config, cli.format, args),
         Command::Snapshots => commands::snapshots::run(&cli.config, cli.format),
@@ -112,45 +138,25 @@ fn main() -> ExitCode {
         Command::Check => commands::check::run(&cli.config),
         Command::Sandbox(args) => commands::sandbox::run(&cli.config, args),
         Command::Demo => commands::demo::run(&cli.config, cli.format),
-    };
-    match result {
-        Ok(Exit::Success) => ExitCode::SUCCESS,
-        Ok(Exit::Failed) => ExitCode::from(1),
-        Ok(Exit::Held) => ExitCode::from(3),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            report(&e);
-            ExitCode::from(1)
-        }
     }
 }
 
-/// Prints an error and its causes, and the row errors of a rejected file.
+/// Prints an error and its causes, and the row errors of a rejected file,
+/// control characters escaped (file names and server texts are in them).
 fn report(e: &anyhow::Error) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {e}");
+    let _ = writeln!(err, "error: {}", output::clean(&e.to_string()));
     for cause in e.chain().skip(1) {
-        let _ = writeln!(err, "  caused by: {cause}");
+        let _ = writeln!(err, "  caused by: {}", output::clean(&cause.to_string()));
     }
     if let Some(ampsync_engine::ImportError::InvalidRows { errors, count, .. }) = e.downcast_ref() {
         for row in errors.iter().take(output::MAX_LISTED_ERRORS) {
-            let _ = writeln!(err, "  {row}");
+            let _ = writeln!(err, "  {}", output::clean(&row.to_string()));
         }
         if *count > output::MAX_LISTED_ERRORS as u64 {
             let _ = writeln!(err, "  … and {} more", count - output::MAX_LISTED_ERRORS as u64);
         }
     }
-}
-
-/// Logs go to stderr; `AMPSYNC_LOG` sets the filter (default `warn`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AMPSYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }
 
 /// Output to a closed pipe (`ampsync events | head`) is not an error.

@@ -1,5 +1,14 @@
 //! Output formatting shared by the commands: human tables, JSON and CSV.
+//!
+//! Everything printed passes through here, and values in it come from
+//! outside: the daily file, Learn Amp's error texts, sFTP file names. So
+//! every line and table cell for a person has its control characters
+//! escaped ([`clean`]: no escape sequence reaches the terminal, no value
+//! starts a fake line), and every CSV cell that a spreadsheet would take for
+//! a formula is neutralised ([`csv_cell`]). JSON escapes control characters
+//! itself.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -18,12 +27,74 @@ pub enum Format {
     Csv,
 }
 
-/// Writes `rows` as aligned columns under `header`.
+/// Prints a line on stdout with its control characters escaped (see
+/// [`clean`]); `say!()` prints an empty line. A closed stdout is not an
+/// error worth stopping a run for: the line is dropped.
+macro_rules! say {
+    () => {
+        $crate::output::say_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::say_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// What `say!` calls.
+pub fn say_line(line: std::fmt::Arguments<'_>) {
+    let text = line.to_string();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", clean(&text));
+}
+
+/// `text` with every control character (C0, DEL, C1: ESC, CR, LF, tab, …)
+/// and every bidirectional override written as a Rust escape such as
+/// `\u{1b}`, so a value cannot clear the screen, move the cursor, start a
+/// line of its own or reorder what the terminal shows.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A CSV cell a spreadsheet will not run: one starting with `=`, `+`, `-`,
+/// `@`, tab or CR gets a leading `'`, as OWASP recommends against formula
+/// injection (`=HYPERLINK(…)`, `=cmd|' /C calc'!A0`).
+pub fn csv_cell(value: &str) -> Cow<'_, str> {
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{value}")),
+        _ => Cow::Borrowed(value),
+    }
+}
+
+/// Writes one CSV record, each cell neutralised by [`csv_cell`].
+pub fn csv_record<W: Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(cells.into_iter().map(|c| csv_cell(c.as_ref()).into_owned()))
+}
+
+/// Writes `rows` as aligned columns under `header`, each cell [`clean`].
 pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> std::io::Result<()> {
     let mut tw = tabwriter::TabWriter::new(std::io::stdout().lock()).padding(2);
     writeln!(tw, "{}", header.join("\t"))?;
     for row in rows {
-        writeln!(tw, "{}", row.join("\t"))?;
+        let cells: Vec<Cow<'_, str>> = row.iter().map(|c| clean(c)).collect();
+        writeln!(tw, "{}", cells.join("\t"))?;
     }
     tw.flush()
 }
@@ -199,9 +270,12 @@ pub fn delivery_json(d: &Delivery) -> Value {
 /// Events as CSV: one line per field change (one for an event without any).
 pub fn events_csv(events: &[(Event, Delivery)], snapshots: &Snapshots) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-    w.write_record([
-        "seq", "time", "key", "kind", "cause", "source", "field", "old", "new", "delivery",
-    ])?;
+    csv_record(
+        &mut w,
+        [
+            "seq", "time", "key", "kind", "cause", "source", "field", "old", "new", "delivery",
+        ],
+    )?;
     for (event, delivery) in events {
         let source = event_snapshot(event, snapshots).map_or("", |s| s.source.as_str());
         let base = [
@@ -222,7 +296,8 @@ pub fn events_csv(events: &[(Event, Delivery)], snapshots: &Snapshots) -> anyhow
                 .collect()
         };
         for line in lines {
-            w.write_record(
+            csv_record(
+                &mut w,
                 base.iter()
                     .chain(line.iter())
                     .chain(std::iter::once(&delivery.name().to_owned())),
@@ -236,4 +311,40 @@ pub fn events_csv(events: &[(Event, Delivery)], snapshots: &Snapshots) -> anyhow
 /// All snapshots by id.
 pub fn snapshot_map(store: &ampsync_engine::store::Store) -> anyhow::Result<Snapshots> {
     Ok(store.snapshots()?.into_iter().map(|s| (s.id, s)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        for (raw, want) in [
+            ("Zoë Müller", "Zoë Müller"),
+            ("\u{1b}[2J\u{1b}[H", "\\u{1b}[2J\\u{1b}[H"),
+            ("ok\nerror: forged", "ok\\u{a}error: forged"),
+            ("a\rb\tc\u{7f}\u{9b}", "a\\u{d}b\\u{9}c\\u{7f}\\u{9b}"),
+            ("\u{202e}gpj.exe", "\\u{202e}gpj.exe"),
+        ] {
+            assert_eq!(clean(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for (raw, want) in [
+            ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+SUM(1)", "'+SUM(1)"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(2)", "'@SUM(2)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("Ada", "Ada"),
+            ("", ""),
+            ("2026-11-24T06:30:00Z", "2026-11-24T06:30:00Z"),
+        ] {
+            assert_eq!(csv_cell(raw), want, "{raw:?}");
+        }
+    }
 }

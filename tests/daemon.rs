@@ -58,6 +58,12 @@ fn the_daemon_runs_on_schedule_takes_new_files_holds_the_store_and_stops_on_sigt
         "the message says who: {}",
         second.stderr
     );
+    // Regression: the read commands were refused while the daemon held the
+    // store open for writing; they need no run lock, and redb readers do not
+    // block its writer.
+    let snapshots = env.json(&["snapshots"]);
+    assert_eq!(snapshots[0]["id"], json!(1), "{snapshots}");
+    env.run(&["verify"]).expect_code(0);
 
     // A new file is taken by a later run.
     place("users_2.csv", "day2.csv", old + std::time::Duration::from_secs(60));

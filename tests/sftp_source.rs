@@ -9,8 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ampsync_engine::Config;
 use ampsync_engine::source::{RemoteFile, RemotePick, SftpError, SftpSource};
+use ampsync_engine::{AfterImport, Config, SourceConfig};
 use sshd::{KeyType, Sshd, fingerprint, public_key_path};
 
 /// A config for `sshd` logging in with `key`, the host key pinned as `pin`;
@@ -111,7 +111,7 @@ async fn picks_the_newest_settled_file_downloads_it_and_tidies_up() {
     assert_eq!(listing(dest.path()), Vec::<String>::new(), "removed once dropped");
 
     // keep: nothing changes.
-    conn.finish(&newest, "keep").await.expect("keep");
+    conn.finish(&newest, &AfterImport::Keep).await.expect("keep");
     assert_eq!(
         listing(&sshd.root),
         vec!["staff_2026-11-26.csv", "users_2026-11-24.csv", "users_2026-11-25.csv"]
@@ -120,7 +120,7 @@ async fn picks_the_newest_settled_file_downloads_it_and_tidies_up() {
     // move: into the done folder under the same name; the older file is next.
     let done = sshd.root.join("done");
     std::fs::create_dir(&done).expect("done folder");
-    conn.finish(&newest, &format!("move:{}", done.display()))
+    conn.finish(&newest, &AfterImport::Move(done.display().to_string()))
         .await
         .expect("move");
     assert_eq!(listing(&done), vec!["users_2026-11-25.csv"]);
@@ -133,7 +133,7 @@ async fn picks_the_newest_settled_file_downloads_it_and_tidies_up() {
     assert_eq!(conn.pick(now).await.expect("pick"), RemotePick::File(next.clone()));
 
     // delete: gone, and nothing matches any more.
-    conn.finish(&next, "delete").await.expect("delete");
+    conn.finish(&next, &AfterImport::Delete).await.expect("delete");
     assert_eq!(listing(&sshd.root), vec!["done", "staff_2026-11-26.csv"]);
     assert_eq!(conn.pick(now).await.expect("pick"), RemotePick::Nothing);
     conn.close().await;
@@ -421,27 +421,24 @@ async fn a_file_still_growing_is_unsettled_until_it_has_been_still_for_settle_se
     conn.close().await;
 }
 
+/// The settings are checked when the config is loaded, so `check` and the
+/// daemon refuse the same configs.
 #[test]
-fn missing_settings_are_named() {
-    let config = Config::parse(
-        "[source]\nkind = \"sftp\"\nremote_dir = \"/upload\"\n",
-        Path::new("/etc/ampsync/ampsync.toml"),
-    )
-    .expect("config");
-    let err = source(&config).expect_err("no host");
-    assert_eq!(err.to_string(), "`source.host` is missing: an sftp source needs it");
+fn missing_and_invalid_settings_are_named_at_load() {
+    let path = Path::new("/etc/ampsync/ampsync.toml");
+    let err = Config::parse("[source]\nkind = \"sftp\"\nremote_dir = \"/upload\"\n", path).expect_err("no host");
+    assert!(err.to_string().contains("missing field `host`"), "{err}");
 
-    let config = Config::parse(
+    let err = Config::parse(
         "[source]\nkind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\nprivate_key = \"k\"\n\
          known_host_key = \"ssh-ed25519 nonsense\"\nremote_dir = \"/upload\"\n",
-        Path::new("/etc/ampsync/ampsync.toml"),
+        path,
     )
-    .expect("config");
-    let err = source(&config).expect_err("bad pin");
+    .expect_err("bad pin");
     assert_eq!(
         err.to_string(),
-        "`source.known_host_key` is invalid: `ssh-ed25519 nonsense` is neither a public key (`ssh-ed25519 AAAA…`) \
-         nor a known_hosts line (`host ssh-ed25519 AAAA…`)"
+        "invalid setting `source.known_host_key` in /etc/ampsync/ampsync.toml: `ssh-ed25519 nonsense` is neither a \
+         public key (`ssh-ed25519 AAAA…`) nor a known_hosts line (`host ssh-ed25519 AAAA…`)"
     );
 }
 
@@ -479,7 +476,10 @@ async fn a_missing_remote_folder_names_the_path() {
     let sshd = Sshd::start();
     let mut config = config(&sshd, &sshd.user_key, &sshd.host_public_key_line, "");
     let missing = sshd.root.join("nope");
-    config.source.as_mut().expect("[source]").remote_dir = missing.clone();
+    match config.source.as_mut() {
+        Some(SourceConfig::Sftp(sftp)) => sftp.remote_dir = missing.display().to_string(),
+        other => panic!("expected an sftp source, got {other:?}"),
+    }
     let conn = source(&config).expect("source").connect().await.expect("connect");
     let err = conn.pick(SystemTime::now()).await.expect_err("no such folder");
     assert_eq!(

@@ -2,19 +2,21 @@
 //! the file it would take) and Learn Amp (a token), reporting each step.
 //! Changes nothing.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
 use ampsync_engine::source::{DirSource, Pick, RemotePick, SftpSource};
-use ampsync_engine::{SourceKind, clock};
+use ampsync_engine::{SourceConfig, clock};
 use anyhow::Context;
 
 use crate::Exit;
+use crate::output::say;
 
 pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
-    println!("ok    config {}", config_path.display());
+    say!("ok    config {}", config_path.display());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,15 +24,31 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
     let now = SystemTime::UNIX_EPOCH + Duration::from_micros(clock::now_micros()?.max(0) as u64);
     let mut failed = false;
     let mut step = |ok: bool, what: String| {
-        println!("{}  {what}", if ok { "ok  " } else { "FAIL" });
+        say!("{}  {what}", if ok { "ok  " } else { "FAIL" });
         failed |= !ok;
     };
 
+    // A store made by an older ampsync, or copied about, may be open to all.
+    let store = config.store_path();
+    if let Ok(meta) = std::fs::metadata(&store)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        say!(
+            "warn  the store {} is readable by others (mode {:o}): it holds personal data and the decrypted files; run `chmod 600 {}`",
+            store.display(),
+            meta.permissions().mode() & 0o777,
+            store.display()
+        );
+    }
+
+    let future = |mtime: String| {
+        format!("is dated in the future ({mtime}): it is taken once unchanged for source.settle_seconds")
+    };
     match &config.source {
         None => step(true, "no [source]: files come by `ampsync import FILE`".into()),
-        Some(source) if source.kind == SourceKind::Dir => {
+        Some(SourceConfig::Dir(source)) => {
             let dir = DirSource {
-                dir: config.resolve(&source.remote_dir),
+                dir: config.resolve(&source.dir),
                 pattern: source.pattern.clone(),
                 settle: Duration::from_secs(source.settle_seconds),
             };
@@ -43,6 +61,18 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
                     true,
                     format!("folder {}: {} is still being written", dir.dir.display(), p.display()),
                 ),
+                Ok(Pick::Future(seen)) => {
+                    let mtime = chrono::DateTime::<chrono::Utc>::from(seen.mtime).to_rfc3339();
+                    step(
+                        true,
+                        format!(
+                            "folder {}: {} {}",
+                            dir.dir.display(),
+                            seen.path.display(),
+                            future(mtime)
+                        ),
+                    )
+                }
                 Ok(Pick::Nothing) => step(
                     true,
                     format!("folder {}: no file matching {:?} yet", dir.dir.display(), dir.pattern),
@@ -50,34 +80,35 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
                 Err(e) => step(false, format!("folder {}: {e}", dir.dir.display())),
             }
         }
-        Some(source) => {
+        Some(whole @ SourceConfig::Sftp(source)) => {
             let result = runtime.block_on(async {
-                let sftp = SftpSource::from_config(source, &config)?;
+                let sftp = SftpSource::from_config(whole, &config)?;
                 let connection = sftp.connect().await?;
                 let pick = connection.pick(now).await;
                 connection.close().await;
                 pick
             });
-            let host = source.host.as_deref().unwrap_or("");
+            let host = &source.host;
             match result {
                 Ok(pick) => {
                     step(
                         true,
                         format!(
                             "sFTP {host}: host key matches the pinned one, logged in as {}",
-                            source.user.as_deref().unwrap_or("")
+                            source.user
                         ),
                     );
                     match pick {
                         RemotePick::File(f) => step(true, format!("would take {} ({} bytes)", f.path, f.size)),
                         RemotePick::Unsettled(f) => step(true, format!("{} is still being written", f.path)),
+                        RemotePick::Future(f) => {
+                            let mtime = chrono::DateTime::from_timestamp(f.mtime as i64, 0)
+                                .map_or_else(|| f.mtime.to_string(), |t| t.to_rfc3339());
+                            step(true, format!("{} {}", f.path, future(mtime)))
+                        }
                         RemotePick::Nothing => step(
                             true,
-                            format!(
-                                "no file matching {:?} in {}",
-                                source.pattern,
-                                source.remote_dir.display()
-                            ),
+                            format!("no file matching {:?} in {}", source.pattern, source.remote_dir),
                         ),
                     }
                 }
@@ -90,7 +121,10 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
         None => {}
         Some(pgp) => {
             let path = config.resolve(&pgp.secret_key);
-            let passphrase = pgp.passphrase_env.as_ref().and_then(|v| std::env::var(v).ok());
+            let passphrase = pgp
+                .passphrase_env
+                .as_ref()
+                .and_then(|v| ampsync_engine::secret::from_env(v, "pgp.passphrase_env").ok());
             let signer = pgp.require_signature_from.as_ref().map(|p| config.resolve(p));
             match ampsync_engine::pgp::PgpKeys::load(&path, passphrase, signer.as_deref()) {
                 Ok(keys) => step(

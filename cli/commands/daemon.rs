@@ -1,26 +1,35 @@
 //! `ampsync daemon`: run `sync` on the configured schedule until stopped.
 //!
 //! The daemon holds the store's run lock for its whole life, so a second
-//! `sync` or `daemon` on the same store stops at once. SIGTERM or Ctrl-C
-//! lets requests under way finish, records the run, and exits cleanly; the
-//! next run resumes delivery.
+//! `sync` or `daemon` on the same store stops at once (the read commands
+//! still work beside it). SIGTERM or Ctrl-C ends whatever the run is
+//! waiting for — the sFTP server, a file settling, Learn Amp — lets
+//! requests under way finish, records the run, and exits; a run that has
+//! not ended `GRACE` after the signal (an import still writing, say) is
+//! recorded as interrupted and left, as a crash would leave it, for the
+//! next run to take up.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use ampsync_engine::clock;
 use ampsync_engine::learnamp::Credentials;
 use ampsync_engine::runlock::RunLock;
-use ampsync_engine::runlog;
+use ampsync_engine::runlog::{self, RunOutcome, RunRecord};
 use ampsync_engine::schedule::Schedule;
+use ampsync_engine::stop::Stop;
 use ampsync_engine::sync::sync_once;
 use anyhow::Context;
 use chrono::Utc;
-use tokio::sync::Notify;
 
+use super::health::{Health, RunWatch};
 use crate::Exit;
+use crate::output::say;
+
+/// How long a run may take to end after SIGTERM before the daemon leaves it.
+const GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,7 +46,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
             config_path.display()
         );
     };
-    let schedule = Schedule::from_config(schedule_config)?;
+    let schedule = Schedule::new(schedule_config);
     let credentials = Credentials::from_env(&config.learnamp)?;
     let store_path = config.store_path();
     let holder = format!(
@@ -46,26 +55,31 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         std::process::id()
     );
     let _lock = RunLock::acquire(&store_path, &holder)?;
-    let store = Arc::new(super::open_store(&config)?);
+    let store = Arc::new(super::open_or_create_store(&config)?);
     let runs = runlog::path_for(&store_path);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let stop = Arc::new(AtomicBool::new(false));
-        let wake = Arc::new(Notify::new());
-        tokio::spawn(stop_on_signal(stop.clone(), wake.clone()));
+    let result = runtime.block_on(async move {
+        let stop = Stop::new();
+        tokio::spawn(stop_on_signal(stop.clone()));
+        let watch = RunWatch::new(schedule.max_run());
         if let Some(addr) = args.health_addr {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding --health-addr {addr}"))?;
-            println!(
+            say!(
                 "health on http://{}/healthz and /metrics",
                 listener.local_addr().unwrap_or(addr)
             );
-            tokio::spawn(super::health::serve(listener, store.clone(), runs.clone()));
+            let health = Health {
+                store: store.clone(),
+                runs: runs.clone(),
+                watch: watch.clone(),
+            };
+            tokio::spawn(super::health::serve(listener, health));
         }
         loop {
             let now = Utc::now();
@@ -76,26 +90,43 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
                 next.with_timezone(&schedule.zone())
             );
             let wait = (next - now).to_std().unwrap_or_default();
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = wake.notified() => {}
-            }
-            if stop.load(Ordering::Relaxed) {
+            if stop.sleep(wait).await.is_err() {
                 break;
             }
-            let report = sync_once(
-                &config,
-                store.clone(),
-                credentials.clone(),
-                Some(&schedule),
-                Some(stop.clone()),
-            )
-            .await;
+            let start = clock::format_micros(clock::now_micros()?);
+            watch.started(&start);
+            let mut run = tokio::spawn({
+                let (config, store, credentials, schedule, stop) = (
+                    config.clone(),
+                    store.clone(),
+                    credentials.clone(),
+                    schedule.clone(),
+                    stop.clone(),
+                );
+                async move { sync_once(&config, store, credentials, Some(&schedule), Some(stop)).await }
+            });
+            let report = tokio::select! {
+                report = &mut run => Some(report),
+                () = async { stop.requested().await; tokio::time::sleep(GRACE).await } => None,
+            };
+            watch.ended();
+            let Some(Ok(report)) = report else {
+                // Left running (or it panicked): the log still gets its line.
+                let record = abandoned(start, report.is_none());
+                if let Err(e) = runlog::append(&runs, &record) {
+                    tracing::error!("cannot append to {}: {e}", runs.display());
+                }
+                say!("run {} → {}", record.start, record.outcome.name());
+                if report.is_none() {
+                    break;
+                }
+                continue;
+            };
             for line in &report.lines {
-                println!("{line}");
+                say!("{line}");
             }
             if let Some(push) = &report.push {
-                println!(
+                say!(
                     "pushed {} of {} events ({} waiting, {} failed)",
                     push.delivered,
                     push.events,
@@ -108,19 +139,46 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
             if let Err(e) = runlog::append(&runs, &report.record) {
                 tracing::error!("cannot append to {}: {e}", runs.display());
             }
-            println!("run {} → {}", report.record.start, report.record.outcome.name());
-            if stop.load(Ordering::Relaxed) {
+            say!("run {} → {}", report.record.start, report.record.outcome.name());
+            if stop.is_requested() {
                 break;
             }
         }
-        println!("stopped");
+        say!("stopped");
         anyhow::Ok(())
-    })?;
+    });
+    // A run left behind must not keep the process: its work is safe to drop.
+    runtime.shutdown_background();
+    result?;
     Ok(Exit::Success)
 }
 
-/// Sets `stop` and wakes the loop on SIGTERM or Ctrl-C.
-async fn stop_on_signal(stop: Arc<AtomicBool>, wake: Arc<Notify>) {
+/// The record of a run that did not end by itself: left after the grace
+/// time, or ended by a panic.
+fn abandoned(start: String, stopped: bool) -> RunRecord {
+    let (outcome, error) = if stopped {
+        (
+            RunOutcome::Interrupted,
+            "stopped by a signal; the run did not end within the grace time and was left",
+        )
+    } else {
+        (RunOutcome::Failed, "the run ended abnormally (a bug in ampsync)")
+    };
+    RunRecord {
+        start,
+        end: clock::format_micros(clock::now_micros().unwrap_or_default()),
+        file: None,
+        hash: None,
+        snapshot: None,
+        counts: None,
+        push: None,
+        outcome,
+        error: Some(error.to_owned()),
+    }
+}
+
+/// Asks the run to stop on SIGTERM or Ctrl-C.
+async fn stop_on_signal(stop: Stop) {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -133,7 +191,6 @@ async fn stop_on_signal(stop: Arc<AtomicBool>, wake: Arc<Notify>) {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
-    tracing::info!("stopping: requests under way will finish");
-    stop.store(true, Ordering::Relaxed);
-    wake.notify_one();
+    tracing::info!("stopping: waits end now, requests under way finish");
+    stop.request();
 }

@@ -7,7 +7,7 @@ use ampsync_engine::clock;
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,9 +31,13 @@ pub fn approve(config_path: &Path, format: Format, args: Args) -> anyhow::Result
             &json!({"snapshot": meta.id, "status": meta.status.name(), "events": meta.events.map(|(a, b)| json!([a, b]))}),
         )?;
     } else {
-        println!(
+        say!(
             "approved snapshot {}: {} created, {} updated, {} deactivated, {} reactivated appended; `ampsync push` sends them",
-            meta.id, c.created, c.updated, c.deactivated, c.reactivated
+            meta.id,
+            c.created,
+            c.updated,
+            c.deactivated,
+            c.reactivated
         );
     }
     Ok(Exit::Success)
@@ -45,7 +49,7 @@ pub fn reject(config_path: &Path, format: Format, args: Args) -> anyhow::Result<
     if format == Format::Json {
         output::json(&json!({"snapshot": meta.id, "status": meta.status.name()}))?;
     } else {
-        println!(
+        say!(
             "rejected snapshot {}: nothing of it was applied or sent; the same file may be imported again",
             meta.id
         );

@@ -11,7 +11,7 @@ use ampsync_sandbox::{Sandbox, SandboxOptions};
 use anyhow::Context;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 /// The example days, built into the binary so the demo runs anywhere.
 const DAYS: [(&str, &str, &str); 3] = [
@@ -53,7 +53,7 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         };
         Sandbox::start(listener, options).await.context("starting the sandbox")
     })?;
-    println!("Learn Amp sandbox on {}; store in {}", sandbox.url(), work.display());
+    say!("Learn Amp sandbox on {}; store in {}", sandbox.url(), work.display());
 
     let config_text = format!(
         "[store]\npath = \"demo.redb\"\n[csv]\nkey = \"Employee ID\"\n[policy]\nskip_invitation = true\n[learnamp]\nbase_url = \"{}\"\ncreate_missing_teams = true\n",
@@ -73,9 +73,14 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         let outcome = with_clock(now, || import(&store, &config, &input, None))?;
         if let ImportOutcome::Imported(report) = outcome {
             let c = report.snapshot.counts;
-            println!(
-                "\n{now}  import {name}: {} rows → {} created, {} updated, {} deactivated, {} reactivated",
-                report.snapshot.rows, c.created, c.updated, c.deactivated, c.reactivated
+            say!();
+            say!(
+                "{now}  import {name}: {} rows → {} created, {} updated, {} deactivated, {} reactivated",
+                report.snapshot.rows,
+                c.created,
+                c.updated,
+                c.deactivated,
+                c.reactivated
             );
         }
         let report = with_clock(now, || {
@@ -94,12 +99,14 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 .eq_ignore_ascii_case("deactivated")
         })
         .count();
-    println!("\nLearn Amp (sandbox) now has {} users, {active} active.", users.len());
-    println!("\nhistory of {FEATURED}:");
+    say!();
+    say!("Learn Amp (sandbox) now has {} users, {active} active.", users.len());
+    say!();
+    say!("history of {FEATURED}:");
     let snapshots = output::snapshot_map(&store)?;
     for (event, delivery) in store.user_events(FEATURED)? {
         let source = output::event_snapshot(&event, &snapshots).map_or("", |s| s.source.as_str());
-        println!(
+        say!(
             "  #{} {} {} from {source} [{}]",
             event.seq,
             ampsync_engine::clock::format_micros(event.body.time),

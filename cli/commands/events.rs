@@ -7,7 +7,7 @@ use ampsync_engine::store::EventFilter;
 use serde_json::Value;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -107,7 +107,7 @@ fn held(
                 .collect(),
         ))?,
         _ => {
-            println!("snapshot {} is held ({why}); these events are not in the log and nothing is sent:", meta.id);
+            say!("snapshot {} is held ({why}); these events are not in the log and nothing is sent:", meta.id);
             output::table(
                 &["KEY", "KIND", "CHANGES"],
                 events.iter().map(|(key, kind)| {

@@ -1,27 +1,46 @@
 //! `ampsync export-snapshot N FILE`: the exact bytes of an import, written
 //! back out (its blake3 matches the snapshot's).
+//!
+//! The file holds decrypted personal data: it is created 0600, an existing
+//! FILE is refused unless `--force`, and even then a symbolic link there is
+//! replaced, never written through.
 
 use std::path::{Path, PathBuf};
 
-use ampsync_engine::raw::export_snapshot;
+use ampsync_engine::private_file;
+use ampsync_engine::raw::snapshot_bytes;
 
 use crate::Exit;
+use crate::output::say;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The snapshot.
     snapshot: u64,
-    /// Where to write the file.
+    /// Where to write the file (owner-only, mode 600).
     file: PathBuf,
+    /// Replace FILE if it exists (a symbolic link is replaced, not followed).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
     let (_, store) = super::open(config_path)?;
-    let len = export_snapshot(&store, args.snapshot, &args.file)?;
-    println!(
-        "wrote snapshot {} to {} ({len} bytes, blake3 checked)",
+    if !args.force && std::fs::symlink_metadata(&args.file).is_ok() {
+        anyhow::bail!("{} already exists: pass --force to replace it", args.file.display());
+    }
+    let bytes = snapshot_bytes(&store, args.snapshot)?;
+    private_file::write_new(&args.file, &bytes, args.force).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            anyhow::anyhow!("{} already exists: pass --force to replace it", args.file.display())
+        }
+        _ => anyhow::Error::new(e).context(format!("cannot write {}", args.file.display())),
+    })?;
+    say!(
+        "wrote snapshot {} to {} ({} bytes, blake3 checked)",
         args.snapshot,
-        args.file.display()
+        args.file.display(),
+        bytes.len()
     );
     Ok(Exit::Success)
 }

@@ -1,8 +1,13 @@
 //! The daemon's `/healthz` and `/metrics` (Prometheus text format).
+//!
+//! `/healthz` is 200 `ok` unless a run has been going longer than
+//! `schedule.max_run_minutes`: then 503 and why, so a run stuck on a server
+//! that never answers is noticed.
 
 use std::fmt::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ampsync_engine::runlog::{self, RunOutcome};
 use ampsync_engine::store::Store;
@@ -12,20 +17,77 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+/// What the endpoints read.
 #[derive(Clone)]
-struct Health {
-    store: Arc<Store>,
-    runs: PathBuf,
+pub struct Health {
+    pub store: Arc<Store>,
+    pub runs: PathBuf,
+    pub watch: RunWatch,
+}
+
+/// The run under way, if any, and how long one may go.
+#[derive(Debug, Clone)]
+pub struct RunWatch {
+    running: Arc<Mutex<Option<(Instant, String)>>>,
+    limit: Duration,
+}
+
+impl RunWatch {
+    pub fn new(limit: Duration) -> RunWatch {
+        RunWatch {
+            running: Arc::new(Mutex::new(None)),
+            limit,
+        }
+    }
+
+    /// A run began (`start`: its start time as recorded).
+    pub fn started(&self, start: &str) {
+        if let Ok(mut running) = self.running.lock() {
+            *running = Some((Instant::now(), start.to_owned()));
+        }
+    }
+
+    /// The run ended.
+    pub fn ended(&self) {
+        if let Ok(mut running) = self.running.lock() {
+            *running = None;
+        }
+    }
+
+    /// Why the daemon is unhealthy, if it is.
+    pub fn problem(&self) -> Option<String> {
+        let running = self.running.lock().ok()?;
+        let (since, start) = running.as_ref()?;
+        stuck(since.elapsed(), self.limit, start)
+    }
+}
+
+/// The complaint about a run `elapsed` long, if that is over `limit`.
+fn stuck(elapsed: Duration, limit: Duration, start: &str) -> Option<String> {
+    (elapsed > limit).then(|| {
+        format!(
+            "unhealthy: the run that started at {start} has been going for {} s, longer than schedule.max_run_minutes ({} s)",
+            elapsed.as_secs(),
+            limit.as_secs_f64()
+        )
+    })
 }
 
 /// Serves until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, store: Arc<Store>, runs: PathBuf) {
+pub async fn serve(listener: tokio::net::TcpListener, health: Health) {
     let app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(Health { store, runs });
+        .with_state(health);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("health server stopped: {e}");
+    }
+}
+
+async fn healthz(State(h): State<Health>) -> impl IntoResponse {
+    match h.watch.problem() {
+        None => (StatusCode::OK, "ok\n".to_owned()),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
     }
 }
 
@@ -148,4 +210,29 @@ fn render(h: &Health) -> anyhow::Result<String> {
     writeln!(out, "# TYPE ampsync_oldest_undelivered_seconds gauge")?;
     writeln!(out, "ampsync_oldest_undelivered_seconds {age}")?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_stuck_only_past_the_limit() {
+        let limit = Duration::from_secs(120 * 60);
+        assert_eq!(stuck(Duration::from_secs(60), limit, "2026-11-24T06:30:00Z"), None);
+        assert_eq!(
+            stuck(Duration::from_secs(121 * 60), limit, "2026-11-24T06:30:00Z").as_deref(),
+            Some(
+                "unhealthy: the run that started at 2026-11-24T06:30:00Z has been going for 7260 s, longer than \
+                 schedule.max_run_minutes (7200 s)"
+            )
+        );
+        let watch = RunWatch::new(Duration::ZERO);
+        assert_eq!(watch.problem(), None, "no run, no problem");
+        watch.started("t");
+        // Any time at all is past a zero limit (the monotonic clock counts nanoseconds).
+        assert!(watch.problem().is_some());
+        watch.ended();
+        assert_eq!(watch.problem(), None);
+    }
 }

@@ -1,6 +1,5 @@
 //! `ampsync history KEY`: who changed this person, when, from which file.
 
-use std::io::Write;
 use std::path::Path;
 
 use ampsync_engine::clock::format_micros;
@@ -8,7 +7,7 @@ use ampsync_engine::resolve_key;
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format, short_hex};
+use crate::output::{self, Format, say, short_hex};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,15 +29,13 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }))?,
         Format::Csv => output::events_csv(&events, &snapshots)?,
         Format::Table => {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "history of {key}")?;
+            say!("history of {key}");
             for (e, d) in &events {
                 let source = match output::event_snapshot(e, &snapshots) {
                     Some(s) => format!(" from {} (blake3 {})", s.source, short_hex(&s.file_hash)),
                     None => String::new(),
                 };
-                writeln!(
-                    out,
+                say!(
                     "#{} {} {} by {}{} [{}]",
                     e.seq,
                     format_micros(e.body.time),
@@ -46,9 +43,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     output::cause_text(&e.body.cause),
                     source,
                     output::delivery_text(d)
-                )?;
+                );
                 for change in e.body.kind.changes() {
-                    writeln!(out, "    {}", output::change_text(&change))?;
+                    say!("    {}", output::change_text(&change));
                 }
             }
         }

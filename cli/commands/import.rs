@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format, hex, short_hex};
+use crate::output::{self, Format, hex, say, short_hex};
 
 /// Files at least this large get a progress bar on a terminal.
 const PROGRESS_MIN_BYTES: u64 = 16 * 1024 * 1024;
@@ -21,7 +21,8 @@ pub struct Args {
 }
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
-    let (config, store) = super::open(config_path)?;
+    let config = super::load_config(config_path)?;
+    let store = super::open_or_create_store(&config)?;
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_MIN_BYTES).then(|| {
         let bar = ProgressBar::new(size);
@@ -57,14 +58,15 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     "skipped": meta.counts.skipped,
                 }))?;
             } else {
-                println!("held {} as snapshot {}: {why}", args.file.display(), meta.id);
-                println!(
+                say!("held {} as snapshot {}: {why}", args.file.display(), meta.id);
+                say!(
                     "nothing was applied or will be sent. Review what it would do with `ampsync events --snapshot {}`,",
                     meta.id
                 );
-                println!(
+                say!(
                     "then release it with `ampsync approve {}` or discard it with `ampsync reject {}`.",
-                    meta.id, meta.id
+                    meta.id,
+                    meta.id
                 );
             }
             return Ok(Exit::Held);
@@ -78,7 +80,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     "received": format_micros(meta.received),
                 }))?;
             } else {
-                println!(
+                say!(
                     "{} was already imported as snapshot {} on {} (blake3 {}): nothing to do",
                     args.file.display(),
                     meta.id,
@@ -105,7 +107,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     "elapsed_ms": report.elapsed.as_millis() as u64,
                 }))?;
             } else {
-                println!(
+                say!(
                     "imported {} as snapshot {} (blake3 {}) in {:.2} s",
                     args.file.display(),
                     s.id,
@@ -119,10 +121,10 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                         .to_vec()],
                 )?;
                 for e in report.skipped.iter().take(output::MAX_LISTED_ERRORS) {
-                    println!("skipped {e}");
+                    say!("skipped {e}");
                 }
                 if c.skipped > output::MAX_LISTED_ERRORS as u64 {
-                    println!(
+                    say!(
                         "… and {} more skipped rows",
                         c.skipped - output::MAX_LISTED_ERRORS as u64
                     );

@@ -6,6 +6,7 @@ use ampsync_engine::{CONFIG_TEMPLATE, Config};
 use anyhow::Context;
 
 use crate::Exit;
+use crate::output::say;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,8 +24,8 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
     }
     std::fs::write(config_path, CONFIG_TEMPLATE).with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(config_path)?;
-    let store = super::open_store(&config)?;
-    println!("wrote {}", config_path.display());
-    println!("created the store {}", store.path().display());
+    let store = super::open_or_create_store(&config)?;
+    say!("wrote {}", config_path.display());
+    say!("created the store {}", store.path().display());
     Ok(Exit::Success)
 }

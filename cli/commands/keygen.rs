@@ -8,6 +8,7 @@ use ampsync_engine::pgp::generate_key_pair;
 use anyhow::Context;
 
 use crate::Exit;
+use crate::output::say;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,15 +50,15 @@ pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             let pair = ssh_key_pair(&out, &comment)?;
-            println!(
+            say!(
                 "wrote {} (private, mode 600) and {}",
                 pair.private_path.display(),
                 pair.public_path.display()
             );
-            println!("fingerprint {}", pair.fingerprint);
-            println!("send this line to the sFTP server's owner for the account's authorized_keys:");
-            println!("{}", pair.public_line);
-            println!("then set source.private_key = \"{}\"", pair.private_path.display());
+            say!("fingerprint {}", pair.fingerprint);
+            say!("send this line to the sFTP server's owner for the account's authorized_keys:");
+            say!("{}", pair.public_line);
+            say!("then set source.private_key = \"{}\"", pair.private_path.display());
         }
         Kind::Pgp {
             dir,
@@ -67,23 +68,21 @@ pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         } => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let passphrase = match &passphrase_env {
-                Some(var) => {
-                    Some(std::env::var(var).with_context(|| format!("the environment variable {var} is not set"))?)
-                }
+                Some(var) => Some(ampsync_engine::secret::from_env(var, "--passphrase-env")?),
                 None => None,
             };
             let key = generate_key_pair(&user_id, &dir, &name, passphrase.as_deref())?;
-            println!(
+            say!(
                 "wrote {} and {} (secret, mode 600)",
                 key.public_path.display(),
                 key.secret_path.display()
             );
-            println!("fingerprint {}", key.fingerprint);
-            println!(
+            say!("fingerprint {}", key.fingerprint);
+            say!(
                 "send {} to the customer: they encrypt the daily file to it",
                 key.public_path.display()
             );
-            println!("then set pgp.secret_key = \"{}\"", key.secret_path.display());
+            say!("then set pgp.secret_key = \"{}\"", key.secret_path.display());
         }
     }
     Ok(Exit::Success)

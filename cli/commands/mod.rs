@@ -26,7 +26,7 @@ pub mod verify;
 use std::path::Path;
 
 use ampsync_engine::Config;
-use ampsync_engine::store::Store;
+use ampsync_engine::store::{Store, StoreError};
 use anyhow::Context;
 
 /// Loads the config; a missing default config gets a hint to run `init`.
@@ -40,9 +40,25 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(Config::load(path)?)
 }
 
-/// Opens (creating if needed) the store the config names.
+/// Opens the store the config names, which must exist: only `init` and
+/// the first import or sync create one.
 pub fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.store_path();
+    crate::panic::note_store(&path);
+    match Store::open_existing(&path) {
+        Err(StoreError::Missing { .. }) => anyhow::bail!(
+            "there is no store at {}: run `ampsync init` to create one, or set store.path in the config",
+            path.display()
+        ),
+        result => result.with_context(|| format!("opening the store {}", path.display())),
+    }
+}
+
+/// Opens the store the config names, creating it (0600) if there is none:
+/// for `init`, `import`, `sync` and `daemon`.
+pub fn open_or_create_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config.store_path();
+    crate::panic::note_store(&path);
     Store::open(&path).with_context(|| format!("opening the store {}", path.display()))
 }
 

@@ -9,7 +9,7 @@ use ampsync_engine::replay::{Addressee, CallOptions, build_plan, endpoint};
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let (config, store) = super::open(config_path)?;
@@ -101,7 +101,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 }),
             )?;
             let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            println!(
+            say!(
                 "{} request(s) to make{}",
                 rows.len(),
                 if summary.is_empty() {
@@ -111,29 +111,33 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 }
             );
             if let Some((seq, time, age)) = oldest_age {
-                println!(
+                say!(
                     "oldest waiting: event {seq} from {} ({})",
                     format_micros(time),
                     output::age(age)
                 );
             }
             for f in &plan.follow_ups {
-                println!(
+                say!(
                     "then: PUT /v1/users/{{id of {}}} managerEmail={} (a cycle of managers)",
-                    f.key, f.manager_email
+                    f.key,
+                    f.manager_email
                 );
             }
             for r in &plan.refused {
-                println!(
+                say!(
                     "failed: event {} ({}): {} — waits for their next change or `ampsync retry {}`",
-                    r.seq, r.key, r.error, r.seq
+                    r.seq,
+                    r.key,
+                    r.error,
+                    r.seq
                 );
             }
             for w in &plan.warnings {
-                println!("warning: {w}");
+                say!("warning: {w}");
             }
             for (id, why, n) in &held {
-                println!(
+                say!(
                     "held: snapshot {id} ({why}): {n} event(s) wait for `ampsync approve {id}` or `ampsync reject {id}`"
                 );
             }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let (config, store) = super::open(config_path)?;
@@ -111,13 +111,17 @@ pub fn print_report(r: &PushReport, format: Format) -> anyhow::Result<()> {
         ]],
     )?;
     for u in r.failed.iter().take(output::MAX_LISTED_ERRORS) {
-        println!(
+        say!(
             "failed: event {} ({}): {} (sent again when {} changes in a file, or by `ampsync retry {}`)",
-            u.seq, u.key, u.error, u.key, u.seq
+            u.seq,
+            u.key,
+            u.error,
+            u.key,
+            u.seq
         );
     }
     if !r.waiting.is_empty() {
-        println!(
+        say!(
             "waiting: {} event(s) held back by transient faults; the next push or sync sends them (first: event {}: {})",
             r.waiting.len(),
             r.waiting[0].seq,
@@ -125,16 +129,17 @@ pub fn print_report(r: &PushReport, format: Format) -> anyhow::Result<()> {
         );
     }
     for key in &r.recreated {
-        println!("recreated: {key} had been deleted in Learn Amp by hand and was created again");
+        say!("recreated: {key} had been deleted in Learn Amp by hand and was created again");
     }
     if r.rate_limited > 0 {
-        println!(
+        say!(
             "rate limit: {} of {} requests were answered 429; ampsync slowed down to match",
-            r.rate_limited, r.requests
+            r.rate_limited,
+            r.requests
         );
     }
     for w in &r.warnings {
-        println!("warning: {w}");
+        say!("warning: {w}");
     }
     Ok(())
 }

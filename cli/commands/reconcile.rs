@@ -10,7 +10,7 @@ use ampsync_engine::reconcile;
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -71,12 +71,12 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             ]);
         }
         if drift.in_step() {
-            println!("Learn Amp is in step with the log");
+            say!("Learn Amp is in step with the log");
         } else {
             output::table(&["KEY", "LEARN AMP ID", "DRIFT"], rows)?;
         }
         if let Some((first, last)) = drift.repaired {
-            println!("appended repair events {first}–{last}: `ampsync push` sends them");
+            say!("appended repair events {first}–{last}: `ampsync push` sends them");
         }
     }
     Ok(if drift.in_step() { Exit::Success } else { Exit::Failed })

@@ -10,7 +10,7 @@ use ampsync_engine::store::EventKind;
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -52,16 +52,16 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                 .map(|(key, kind)| vec![key.clone(), kind.name().to_owned(), describe(kind)]),
         )?;
         match (args.dry_run, result.appended) {
-            (true, _) => println!(
+            (true, _) => say!(
                 "dry run: {} event(s) would restore the state after snapshot {}",
                 result.events.len(),
                 result.to
             ),
-            (false, None) => println!(
+            (false, None) => say!(
                 "the state is already what it was after snapshot {}: nothing to do",
                 result.to
             ),
-            (false, Some((first, last))) => println!(
+            (false, Some((first, last))) => say!(
                 "appended events {first}–{last} (rollback to snapshot {}); later snapshots are marked rolled_back",
                 result.to
             ),
@@ -71,7 +71,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         return Ok(Exit::Success);
     }
     let Ok(credentials) = Credentials::from_env(&config.learnamp) else {
-        println!("the Learn Amp credentials are not set here: run `ampsync push` to put Learn Amp back");
+        say!("the Learn Amp credentials are not set here: run `ampsync push` to put Learn Amp back");
         return Ok(Exit::Success);
     };
     let report = super::push::deliver(&config, Arc::new(store), credentials)?;

@@ -7,6 +7,7 @@ use ampsync_sandbox::{CustomFieldDef, Sandbox, SandboxOptions, TeamSeed};
 use anyhow::Context;
 
 use crate::Exit;
+use crate::output::say;
 
 /// The environment variable holding the client secret the sandbox accepts.
 const SECRET_ENV: &str = "AMPSYNC_SANDBOX_CLIENT_SECRET";
@@ -80,9 +81,9 @@ pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         let sandbox = Sandbox::start(listener, options)
             .await
             .context("starting the sandbox")?;
-        println!("Learn Amp sandbox listening on {}", sandbox.url());
-        println!("client id {client_id:?}, client secret {secret_shown}; {scopes_shown}");
-        println!(
+        say!("Learn Amp sandbox listening on {}", sandbox.url());
+        say!("client id {client_id:?}, client secret {secret_shown}; {scopes_shown}");
+        say!(
             "controls: GET /_sandbox/users, /_sandbox/teams, /_sandbox/stats, /_sandbox/requests; \
              PUT /_sandbox/faults; POST /_sandbox/expire-tokens; DELETE /_sandbox/users/{{id}}"
         );

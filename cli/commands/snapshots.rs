@@ -33,21 +33,24 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         ))?,
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            w.write_record([
-                "id",
-                "received",
-                "file_hash",
-                "source",
-                "rows",
-                "created",
-                "updated",
-                "deactivated",
-                "reactivated",
-                "skipped",
-                "status",
-            ])?;
+            output::csv_record(
+                &mut w,
+                [
+                    "id",
+                    "received",
+                    "file_hash",
+                    "source",
+                    "rows",
+                    "created",
+                    "updated",
+                    "deactivated",
+                    "reactivated",
+                    "skipped",
+                    "status",
+                ],
+            )?;
             for s in &snapshots {
-                w.write_record(row(s, hex(&s.file_hash)))?;
+                output::csv_record(&mut w, row(s, hex(&s.file_hash)))?;
             }
             w.flush()?;
         }

@@ -14,12 +14,13 @@ use anyhow::Context;
 
 use crate::Exit;
 use crate::output::Format;
+use crate::output::say;
 
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
     // Check the credentials first: a run that cannot push should not import.
     let credentials = Credentials::from_env(&config.learnamp)?;
-    let schedule = config.schedule.as_ref().map(Schedule::from_config).transpose()?;
+    let schedule = config.schedule.as_ref().map(Schedule::new);
     let store_path = config.store_path();
     let holder = format!(
         "{} (pid {})",
@@ -28,7 +29,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     );
     // The run lock comes first: it says who holds the store, and since when.
     let _lock = RunLock::acquire(&store_path, &holder)?;
-    let store = super::open_store(&config)?;
+    let store = super::open_or_create_store(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -43,14 +44,17 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let runs = runlog::path_for(&store_path);
     runlog::append(&runs, &report.record).with_context(|| format!("appending to {}", runs.display()))?;
     for line in &report.lines {
-        println!("{line}");
+        say!("{line}");
     }
     if let Some(push) = &report.push {
         super::push::print_report(push, format)?;
     }
+    let pushed = report.push.as_ref().map_or(Exit::Success, super::push::exit_for);
     Ok(match report.record.outcome {
         RunOutcome::Failed => Exit::Failed,
         RunOutcome::Held => Exit::Held,
-        _ => report.push.as_ref().map_or(Exit::Success, super::push::exit_for),
+        // Events that failed to go are the more pressing news.
+        RunOutcome::MissingFile if pushed == Exit::Success => Exit::MissingFile,
+        _ => pushed,
     })
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format};
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,29 +39,29 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }))?;
     } else {
         match report.chain_broken_at {
-            None => println!("hash chain: {} events, intact", report.events),
-            Some(seq) => println!(
+            None => say!("hash chain: {} events, intact", report.events),
+            Some(seq) => say!(
                 "hash chain: BROKEN at event {seq} (of {}): its bytes or its link changed",
                 report.events
             ),
         }
         if report.chain_broken_at.is_none() {
             if report.state_difference_count == 0 {
-                println!("state: rebuilt from the log, identical to the stored projection");
+                say!("state: rebuilt from the log, identical to the stored projection");
             } else {
-                println!(
+                say!(
                     "state: {} difference(s) between the log and the stored projection:",
                     report.state_difference_count
                 );
                 for d in &report.state_differences {
-                    println!("  {d}");
+                    say!("  {d}");
                 }
             }
         }
         if raw_damaged.is_empty() {
-            println!("raw files: {raw_checked} kept, each matching its snapshot's hash");
+            say!("raw files: {raw_checked} kept, each matching its snapshot's hash");
         } else {
-            println!("raw files: DAMAGED for snapshot(s) {raw_damaged:?} (of {raw_checked} kept)");
+            say!("raw files: DAMAGED for snapshot(s) {raw_damaged:?} (of {raw_checked} kept)");
         }
     }
     Ok(if ok { Exit::Success } else { Exit::Failed })

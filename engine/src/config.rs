@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds};
 use serde::Deserialize;
 
 use crate::fields::{Field, LANGUAGES, ROLES};
@@ -95,35 +99,110 @@ fn default_keep_raw_days() -> u32 {
     30
 }
 
-/// `[source]`: where the daily file comes from.
+/// `[source]`: where the daily file comes from, by `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceConfig {
+    /// A folder on an sFTP server.
+    Sftp(SftpConfig),
+    /// A local folder.
+    Dir(DirConfig),
+}
+
+impl SourceConfig {
+    /// The file name pattern (`*` and `?`).
+    pub fn pattern(&self) -> &str {
+        match self {
+            SourceConfig::Sftp(s) => &s.pattern,
+            SourceConfig::Dir(d) => &d.pattern,
+        }
+    }
+
+    /// How long a file must be unchanged to be taken.
+    pub fn settle(&self) -> Duration {
+        Duration::from_secs(match self {
+            SourceConfig::Sftp(s) => s.settle_seconds,
+            SourceConfig::Dir(d) => d.settle_seconds,
+        })
+    }
+
+    /// What is done with a file once imported.
+    pub fn after_import(&self) -> &AfterImport {
+        match self {
+            SourceConfig::Sftp(s) => &s.after_import,
+            SourceConfig::Dir(d) => &d.after_import,
+        }
+    }
+}
+
+/// `[source]` with `kind = "sftp"`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub kind: SourceKind,
-    pub host: Option<String>,
+pub struct SftpConfig {
+    pub host: String,
     #[serde(default = "default_ssh_port")]
     pub port: u16,
-    pub user: Option<String>,
-    pub private_key: Option<PathBuf>,
+    pub user: String,
+    /// The SSH private key file to log in with.
+    pub private_key: PathBuf,
+    /// The environment variable holding the key's passphrase, if it has one.
     pub private_key_passphrase_env: Option<String>,
-    pub known_host_key: Option<String>,
-    /// The remote folder (sftp) or local folder (dir).
-    #[serde(alias = "dir")]
-    pub remote_dir: PathBuf,
+    /// The server's public key (or a known_hosts line): any other is refused.
+    pub known_host_key: String,
+    /// The folder on the server.
+    pub remote_dir: String,
     #[serde(default = "default_pattern")]
     pub pattern: String,
     #[serde(default = "default_settle_seconds")]
     pub settle_seconds: u64,
-    #[serde(default = "default_after_import")]
-    pub after_import: String,
+    #[serde(default)]
+    pub after_import: AfterImport,
 }
 
-/// `source.kind`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    Sftp,
-    Dir,
+/// `[source]` with `kind = "dir"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirConfig {
+    /// The folder (relative to the config file's folder).
+    #[serde(alias = "remote_dir")]
+    pub dir: PathBuf,
+    #[serde(default = "default_pattern")]
+    pub pattern: String,
+    #[serde(default = "default_settle_seconds")]
+    pub settle_seconds: u64,
+    #[serde(default)]
+    pub after_import: AfterImport,
+}
+
+/// `source.after_import`: what becomes of a file once it is imported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum AfterImport {
+    /// Leave it where it is (a rerun finds it already imported).
+    #[default]
+    Keep,
+    /// Remove it.
+    Delete,
+    /// Move it into this folder under the same name, never over an existing
+    /// file (`move:DIR`; for a `dir` source, relative to the config file).
+    Move(String),
+}
+
+impl TryFrom<String> for AfterImport {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "keep" => Ok(AfterImport::Keep),
+            "delete" => Ok(AfterImport::Delete),
+            _ => match value.strip_prefix("move:").map(str::trim) {
+                Some(dir) if !dir.is_empty() => Ok(AfterImport::Move(dir.to_owned())),
+                _ => Err(format!(
+                    "invalid setting `source.after_import`: {value:?} is not \"keep\", \"delete\" or \"move:/some/dir\""
+                )),
+            },
+        }
+    }
 }
 
 fn default_ssh_port() -> u16 {
@@ -134,9 +213,6 @@ fn default_pattern() -> String {
 }
 fn default_settle_seconds() -> u64 {
     30
-}
-fn default_after_import() -> String {
-    "keep".into()
 }
 
 /// `[pgp]`
@@ -152,12 +228,12 @@ pub struct PgpConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CsvConfig {
-    #[serde(default = "default_delimiter")]
-    pub delimiter: String,
+    #[serde(default)]
+    pub delimiter: Delimiter,
     /// The column that identifies a person; unset: the employee ID column,
     /// or email when the file has none.
     pub key: Option<String>,
-    #[serde(default = "default_delimiter")]
+    #[serde(default = "default_list_separator")]
     pub list_separator: String,
     #[serde(default)]
     pub encoding: Encoding,
@@ -166,16 +242,56 @@ pub struct CsvConfig {
 impl Default for CsvConfig {
     fn default() -> Self {
         CsvConfig {
-            delimiter: default_delimiter(),
+            delimiter: Delimiter::default(),
             key: None,
-            list_separator: default_delimiter(),
+            list_separator: default_list_separator(),
             encoding: Encoding::default(),
         }
     }
 }
 
-fn default_delimiter() -> String {
+fn default_list_separator() -> String {
     ",".into()
+}
+
+/// `csv.delimiter`: the field separator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+#[non_exhaustive]
+pub enum Delimiter {
+    #[default]
+    Comma,
+    Semicolon,
+    Tab,
+    Pipe,
+}
+
+impl Delimiter {
+    /// The separator byte.
+    pub fn byte(self) -> u8 {
+        match self {
+            Delimiter::Comma => b',',
+            Delimiter::Semicolon => b';',
+            Delimiter::Tab => b'\t',
+            Delimiter::Pipe => b'|',
+        }
+    }
+}
+
+impl TryFrom<String> for Delimiter {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "," => Ok(Delimiter::Comma),
+            ";" => Ok(Delimiter::Semicolon),
+            "\t" | "\\t" | "tab" => Ok(Delimiter::Tab),
+            "|" => Ok(Delimiter::Pipe),
+            _ => Err(format!(
+                "invalid setting `csv.delimiter`: must be \",\", \";\", \"|\" or \"\\t\" (or \"tab\"), not {value:?}"
+            )),
+        }
+    }
 }
 
 /// `csv.encoding`
@@ -338,21 +454,83 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error
         .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a duration such as \"15m\" or \"90s\" ({e})")))
 }
 
-/// The slowest pace `learnamp.max_requests_per_second` may set.
-pub const MIN_REQUESTS_PER_SECOND: f64 = 0.1;
-
-/// `[schedule]`
+/// `[schedule]`: when the daemon runs, and what it expects.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
-    pub cron: String,
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
-    pub expect_file_by: Option<String>,
+    pub cron: CronExpr,
+    #[serde(default = "default_timezone", deserialize_with = "timezone")]
+    pub timezone: Tz,
+    /// No new file by this local time: the run reports `missing_file`.
+    #[serde(default, deserialize_with = "expect_file_by")]
+    pub expect_file_by: Option<NaiveTime>,
+    /// A run going longer than this makes `/healthz` unhealthy (minutes; a
+    /// fraction is allowed).
+    #[serde(default = "default_max_run_minutes")]
+    pub max_run_minutes: f64,
 }
 
-fn default_timezone() -> String {
-    "UTC".into()
+/// `schedule.cron`: six fields, seconds first, parsed once at load.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct CronExpr {
+    text: String,
+    cron: Cron,
+}
+
+impl CronExpr {
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed schedule.
+    pub fn cron(&self) -> &Cron {
+        &self.cron
+    }
+}
+
+impl TryFrom<String> for CronExpr {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let cron = CronParser::builder()
+            .seconds(Seconds::Required)
+            .build()
+            .parse(&text)
+            .map_err(|e| {
+                format!(
+                    "invalid setting `schedule.cron`: {text:?} is not six fields, seconds first (e.g. \"0 30 6 * * *\"): {e}"
+                )
+            })?;
+        Ok(CronExpr { text, cron })
+    }
+}
+
+fn default_timezone() -> Tz {
+    Tz::UTC
+}
+
+fn default_max_run_minutes() -> f64 {
+    120.0
+}
+
+fn timezone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "invalid setting `schedule.timezone`: {text:?} is not an IANA time zone such as \"Europe/London\""
+        ))
+    })
+}
+
+fn expect_file_by<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveTime>, D::Error> {
+    let text = String::deserialize(d)?;
+    NaiveTime::parse_from_str(&text, "%H:%M").map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "invalid setting `schedule.expect_file_by`: {text:?} is not a local time such as \"06:00\""
+        ))
+    })
 }
 
 impl Config {
@@ -395,15 +573,6 @@ impl Config {
             setting: setting.to_owned(),
             reason,
         };
-        single_byte(&self.csv.delimiter).ok_or_else(|| {
-            invalid(
-                "csv.delimiter",
-                format!(
-                    "must be one ASCII character such as \",\" \";\" or \"\\t\", not {:?}",
-                    self.csv.delimiter
-                ),
-            )
-        })?;
         if self.csv.list_separator.chars().count() != 1 {
             return Err(invalid(
                 "csv.list_separator",
@@ -464,7 +633,7 @@ impl Config {
             return Err(invalid("learnamp.concurrency", "must be at least 1".into()));
         }
         let rps = self.learnamp.max_requests_per_second;
-        if !rps.is_finite() || rps < MIN_REQUESTS_PER_SECOND {
+        if !(rps.is_finite() && rps >= MIN_REQUESTS_PER_SECOND) {
             return Err(invalid(
                 "learnamp.max_requests_per_second",
                 format!("must be a number of at least {MIN_REQUESTS_PER_SECOND}, not {rps}"),
@@ -490,6 +659,18 @@ impl Config {
         if self.learnamp.retry_for.is_zero() {
             return Err(invalid("learnamp.retry_for", "must be longer than 0s".into()));
         }
+        if let Some(source) = &self.source {
+            self.validate_source(source, &invalid)?;
+        }
+        if let Some(schedule) = &self.schedule {
+            let minutes = schedule.max_run_minutes;
+            if !(minutes.is_finite() && minutes > 0.0) {
+                return Err(invalid(
+                    "schedule.max_run_minutes",
+                    format!("must be a number of minutes above 0, not {minutes}"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -508,11 +689,45 @@ impl Config {
         })
     }
 
-    /// The delimiter as a byte (validated at load).
+    fn validate_source(
+        &self,
+        source: &SourceConfig,
+        invalid: &impl Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        if source.pattern().is_empty() {
+            return Err(invalid("source.pattern", "names no file".into()));
+        }
+        let SourceConfig::Sftp(sftp) = source else {
+            return Ok(());
+        };
+        for (setting, value) in [
+            ("source.host", &sftp.host),
+            ("source.user", &sftp.user),
+            ("source.remote_dir", &sftp.remote_dir),
+        ] {
+            if value.trim().is_empty() {
+                return Err(invalid(setting, "is empty".into()));
+            }
+        }
+        if sftp.private_key.as_os_str().is_empty() {
+            return Err(invalid("source.private_key", "is empty".into()));
+        }
+        if sftp.port == 0 {
+            return Err(invalid("source.port", "port 0 cannot be connected to".into()));
+        }
+        crate::source::check_known_host_key(&sftp.known_host_key)
+            .map_err(|reason| invalid("source.known_host_key", reason))
+    }
+
+    /// The delimiter as a byte.
     pub fn delimiter(&self) -> u8 {
-        single_byte(&self.csv.delimiter).unwrap_or(b',')
+        self.csv.delimiter.byte()
     }
 }
+
+/// The lowest `learnamp.max_requests_per_second`: one request every ten
+/// seconds. Below it a push of a few hundred events would take a day.
+pub const MIN_REQUESTS_PER_SECOND: f64 = 0.1;
 
 fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let offset = e.span().map_or(0, |s| s.start).min(text.len());
@@ -534,17 +749,6 @@ fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
         line,
         column,
         message,
-    }
-}
-
-/// `","`, `";"`, `"\t"` (or the word `tab`) as one byte.
-fn single_byte(s: &str) -> Option<u8> {
-    match s {
-        "tab" | "\\t" => Some(b'\t'),
-        _ => match s.as_bytes() {
-            [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => Some(*b),
-            _ => None,
-        },
     }
 }
 
@@ -589,7 +793,6 @@ mod tests {
     #[test]
     fn errors_name_the_setting() {
         let cases = [
-            ("[csv]\ndelimiter = \"::\"\n", "csv.delimiter"),
             ("[mapping]\nfirstname = \"X\"\n", "mapping.firstname"),
             (
                 "[mapping.values.role]\n\"Boss\" = \"king\"\n",
@@ -599,6 +802,32 @@ mod tests {
                 "[policy]\nmax_deactivate_percent = 150\n",
                 "policy.max_deactivate_percent",
             ),
+            // Regression: NaN and 1e-9 were accepted and made a push take
+            // a thousand seconds a request, or forever.
+            (
+                "[learnamp]\nmax_requests_per_second = nan\n",
+                "learnamp.max_requests_per_second",
+            ),
+            (
+                "[learnamp]\nmax_requests_per_second = 1e-9\n",
+                "learnamp.max_requests_per_second",
+            ),
+            (
+                "[learnamp]\nmax_requests_per_second = inf\n",
+                "learnamp.max_requests_per_second",
+            ),
+            (
+                "[learnamp]\nmax_requests_per_second = 0.05\n",
+                "learnamp.max_requests_per_second",
+            ),
+            (
+                "[schedule]\ncron = \"* * * * * *\"\nmax_run_minutes = 0\n",
+                "schedule.max_run_minutes",
+            ),
+            (
+                "[source]\nkind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\nprivate_key = \"k\"\nknown_host_key = \"x\"\nremote_dir = \"\"\n",
+                "source.remote_dir",
+            ),
         ];
         for (text, setting) in cases {
             match parse(text) {
@@ -606,9 +835,88 @@ mod tests {
                 other => panic!("{text}: expected an invalid {setting}, got {other:?}"),
             }
         }
-        assert!(matches!(
-            parse("[learnamp]\nclient_secret = \"s3cret\"\n"),
-            Err(ConfigError::Parse { .. })
-        ));
+        match parse("[learnamp]\nclient_secret = \"s3cret\"\n") {
+            Err(e @ ConfigError::Parse { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains("secrets never go in the config file"), "{text}");
+                assert!(!text.contains("s3cret"), "the value is never quoted: {text}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(
+            parse("[learnamp]\nmax_requests_per_second = 0.1\n")
+                .expect("the lowest rate")
+                .learnamp
+                .max_requests_per_second,
+            MIN_REQUESTS_PER_SECOND
+        );
+    }
+
+    /// Values with a type of their own are refused at load with the
+    /// setting named: `check` and `daemon` read the same `Config`, so one
+    /// cannot accept what the other refuses (`check` said ok for an invalid
+    /// cron the daemon refused).
+    #[test]
+    fn typed_settings_are_refused_at_load_naming_the_setting() {
+        for (text, message) in [
+            ("[csv]\ndelimiter = \"::\"\n", "invalid setting `csv.delimiter`"),
+            ("[schedule]\ncron = \"30 6 * * *\"\n", "invalid setting `schedule.cron`"),
+            (
+                "[schedule]\ncron = \"0 30 6 * * *\"\ntimezone = \"Mars/Olympus\"\n",
+                "invalid setting `schedule.timezone`",
+            ),
+            (
+                "[schedule]\ncron = \"0 30 6 * * *\"\nexpect_file_by = \"6am\"\n",
+                "invalid setting `schedule.expect_file_by`",
+            ),
+            (
+                "[source]\nkind = \"dir\"\ndir = \"drop\"\nafter_import = \"archive\"\n",
+                "invalid setting `source.after_import`: \"archive\" is not",
+            ),
+            ("[source]\nkind = \"ftp\"\ndir = \"drop\"\n", "unknown variant `ftp`"),
+            (
+                "[source]\nkind = \"dir\"\ndir = \"drop\"\nhost = \"h\"\n",
+                "unknown field `host`",
+            ),
+        ] {
+            match parse(text) {
+                Err(e @ ConfigError::Parse { .. }) => assert!(e.to_string().contains(message), "{text}: {e}"),
+                other => panic!("{text}: expected a refusal, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn sources_schedules_and_delimiters_read_into_their_types() {
+        let c = parse(
+            "[csv]\ndelimiter = \"tab\"\n[source]\nkind = \"dir\"\nremote_dir = \"drop\"\nafter_import = \"move:done\"\n\
+             [schedule]\ncron = \"0 30 6 * * *\"\ntimezone = \"Europe/London\"\nexpect_file_by = \"06:00\"\nmax_run_minutes = 0.5\n",
+        )
+        .expect("valid");
+        assert_eq!(c.csv.delimiter, Delimiter::Tab);
+        assert_eq!(c.delimiter(), b'\t');
+        match &c.source {
+            Some(SourceConfig::Dir(d)) => {
+                assert_eq!(d.dir, PathBuf::from("drop"));
+                assert_eq!(d.after_import, AfterImport::Move("done".into()));
+                assert_eq!(d.settle_seconds, 30);
+            }
+            other => panic!("expected a dir source, got {other:?}"),
+        }
+        let schedule = c.schedule.as_ref().expect("[schedule]");
+        assert_eq!(schedule.cron.as_str(), "0 30 6 * * *");
+        assert_eq!(schedule.timezone, chrono_tz::Europe::London);
+        assert_eq!(schedule.expect_file_by, NaiveTime::from_hms_opt(6, 0, 0));
+        assert_eq!(schedule.max_run_minutes, 0.5);
+        for (value, want) in [
+            ("keep", AfterImport::Keep),
+            ("delete", AfterImport::Delete),
+            ("move:/upload/done", AfterImport::Move("/upload/done".into())),
+        ] {
+            assert_eq!(AfterImport::try_from(value.to_owned()), Ok(want));
+        }
+        for bad in ["move:", "move: ", "archive", "Keep", ""] {
+            assert!(AfterImport::try_from(bad.to_owned()).is_err(), "{bad:?}");
+        }
     }
 }

@@ -12,6 +12,7 @@ mod ingest;
 pub mod keygen;
 pub mod learnamp;
 pub mod pgp;
+pub mod private_file;
 pub mod raw;
 mod reconcile;
 pub mod replay;
@@ -20,14 +21,17 @@ pub mod runlock;
 pub mod runlog;
 pub mod safeguard;
 pub mod schedule;
+pub mod secret;
 pub mod source;
+pub mod stop;
 pub mod sync;
 
 pub use ampsync_store as store;
 pub use audit::{AsOf, resolve_key, state_as_of};
 pub use config::{
-    CONFIG_TEMPLATE, Config, ConfigError, CsvConfig, Encoding, LearnAmpConfig, MappingConfig, OnInvalidRow, PgpConfig,
-    PolicyConfig, ScheduleConfig, SourceConfig, SourceKind, StoreConfig,
+    AfterImport, CONFIG_TEMPLATE, Config, ConfigError, CronExpr, CsvConfig, Delimiter, DirConfig, Encoding,
+    LearnAmpConfig, MIN_REQUESTS_PER_SECOND, MappingConfig, OnInvalidRow, PgpConfig, PolicyConfig, ScheduleConfig,
+    SftpConfig, SourceConfig, StoreConfig,
 };
 pub use diff::{DiffPolicy, Incoming, apply, decide, diff, field_changes};
 pub use fields::{Field, LANGUAGES, ROLES};

@@ -1,7 +1,11 @@
 //! One run at a time per store, across processes: an advisory lock on a
 //! file beside the store (`<store>.lock`), which also says who holds it.
 //! The operating system drops the lock when the process ends, however it
-//! ends, so a crash never leaves the store locked.
+//! ends, so a crash never leaves the store locked. The lock file is 0600 and
+//! never opened through a symbolic link: taking the lock truncates it.
+//!
+//! Only runs that write take it (`sync`, `daemon`); the read commands never
+//! do, and open the store beside a run.
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -39,13 +43,11 @@ impl RunLock {
             path: path.clone(),
             source,
         };
-        let mut file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let mut file = crate::private_file::open(
+            &path,
+            File::options().read(true).write(true).create(true).truncate(false),
+        )
+        .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -93,5 +95,29 @@ mod tests {
         }
         drop(first);
         RunLock::acquire(&store, "2026-11-25T06:32:00Z (pid 2)").expect("free again");
+    }
+
+    /// Regression: a symlinked `ampsync.redb.lock` had its target truncated.
+    #[test]
+    fn a_symlinked_lock_file_is_refused_and_its_target_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = dir.path().join("s.redb");
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "do not truncate").expect("target");
+        std::os::unix::fs::symlink(&target, dir.path().join("s.redb.lock")).expect("symlink");
+        match RunLock::acquire(&store, "now") {
+            Err(e @ RunLockError::Io { .. }) => assert!(
+                format!("{:?}", std::error::Error::source(&e)).contains("symbolic link"),
+                "{e:?}"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "do not truncate");
+
+        let plain = dir.path().join("t.redb");
+        let lock = RunLock::acquire(&plain, "now").expect("lock");
+        let mode = std::fs::metadata(lock.path()).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -1,6 +1,7 @@
 //! `runs.jsonl` beside the store: one JSON line per scheduled run (start,
 //! end, file, hash, counts, outcome, error), appended and fsynced, for the
-//! people who watch the nightly job and for `/metrics`.
+//! people who watch the nightly job and for `/metrics`. The file is 0600
+//! and never opened through a symbolic link.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -117,18 +118,22 @@ pub fn path_for(store: &Path) -> PathBuf {
 pub fn append(path: &Path, record: &RunRecord) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = crate::private_file::append(path)?;
     file.write_all(&line)?;
     file.sync_data()
 }
 
 /// The last record, if any (a torn last line is skipped).
 pub fn last(path: &Path) -> std::io::Result<Option<RunRecord>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let mut text = String::new();
+    match crate::private_file::read(path) {
+        Ok(mut file) => {
+            use std::io::Read;
+            file.read_to_string(&mut text)?;
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
-    };
+    }
     Ok(text.lines().rev().find_map(|l| serde_json::from_str(l).ok()))
 }
 
@@ -179,5 +184,30 @@ mod tests {
                 "{\"start\":\"2026-11-25T06:30:00Z\",\"end\":\"2026-11-25T06:30:02Z\",\"file\":\"users_1.csv\",\"hash\":\"ab\",\"snapshot\":1,\"counts\":{\"rows\":2,\"created\":2,\"updated\":0,\"deactivated\":0,\"reactivated\":0,\"skipped\":0},\"push\":{\"sent\":2,\"waiting\":0,\"failed\":0},\"outcome\":\"imported\",\"error\":null}"
             )
         );
+    }
+
+    /// Regression: a symlinked `runs.jsonl` got records appended to its
+    /// target.
+    #[test]
+    fn a_symlinked_run_log_is_refused_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "untouched\n").expect("target");
+        let path = path_for(&dir.path().join("ampsync.redb"));
+        std::os::unix::fs::symlink(&target, &path).expect("symlink");
+        let record = RunRecord {
+            start: "2026-11-25T06:30:00Z".into(),
+            end: "2026-11-25T06:30:02Z".into(),
+            file: None,
+            hash: None,
+            snapshot: None,
+            counts: None,
+            push: None,
+            outcome: RunOutcome::NoNewFile,
+            error: None,
+        };
+        let err = append(&path, &record).expect_err("a link is refused");
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "untouched\n");
     }
 }

@@ -8,60 +8,47 @@
 //! zone's local time; the daemon sleeps until then and asks again after
 //! each run, so every run is computed afresh in local time.
 
+use std::time::Duration;
+
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
-use croner::parser::{CronParser, Seconds};
 
 use crate::config::ScheduleConfig;
 
-/// A schedule that cannot be used; names the setting.
+/// A schedule that has no next run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScheduleError {
-    #[error("invalid schedule.cron {expr:?} (six fields, seconds first, e.g. \"0 30 6 * * *\"): {reason}")]
-    Cron { expr: String, reason: String },
-    #[error("invalid schedule.timezone {0:?}: use an IANA name such as \"Europe/London\"")]
-    Timezone(String),
-    #[error("invalid schedule.expect_file_by {0:?}: use a local time such as \"06:00\"")]
-    ExpectBy(String),
     #[error("schedule.cron {0:?} never matches again")]
     Exhausted(String),
 }
 
-/// A parsed `[schedule]`.
+/// A `[schedule]`, checked when the config was loaded.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     cron: Cron,
     expr: String,
     zone: Tz,
     expect_file_by: Option<NaiveTime>,
+    max_run: Duration,
 }
 
 impl Schedule {
-    pub fn from_config(config: &ScheduleConfig) -> Result<Schedule, ScheduleError> {
-        let cron = CronParser::builder()
-            .seconds(Seconds::Required)
-            .build()
-            .parse(&config.cron)
-            .map_err(|e| ScheduleError::Cron {
-                expr: config.cron.clone(),
-                reason: e.to_string(),
-            })?;
-        let zone: Tz = config
-            .timezone
-            .parse()
-            .map_err(|_| ScheduleError::Timezone(config.timezone.clone()))?;
-        let expect_file_by = match &config.expect_file_by {
-            Some(t) => Some(NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| ScheduleError::ExpectBy(t.clone()))?),
-            None => None,
-        };
-        Ok(Schedule {
-            cron,
-            expr: config.cron.clone(),
-            zone,
-            expect_file_by,
-        })
+    pub fn new(config: &ScheduleConfig) -> Schedule {
+        Schedule {
+            cron: config.cron.cron().clone(),
+            expr: config.cron.as_str().to_owned(),
+            zone: config.timezone,
+            expect_file_by: config.expect_file_by,
+            max_run: Duration::from_secs_f64(config.max_run_minutes * 60.0),
+        }
+    }
+
+    /// How long a run may go before `/healthz` says it is stuck
+    /// (`schedule.max_run_minutes`).
+    pub fn max_run(&self) -> Duration {
+        self.max_run
     }
 
     /// The first run strictly after `after`.
@@ -102,12 +89,9 @@ mod tests {
     use super::*;
 
     fn schedule(cron: &str, zone: &str) -> Schedule {
-        Schedule::from_config(&ScheduleConfig {
-            cron: cron.into(),
-            timezone: zone.into(),
-            expect_file_by: Some("06:00".into()),
-        })
-        .expect("valid schedule")
+        let text = format!("[schedule]\ncron = \"{cron}\"\ntimezone = \"{zone}\"\nexpect_file_by = \"06:00\"\n");
+        let config = crate::Config::parse(&text, std::path::Path::new("ampsync.toml")).expect("valid schedule");
+        Schedule::new(config.schedule.as_ref().expect("[schedule]"))
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -153,27 +137,13 @@ mod tests {
     }
 
     #[test]
-    fn per_second_schedules_and_errors() {
+    fn per_second_schedules_and_the_default_run_limit() {
         let s = schedule("* * * * * *", "UTC");
         assert_eq!(
             s.next_after(utc("2026-01-01T00:00:00Z")).expect("next"),
             utc("2026-01-01T00:00:01Z")
         );
-        let bad = |cron: &str, zone: &str| {
-            Schedule::from_config(&ScheduleConfig {
-                cron: cron.into(),
-                timezone: zone.into(),
-                expect_file_by: None,
-            })
-        };
-        assert!(
-            matches!(bad("30 6 * * *", "UTC"), Err(ScheduleError::Cron { .. })),
-            "five fields are refused"
-        );
-        assert!(matches!(
-            bad("0 30 6 * * *", "Mars/Olympus"),
-            Err(ScheduleError::Timezone(_))
-        ));
+        assert_eq!(s.max_run(), Duration::from_secs(120 * 60), "the default");
     }
 
     #[test]

@@ -3,18 +3,19 @@
 //! `runs.jsonl`. `ampsync sync` runs it once; the daemon on a schedule.
 //!
 //! A run never stops at the first failure without recording it: every run,
-//! however it ends, leaves one record saying what happened.
+//! however it ends, leaves one record saying what happened. Asked to stop
+//! (`Stop`), a run ends its waits — the sFTP server's answers, the settle
+//! wait, the push — at once and is recorded as interrupted.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
 use ampsync_store::{SnapshotMeta, Store};
 use chrono::{DateTime, Utc};
 
 use crate::clock;
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::import::{ImportOutcome, Input, import};
 use crate::learnamp::Credentials;
 use crate::pgp::{PgpKeys, decrypt, looks_encrypted};
@@ -22,6 +23,7 @@ use crate::replay::{DeliverError, PushReport, deliver};
 use crate::runlog::{MAX_RUN_FAILURES, RunCounts, RunFailure, RunOutcome, RunPush, RunRecord};
 use crate::schedule::Schedule;
 use crate::source::{DirSource, Pick, RemotePick, SftpSource};
+use crate::stop::{Stop, Stopped};
 
 /// Why a run failed (it is recorded as `failed` with this message).
 #[derive(Debug, thiserror::Error)]
@@ -31,8 +33,16 @@ pub enum SyncError {
     NoSource,
     #[error("{name} is PGP-encrypted but the config has no [pgp] section with the secret key")]
     NoPgpConfig { name: String },
-    #[error("the environment variable {0} (pgp.passphrase_env) is not set")]
-    MissingPassphrase(String),
+    #[error(transparent)]
+    MissingPassphrase(#[from] crate::secret::MissingSecret),
+    #[error("cannot apply source.after_import to {}", path.display())]
+    AfterImport {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
     #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
@@ -85,14 +95,15 @@ pub struct SyncReport {
 }
 
 /// Runs once. `schedule` (the daemon's, or the config's) decides whether a
-/// missing file is overdue; `stop` asks a push to finish early.
+/// missing file is overdue; `stop` ends the run's waits early.
 pub async fn sync_once(
     config: &Config,
     store: Arc<Store>,
     credentials: Credentials,
     schedule: Option<&Schedule>,
-    stop: Option<Arc<AtomicBool>>,
+    stop: Option<Stop>,
 ) -> SyncReport {
+    let stop = stop.unwrap_or_default();
     let start = clock::now_micros().unwrap_or_default();
     let mut report = SyncReport {
         record: RunRecord {
@@ -109,12 +120,19 @@ pub async fn sync_once(
         lines: Vec::new(),
         push: None,
     };
-    if let Err(e) = fetch_and_import(config, &store, &mut report).await {
-        fail(&mut report, chain(&e));
+    match fetch_and_import(config, &store, &mut report, &stop).await {
+        Ok(()) => {}
+        Err(SyncError::Stopped(_)) => interrupted(&mut report),
+        Err(e) => fail(&mut report, chain(&e)),
+    }
+    if stop.is_requested() {
+        interrupted(&mut report);
+        report.record.end = clock::format_micros(clock::now_micros().unwrap_or_default());
+        return report;
     }
     // Earlier events are delivered even when today's file failed: a bad
     // file must not hold back yesterday's changes.
-    match deliver(config, store.clone(), credentials, stop, None).await {
+    match deliver(config, store.clone(), credentials, Some(stop.flag()), None).await {
         Ok(pushed) => {
             let oldest = {
                 let store = store.clone();
@@ -164,6 +182,18 @@ pub async fn sync_once(
     report
 }
 
+/// A stop was asked for: the run ends here, recorded as interrupted.
+fn interrupted(report: &mut SyncReport) {
+    if report.record.outcome != RunOutcome::Failed {
+        report.record.outcome = RunOutcome::Interrupted;
+    }
+    let message = "stopped by a signal before the run finished".to_owned();
+    if !report.lines.contains(&message) {
+        report.lines.push(message.clone());
+    }
+    report.record.error.get_or_insert(message);
+}
+
 fn fail(report: &mut SyncReport, message: String) {
     tracing::error!("sync failed: {message}");
     report.record.outcome = RunOutcome::Failed;
@@ -189,40 +219,63 @@ fn file_missing(store: &Store, schedule: &Schedule, now_micros: i64) -> bool {
     !received_today
 }
 
-async fn fetch_and_import(config: &Config, store: &Arc<Store>, report: &mut SyncReport) -> Result<(), SyncError> {
+async fn fetch_and_import(
+    config: &Config,
+    store: &Arc<Store>,
+    report: &mut SyncReport,
+    stop: &Stop,
+) -> Result<(), SyncError> {
     let Some(source) = &config.source else {
         return Err(SyncError::NoSource);
     };
     let now = SystemTime::UNIX_EPOCH + Duration::from_micros(clock::now_micros()?.max(0) as u64);
-    match source.kind {
-        SourceKind::Dir => {
+    match source {
+        SourceConfig::Dir(dir_config) => {
             let dir = DirSource {
-                dir: config.resolve(&source.remote_dir),
-                pattern: source.pattern.clone(),
-                settle: Duration::from_secs(source.settle_seconds),
+                dir: config.resolve(&dir_config.dir),
+                pattern: dir_config.pattern.clone(),
+                settle: source.settle(),
             };
-            let pick = dir.pick(now).map_err(|source| SyncError::Io {
+            let io = |source| SyncError::Io {
                 path: dir.dir.clone(),
                 source,
-            })?;
-            match pick {
+            };
+            let path = match dir.pick(now).map_err(io)? {
                 Pick::Nothing => {
                     report
                         .lines
-                        .push(format!("no file matching {:?} in {}", dir.pattern, dir.dir.display()))
+                        .push(format!("no file matching {:?} in {}", dir.pattern, dir.dir.display()));
+                    return Ok(());
                 }
-                Pick::Unsettled(path) => unsettled(report, &path.display().to_string(), source.settle_seconds),
-                Pick::File(path) => {
-                    let name = path.display().to_string();
-                    let input = prepare(config, &path, &name)?;
-                    import_input(config, store, input, &name, report).await?;
+                Pick::Unsettled(path) => {
+                    unsettled(report, &path.display().to_string(), dir.settle);
+                    return Ok(());
                 }
-            }
+                Pick::File(path) => path,
+                Pick::Future(seen) => {
+                    stop.sleep(dir.settle).await?;
+                    if !dir.unchanged(&seen).map_err(io)? {
+                        unsettled(report, &seen.path.display().to_string(), dir.settle);
+                        return Ok(());
+                    }
+                    seen.path
+                }
+            };
+            let name = path.display().to_string();
+            let input = prepare(config, &path, &name)?;
+            import_input(config, store, input, &name, report).await?;
+            // The file is done with only once its import is committed.
+            let to = match source.after_import() {
+                crate::AfterImport::Move(to) => Some(config.resolve(Path::new(to))),
+                _ => None,
+            };
+            dir.finish(&path, source.after_import(), to.as_deref())
+                .map_err(|source| SyncError::AfterImport { path, source })?;
         }
-        SourceKind::Sftp => {
+        SourceConfig::Sftp(sftp_config) => {
             let sftp = SftpSource::from_config(source, config)?;
-            let connection = sftp.connect().await?;
-            let result = sftp_run(config, store, &connection, source.after_import.as_str(), now, report).await;
+            let connection = stop.unless_stopped(sftp.connect()).await??;
+            let result = sftp_run(config, store, &connection, sftp_config, now, report, stop).await;
             connection.close().await;
             result?;
         }
@@ -234,30 +287,32 @@ async fn sftp_run(
     config: &Config,
     store: &Arc<Store>,
     connection: &crate::source::SftpConnection,
-    after_import: &str,
+    source: &crate::SftpConfig,
     now: SystemTime,
     report: &mut SyncReport,
+    stop: &Stop,
 ) -> Result<(), SyncError> {
-    let file = match connection.pick(now).await? {
+    let settle = Duration::from_secs(source.settle_seconds);
+    let file = match stop.unless_stopped(connection.pick(now)).await?? {
         RemotePick::Nothing => {
             report.lines.push("no matching file on the sFTP server".to_owned());
             return Ok(());
         }
         RemotePick::Unsettled(file) => {
-            unsettled(
-                report,
-                &file.path,
-                config.source.as_ref().map_or(0, |s| s.settle_seconds),
-            );
+            unsettled(report, &file.path, settle);
             return Ok(());
         }
         RemotePick::File(file) => file,
+        RemotePick::Future(file) => {
+            stop.sleep(settle).await?;
+            if !stop.unless_stopped(connection.unchanged(&file)).await?? {
+                unsettled(report, &file.path, settle);
+                return Ok(());
+            }
+            file
+        }
     };
-    let name = format!(
-        "sftp://{}{}",
-        config.source.as_ref().and_then(|s| s.host.as_deref()).unwrap_or(""),
-        file.path
-    );
+    let name = format!("sftp://{}{}", source.host, file.path);
     if let Some((size, mtime, snapshot)) = store.source_file(&name)?
         && size == file.size
         && mtime == file.mtime
@@ -272,7 +327,7 @@ async fn sftp_run(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let temp = connection.download(&file, &dest).await?;
+    let temp = stop.unless_stopped(connection.download(&file, &dest)).await??;
     let imported = async {
         let input = prepare(config, &temp, &name)?;
         import_input(config, store, input, &name, report).await
@@ -282,14 +337,16 @@ async fn sftp_run(
     let snapshot = imported?;
     // The file is done with only once its import is committed.
     store.record_source_file(&name, file.size, file.mtime, snapshot)?;
-    connection.finish(&file, after_import).await?;
+    stop.unless_stopped(connection.finish(&file, &source.after_import))
+        .await??;
     Ok(())
 }
 
-fn unsettled(report: &mut SyncReport, name: &str, settle: u64) {
+fn unsettled(report: &mut SyncReport, name: &str, settle: Duration) {
     report.record.outcome = RunOutcome::Unsettled;
     report.lines.push(format!(
-        "{name} changed less than {settle} s ago: still being written, not taken"
+        "{name} changed less than {} s ago: still being written, not taken",
+        settle.as_secs()
     ));
 }
 
@@ -321,7 +378,7 @@ fn prepare(config: &Config, path: &Path, name: &str) -> Result<Input, SyncError>
         return Err(SyncError::NoPgpConfig { name: name.to_owned() });
     };
     let passphrase = match &pgp.passphrase_env {
-        Some(var) => Some(std::env::var(var).map_err(|_| SyncError::MissingPassphrase(var.clone()))?),
+        Some(var) => Some(crate::secret::from_env(var, "pgp.passphrase_env")?),
         None => None,
     };
     let signer = pgp.require_signature_from.as_ref().map(|p| config.resolve(p));

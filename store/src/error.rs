@@ -13,9 +13,16 @@ pub enum StoreError {
         #[source]
         source: redb::DatabaseError,
     },
-    /// There is no store at this path (and the caller did not ask for one).
-    #[error("no store at {}", path.display())]
-    Missing {
+    /// There is no store at the path (only `init` and the first import or
+    /// sync create one).
+    #[error("there is no store at {}", path.display())]
+    Missing { path: PathBuf },
+    /// The file is empty: not a store, and never taken for a new one.
+    #[error("the store {} is an empty file", path.display())]
+    Empty { path: PathBuf },
+    /// The store's file could not be examined or created.
+    #[error("cannot use the store file {}", path.display())]
+    File {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -60,6 +67,14 @@ pub enum StoreError {
         "the store changed while this import was being prepared (log end {expected}, now {found}): run the import again"
     )]
     Conflict { expected: u64, found: u64 },
+    /// An append dated before the store's latest entry: the clock (or
+    /// `AMPSYNC_NOW`) went backwards, and `show --as-of` would answer wrongly.
+    #[error(
+        "the time now ({}) is before the store's latest entry ({}): nothing was appended; check the system clock or AMPSYNC_NOW",
+        format_micros(*time),
+        format_micros(*latest)
+    )]
+    TimeWentBackwards { time: i64, latest: i64 },
     /// Approve or reject of a snapshot that is not held.
     #[error("snapshot {id} is {status}, not held: only a held import can be approved or rejected")]
     NotHeld { id: u64, status: &'static str },
@@ -95,6 +110,14 @@ pub enum StoreError {
     /// A caller asked for a state change the store refuses (a bug in the caller).
     #[error("inconsistent append: {0}")]
     Inconsistent(String),
+}
+
+/// RFC 3339 UTC, to the second.
+fn format_micros(micros: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros).map_or_else(
+        || micros.to_string(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 // redb splits its errors by operation; they all convert into `redb::Error`.

@@ -1,40 +1,24 @@
 //! `Store`: opening the file, appending imports, and the queries.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::RwLock;
 
 use redb::{
-    ConcurrencyMode, Database, DatabaseError, MultimapTableHandle, ReadOnlyDatabase, ReadTransaction, ReadableDatabase,
-    ReadableTable, ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
+    Database, MultimapTableHandle, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableError, TableHandle, WriteTransaction,
 };
 
 use crate::digest::{self, FileRows, RowHash, StateEntry};
+use crate::open::{open_error, open_writable};
 use crate::tables::{
     ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
-    STATE_DIGEST, USER_EVENTS,
+    USER_EVENTS,
 };
 use crate::{
     Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, SnapshotMeta, SnapshotStatus,
     StoreError, UserState, codec,
 };
-
-/// The schema this build writes and the newest it reads.
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// redb's page cache. Its default (1 GiB) would hold most of a million-person
-/// import in memory; a smaller cache costs a few percent of import time and
-/// keeps the process well under 400 MiB.
-const CACHE_BYTES: usize = 96 * 1024 * 1024;
-
-/// One process writes; others may read meanwhile, each read transaction
-/// seeing one commit (what `backup` and `verify` of a live store need).
-/// redb's default would lock the whole file against readers while a daemon
-/// or an import has it open for writing.
-const CONCURRENCY: ConcurrencyMode = ConcurrencyMode::SingleWriter;
-
-/// redb's file signature: a file that does not start with it is no store.
-const REDB_MAGIC: &[u8; 4] = b"redb";
 
 /// The result of appending an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,11 +77,11 @@ impl EventFilter {
 /// leaves the file byte-for-byte as it was.
 #[derive(Debug)]
 pub struct Store {
-    db: RwLock<Option<Db>>,
-    path: PathBuf,
+    pub(crate) db: RwLock<Option<Db>>,
+    pub(crate) path: PathBuf,
 }
 
-enum Db {
+pub(crate) enum Db {
     Read(ReadOnlyDatabase),
     Write(Database),
 }
@@ -112,111 +96,6 @@ impl std::fmt::Debug for Db {
 }
 
 impl Store {
-    /// Opens the store at `path`, creating it when the file does not exist.
-    ///
-    /// Refuses a file that is not an ampsync store, and one written by a
-    /// newer schema. Opening an existing store writes nothing to it.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let existed = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
-        if existed && !starts_with_redb_magic(path) {
-            return Err(StoreError::NotAStore { path: path.to_owned() });
-        }
-        let db = if existed {
-            match redb::Builder::new()
-                .set_cache_size(CACHE_BYTES)
-                .set_concurrency_mode(CONCURRENCY)
-                .open_read_only(path)
-            {
-                Ok(db) => Db::Read(db),
-                // A store left by a crash needs redb's repair, which writes.
-                Err(DatabaseError::RepairAborted) => Db::Write(open_writable(path)?),
-                Err(source) => return Err(open_error(path, source)),
-            }
-        } else {
-            Db::Write(open_writable(path)?)
-        };
-        let store = Store {
-            db: RwLock::new(Some(db)),
-            path: path.to_owned(),
-        };
-        store.check_schema()?;
-        Ok(store)
-    }
-
-    /// Opens the existing store at `path` (a backup, say), never creating
-    /// one: a missing or empty file is an error.
-    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.len() > 0 => Store::open(path),
-            Ok(_) => Err(StoreError::NotAStore { path: path.to_owned() }),
-            Err(source) => Err(StoreError::Missing {
-                path: path.to_owned(),
-                source,
-            }),
-        }
-    }
-
-    /// Where the store lives.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn check_schema(&self) -> Result<(), StoreError> {
-        let txn = self.read()?;
-        let meta = match txn.open_table(META) {
-            Ok(meta) => meta,
-            Err(TableError::TableDoesNotExist(_)) => {
-                let has_tables = txn.list_tables()?.next().is_some() || txn.list_multimap_tables()?.next().is_some();
-                drop(txn);
-                if has_tables {
-                    return Err(StoreError::NotAStore {
-                        path: self.path.clone(),
-                    });
-                }
-                return self.initialise();
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let found = meta
-            .get("schema")?
-            .and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
-            .map(u32::from_le_bytes)
-            .ok_or_else(|| StoreError::NotAStore {
-                path: self.path.clone(),
-            })?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        Ok(())
-    }
-
-    /// Creates every table and records the schema version, in one commit.
-    fn initialise(&self) -> Result<(), StoreError> {
-        let txn = self.write()?;
-        {
-            txn.open_table(META)?
-                .insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
-            txn.open_table(SNAPSHOTS)?;
-            txn.open_table(SNAPSHOT_BY_HASH)?;
-            txn.open_table(EVENTS)?;
-            txn.open_multimap_table(USER_EVENTS)?;
-            txn.open_table(STATE)?;
-            txn.open_table(DELIVERY)?;
-            txn.open_table(REMOTE_IDS)?;
-            txn.open_table(SOURCE_FILES)?;
-            txn.open_table(HELD_EVENTS)?;
-            txn.open_table(ABSENCE)?;
-            txn.open_table(RAW)?;
-            txn.open_table(STATE_DIGEST)?;
-        }
-        txn.commit()?;
-        Ok(())
-    }
-
     pub(crate) fn read(&self) -> Result<ReadTransaction, StoreError> {
         let db = self.db.read().map_err(|_| StoreError::Poisoned)?;
         Ok(match db.as_ref() {
@@ -344,6 +223,14 @@ impl Store {
             .collect()
     }
 
+    /// The time check of [`check_time`] on a read transaction, before a
+    /// refused append could reopen the file for writing (which rewrites its
+    /// header): a refused append leaves the file byte for byte as it was.
+    fn check_time_before_writing(&self, time: i64) -> Result<(), StoreError> {
+        let txn = self.read()?;
+        time_goes_forward(&txn.open_table(EVENTS)?, &txn.open_table(SNAPSHOTS)?, time)
+    }
+
     /// Records an import: the snapshot, its events (in the order given, made
     /// lazily so a million of them need not sit in memory at once; all
     /// with cause `Import` of the new snapshot and time `received`), their
@@ -363,14 +250,18 @@ impl Store {
         raw: Option<&mut dyn Read>,
         rows: Option<FileRows>,
     ) -> Result<AppendOutcome, StoreError> {
+        if self.snapshot_by_hash(&snapshot.file_hash)?.is_none() {
+            self.check_time_before_writing(snapshot.received)?;
+        }
         let txn = self.write()?;
         let meta = {
             if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
                 return Ok(AppendOutcome::AlreadyImported(meta));
             }
             check_log_end(&txn, based_on)?;
-            let id = next_snapshot_id(&txn)?;
             let time = snapshot.received;
+            check_time(&txn, time)?;
+            let id = next_snapshot_id(&txn)?;
             // The raw copy first: its compressed chunks wait in memory.
             store_raw(&txn, &snapshot.file_hash, raw)?;
             let range = append_events(&txn, Cause::Import { snapshot: id }, time, events, rows.as_ref())?;
@@ -408,11 +299,15 @@ impl Store {
         events: impl IntoIterator<Item = (String, EventKind)>,
         raw: Option<&mut dyn Read>,
     ) -> Result<AppendOutcome, StoreError> {
+        if self.snapshot_by_hash(&snapshot.file_hash)?.is_none() {
+            self.check_time_before_writing(snapshot.received)?;
+        }
         let txn = self.write()?;
         let meta = {
             if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
                 return Ok(AppendOutcome::AlreadyImported(meta));
             }
+            check_time(&txn, snapshot.received)?;
             let id = next_snapshot_id(&txn)?;
             store_raw(&txn, &snapshot.file_hash, raw)?;
             {
@@ -445,10 +340,12 @@ impl Store {
     /// [`StoreError::Conflict`] when the log moved since it was held (its
     /// events no longer fit the state: reject it and import the file again).
     pub fn approve(&self, id: u64, time: i64) -> Result<SnapshotMeta, StoreError> {
+        self.check_time_before_writing(time)?;
         let txn = self.write()?;
         let meta = {
             let mut meta = held_snapshot(&txn, id)?;
             check_log_end(&txn, meta.log_end)?;
+            check_time(&txn, time)?;
             let log_end = meta.log_end;
             let events = {
                 let mut held = txn.open_table(HELD_EVENTS)?;
@@ -498,9 +395,11 @@ impl Store {
         time: i64,
         events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
     ) -> Result<Option<(u64, u64)>, StoreError> {
+        self.check_time_before_writing(time)?;
         let txn = self.write()?;
         let range = {
             check_log_end(&txn, based_on)?;
+            check_time(&txn, time)?;
             let range = append_events(&txn, Cause::Rollback { to }, time, events, None)?;
             let mut snapshots = txn.open_table(SNAPSHOTS)?;
             let later: Vec<SnapshotMeta> = snapshots
@@ -532,9 +431,11 @@ impl Store {
         time: i64,
         events: impl IntoIterator<Item = (String, EventKind), IntoIter: Send>,
     ) -> Result<Option<(u64, u64)>, StoreError> {
+        self.check_time_before_writing(time)?;
         let txn = self.write()?;
         let range = {
             check_log_end(&txn, based_on)?;
+            check_time(&txn, time)?;
             append_events(&txn, Cause::Repair, time, events, None)?
         };
         txn.commit()?;
@@ -1017,6 +918,32 @@ fn check_log_end(txn: &WriteTransaction, based_on: u64) -> Result<(), StoreError
     }
 }
 
+/// Refuses with [`StoreError::TimeWentBackwards`] an append dated before the
+/// last event or snapshot: the log's times only go forward, which is what
+/// `show --as-of` and `events --since` rely on.
+fn check_time(txn: &WriteTransaction, time: i64) -> Result<(), StoreError> {
+    time_goes_forward(&txn.open_table(EVENTS)?, &txn.open_table(SNAPSHOTS)?, time)
+}
+
+fn time_goes_forward(
+    events: &impl ReadableTable<u64, &'static [u8]>,
+    snapshots: &impl ReadableTable<u64, &'static [u8]>,
+    time: i64,
+) -> Result<(), StoreError> {
+    let last_event = match events.last()? {
+        Some((seq, bytes)) => Some(Event::decode(seq.value(), bytes.value())?.body.time),
+        None => None,
+    };
+    let last_snapshot = match snapshots.last()? {
+        Some((_, bytes)) => Some(codec::decode::<SnapshotMeta>("snapshots", bytes.value())?.received),
+        None => None,
+    };
+    match last_event.max(last_snapshot) {
+        Some(latest) if time < latest => Err(StoreError::TimeWentBackwards { time, latest }),
+        _ => Ok(()),
+    }
+}
+
 /// Bytes per raw chunk: redb stores big values, but small ones keep its
 /// dirty pages, and so memory, bounded. A page short of 1 MiB, so a chunk
 /// and its leaf header fit a 1 MiB allocation (redb rounds up to powers of
@@ -1072,36 +999,11 @@ fn prune_raw(txn: &WriteTransaction, before: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn open_writable(path: &Path) -> Result<Database, StoreError> {
-    Database::builder()
-        .set_cache_size(CACHE_BYTES)
-        .set_concurrency_mode(CONCURRENCY)
-        .create(path)
-        .map_err(|source| open_error(path, source))
-}
-
-fn open_error(path: &Path, source: DatabaseError) -> StoreError {
-    match source {
-        DatabaseError::DatabaseAlreadyOpen => StoreError::Busy { path: path.to_owned() },
-        source => StoreError::Open {
-            path: path.to_owned(),
-            source,
-        },
-    }
-}
-
-fn starts_with_redb_magic(path: &Path) -> bool {
-    let mut head = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && &head == REDB_MAGIC
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Counts, FieldChange, Record};
+    use crate::tables::STATE_DIGEST;
+    use crate::{Counts, FieldChange, Record, SCHEMA_VERSION};
 
     fn snapshot(hash: u8) -> NewSnapshot {
         NewSnapshot {
@@ -1315,7 +1217,7 @@ mod tests {
 
         // A change that is not an import's row clears the person's row.
         store
-            .append_repair(2, 5, vec![("b".to_owned(), EventKind::Deactivated)])
+            .append_repair(2, 3_000_000, vec![("b".to_owned(), EventKind::Deactivated)])
             .expect("repair");
         assert_eq!(rows_of(&store), vec![("a".into(), [3; 16]), ("b".into(), [0; 16])]);
         assert!(
@@ -1331,10 +1233,50 @@ mod tests {
         }
         assert_eq!(store.row_key().expect("row key"), None, "stale");
         store
-            .append_repair(3, 6, vec![("a".to_owned(), EventKind::Deactivated)])
+            .append_repair(3, 3_000_001, vec![("a".to_owned(), EventKind::Deactivated)])
             .expect("repair");
         assert_eq!(rows_of(&store), vec![("a".into(), [0; 16]), ("b".into(), [0; 16])]);
         assert_eq!(store.row_key().expect("row key"), None);
+    }
+
+    /// Regression: an `AMPSYNC_NOW` earlier than the last import was
+    /// accepted, and `show --as-of` then answered from the wrong events.
+    #[test]
+    fn an_append_dated_before_the_latest_entry_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        store
+            .append_import(0, snapshot(2), vec![created("a", "a@x")], None, None)
+            .expect("append at 2 s");
+        let before = store.events(&EventFilter::default()).expect("events");
+        let earlier = snapshot(1);
+        match store.append_import(1, earlier, vec![created("b", "b@x")], None, None) {
+            Err(
+                e @ StoreError::TimeWentBackwards {
+                    time: 1_000_000,
+                    latest: 2_000_000,
+                },
+            ) => assert_eq!(
+                e.to_string(),
+                "the time now (1970-01-01T00:00:01Z) is before the store's latest entry (1970-01-01T00:00:02Z): \
+                 nothing was appended; check the system clock or AMPSYNC_NOW"
+            ),
+            other => panic!("expected TimeWentBackwards, got {other:?}"),
+        }
+        assert!(matches!(
+            store.append_repair(1, 1_999_999, vec![created("c", "c@x")]),
+            Err(StoreError::TimeWentBackwards { .. })
+        ));
+        assert!(matches!(
+            store.append_held(1, snapshot(1), "held".into(), vec![created("d", "d@x")], None),
+            Err(StoreError::TimeWentBackwards { .. })
+        ));
+        assert_eq!(store.events(&EventFilter::default()).expect("events"), before);
+        assert_eq!(store.snapshots().expect("snapshots").len(), 1);
+        // The same instant is not going backwards.
+        store
+            .append_repair(1, 2_000_000, vec![created("b", "b@x")])
+            .expect("same time");
     }
 
     #[test]

@@ -6,6 +6,12 @@ mod dir;
 mod pattern;
 mod sftp;
 
-pub use dir::{DirSource, Pick};
+pub use dir::{DirSource, Pick, Seen};
 pub use pattern::matches;
 pub use sftp::{RemoteFile, RemotePick, SftpConnection, SftpError, SftpSource};
+
+/// Checks `source.known_host_key` (a public key or a known_hosts line) at
+/// config load; the reason it is unusable otherwise.
+pub(crate) fn check_known_host_key(text: &str) -> Result<(), String> {
+    sftp::check_known_host_key(text)
+}

@@ -23,7 +23,7 @@ pub use error::SftpError;
 use host_key::{HostKeyCheck, PinnedKey};
 
 use super::pattern::matches;
-use crate::{Config, SourceConfig, SourceKind};
+use crate::{AfterImport, Config, SourceConfig};
 
 /// How long the TCP connection and SSH handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -80,32 +80,17 @@ pub enum RemotePick {
     File(RemoteFile),
     /// The newest matching file changed too recently: still being uploaded.
     Unsettled(RemoteFile),
+    /// The newest matching file is dated in the future (the server's clock
+    /// is ahead): it is taken once seen unchanged for the settle time
+    /// ([`SftpConnection::unchanged`]).
+    Future(RemoteFile),
     /// No file matches.
     Nothing,
 }
 
-/// What to do with the remote file once it is imported (`source.after_import`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum AfterImport {
-    Keep,
-    Move(String),
-    Delete,
-}
-
-impl AfterImport {
-    fn parse(value: &str) -> Result<AfterImport, SftpError> {
-        match value {
-            "keep" => Ok(AfterImport::Keep),
-            "delete" => Ok(AfterImport::Delete),
-            _ => match value.strip_prefix("move:") {
-                Some(dir) if !dir.trim().is_empty() => Ok(AfterImport::Move(dir.trim().to_owned())),
-                _ => Err(SftpError::InvalidSetting {
-                    setting: "source.after_import",
-                    reason: format!("`{value}` is not `keep`, `delete` or `move:/some/dir`"),
-                }),
-            },
-        }
-    }
+/// See [`crate::source::check_known_host_key`].
+pub(crate) fn check_known_host_key(text: &str) -> Result<(), String> {
+    PinnedKey::parse(text).map(drop)
 }
 
 impl SftpSource {
@@ -123,69 +108,32 @@ impl SftpSource {
         config: &Config,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<SftpSource, SftpError> {
-        if source.kind != SourceKind::Sftp {
+        // The settings were checked when the config was loaded.
+        let SourceConfig::Sftp(source) = source else {
             return Err(SftpError::InvalidSetting {
                 setting: "source.kind",
                 reason: "an sftp source needs `kind = \"sftp\"`".to_owned(),
             });
-        }
-        let required = |value: &Option<String>, setting: &'static str| match value.as_deref().map(str::trim) {
-            Some(v) if !v.is_empty() => Ok(v.to_owned()),
-            _ => Err(SftpError::MissingSetting { setting }),
         };
-        let host = required(&source.host, "source.host")?;
-        let user = required(&source.user, "source.user")?;
-        let pinned_text = required(&source.known_host_key, "source.known_host_key")?;
-        let private_key = match &source.private_key {
-            Some(p) if !p.as_os_str().is_empty() => config.resolve(p),
-            _ => {
-                return Err(SftpError::MissingSetting {
-                    setting: "source.private_key",
-                });
-            }
-        };
-        if source.port == 0 {
-            return Err(SftpError::InvalidSetting {
-                setting: "source.port",
-                reason: "port 0 cannot be connected to".to_owned(),
-            });
-        }
-        let pinned = PinnedKey::parse(&pinned_text).map_err(|reason| SftpError::InvalidSetting {
+        let pinned = PinnedKey::parse(&source.known_host_key).map_err(|reason| SftpError::InvalidSetting {
             setting: "source.known_host_key",
             reason,
         })?;
-        let remote_dir = match source.remote_dir.to_str() {
-            Some(d) if !d.is_empty() => d.to_owned(),
-            Some(_) => {
-                return Err(SftpError::MissingSetting {
-                    setting: "source.remote_dir",
-                });
-            }
-            None => {
-                return Err(SftpError::InvalidSetting {
-                    setting: "source.remote_dir",
-                    reason: "it is not valid UTF-8".to_owned(),
-                });
-            }
-        };
-        if source.pattern.is_empty() {
-            return Err(SftpError::MissingSetting {
-                setting: "source.pattern",
-            });
-        }
-        AfterImport::parse(&source.after_import)?;
         let passphrase = match source.private_key_passphrase_env.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(var) => Some(env(var).ok_or_else(|| SftpError::PassphraseNotSet { var: var.to_owned() })?),
+            Some(var) => Some(
+                crate::secret::from_env_with(var, "source.private_key_passphrase_env", env)
+                    .map_err(|_| SftpError::PassphraseNotSet { var: var.to_owned() })?,
+            ),
         };
         Ok(SftpSource {
-            host,
+            host: source.host.trim().to_owned(),
             port: source.port,
-            user,
-            private_key,
+            user: source.user.trim().to_owned(),
+            private_key: config.resolve(&source.private_key),
             passphrase,
             pinned,
-            remote_dir,
+            remote_dir: source.remote_dir.clone(),
             pattern: source.pattern.clone(),
             settle: Duration::from_secs(source.settle_seconds),
         })
@@ -367,7 +315,8 @@ impl SftpConnection {
     /// The newest regular file in the remote folder matching the pattern (by
     /// modification time, then name). It is settled when its mtime is at
     /// least `settle` before `now` and a fresh stat still shows the listed
-    /// size and mtime; otherwise it is still being uploaded.
+    /// size and mtime; otherwise it is still being uploaded. One dated after
+    /// `now` is `Future`: its mtime cannot tell.
     pub async fn pick(&self, now: SystemTime) -> Result<RemotePick, SftpError> {
         let entries = self
             .sftp
@@ -396,25 +345,30 @@ impl SftpConnection {
             return Ok(RemotePick::Nothing);
         };
 
-        let age = now
-            .duration_since(UNIX_EPOCH + Duration::from_secs(file.mtime))
-            .unwrap_or_default();
+        let Ok(age) = now.duration_since(UNIX_EPOCH + Duration::from_secs(file.mtime)) else {
+            return Ok(RemotePick::Future(file));
+        };
         if age < self.settle {
             return Ok(RemotePick::Unsettled(file));
         }
         // The listing may be a moment old: a file that changed since, or was
         // renamed away, is still in motion.
-        let fresh = match self.sftp.metadata(file.path.clone()).await {
-            Ok(meta) => self.size_and_mtime(&file.path, &meta)?,
-            Err(russh_sftp::client::error::Error::Status(s)) if s.status_code == StatusCode::NoSuchFile => {
-                return Ok(RemotePick::Unsettled(file));
-            }
-            Err(source) => return Err(self.remote("checking", &file.path, source)),
-        };
-        if fresh != (file.size, file.mtime) {
+        if !self.unchanged(&file).await? {
             return Ok(RemotePick::Unsettled(file));
         }
         Ok(RemotePick::File(file))
+    }
+
+    /// True when `file` is still there with the listed size and mtime.
+    pub async fn unchanged(&self, file: &RemoteFile) -> Result<bool, SftpError> {
+        let fresh = match self.sftp.metadata(file.path.clone()).await {
+            Ok(meta) => self.size_and_mtime(&file.path, &meta)?,
+            Err(russh_sftp::client::error::Error::Status(s)) if s.status_code == StatusCode::NoSuchFile => {
+                return Ok(false);
+            }
+            Err(source) => return Err(self.remote("checking", &file.path, source)),
+        };
+        Ok(fresh == (file.size, file.mtime))
     }
 
     /// Streams `file` into a new temporary file in `dest_dir` (mode 0600,
@@ -503,8 +457,8 @@ impl SftpConnection {
     /// Applies `source.after_import` to the imported file: `keep` leaves it,
     /// `move:/some/dir` renames it into that folder under the same name (an
     /// existing file there is not overwritten), `delete` removes it.
-    pub async fn finish(&self, file: &RemoteFile, after_import: &str) -> Result<(), SftpError> {
-        match AfterImport::parse(after_import)? {
+    pub async fn finish(&self, file: &RemoteFile, after_import: &AfterImport) -> Result<(), SftpError> {
+        match after_import {
             AfterImport::Keep => Ok(()),
             AfterImport::Delete => {
                 self.sftp
@@ -515,7 +469,7 @@ impl SftpConnection {
                 Ok(())
             }
             AfterImport::Move(dir) => {
-                let target = join(&dir, &file.name);
+                let target = join(dir, &file.name);
                 self.sftp
                     .rename(file.path.clone(), target.clone())
                     .await
@@ -573,25 +527,7 @@ fn join(dir: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{AfterImport, join};
-
-    #[test]
-    fn after_import_values() {
-        assert_eq!(AfterImport::parse("keep").ok(), Some(AfterImport::Keep));
-        assert_eq!(AfterImport::parse("delete").ok(), Some(AfterImport::Delete));
-        assert_eq!(
-            AfterImport::parse("move:/upload/done").ok(),
-            Some(AfterImport::Move("/upload/done".into()))
-        );
-        for bad in ["move:", "move: ", "archive", "Keep", ""] {
-            assert_eq!(
-                AfterImport::parse(bad).map_err(|e| e.to_string()),
-                Err(format!(
-                    "`source.after_import` is invalid: `{bad}` is not `keep`, `delete` or `move:/some/dir`"
-                )),
-            );
-        }
-    }
+    use super::join;
 
     #[test]
     fn joins_remote_paths() {
