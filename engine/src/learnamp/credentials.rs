@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::config::LearnAmpConfig;
+use crate::secret::{self, MissingSecret};
 
 /// The OAuth client id and secret.
 #[derive(Clone)]
@@ -12,14 +13,8 @@ pub struct Credentials {
     secret: String,
 }
 
-/// A credential variable that is not set.
-#[derive(Debug, thiserror::Error)]
-#[error("the environment variable {variable} (learnamp.{setting}) is not set: it must hold the Learn Amp API {what}")]
-pub struct MissingCredential {
-    variable: String,
-    setting: &'static str,
-    what: &'static str,
-}
+/// A credential variable that is not set (see [`crate::secret`]).
+pub type MissingCredential = MissingSecret;
 
 impl Credentials {
     /// Builds credentials from values (tests, the sandbox, the demo).
@@ -33,19 +28,9 @@ impl Credentials {
     /// Reads the variables named by `learnamp.client_id_env` and
     /// `learnamp.client_secret_env`.
     pub fn from_env(config: &LearnAmpConfig) -> Result<Credentials, MissingCredential> {
-        let read = |variable: &str, setting, what| {
-            std::env::var(variable)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| MissingCredential {
-                    variable: variable.to_owned(),
-                    setting,
-                    what,
-                })
-        };
         Ok(Credentials {
-            client_id: read(&config.client_id_env, "client_id_env", "client id")?,
-            secret: read(&config.client_secret_env, "client_secret_env", "client secret")?,
+            client_id: secret::from_env(&config.client_id_env, "learnamp.client_id_env")?,
+            secret: secret::from_env(&config.client_secret_env, "learnamp.client_secret_env")?,
         })
     }
 
