@@ -100,6 +100,7 @@ fn main() -> ExitCode {
     panic::install_hook();
     let cli = Cli::parse();
     logging::init();
+    let format = cli.format;
     let result = panic::catch(|| run(cli));
     match result {
         Ok(Exit::Success) => ExitCode::SUCCESS,
@@ -108,7 +109,7 @@ fn main() -> ExitCode {
         Ok(Exit::MissingFile) => ExitCode::from(4),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            report(&e);
+            report(&e, format);
             ExitCode::from(1)
         }
     }
@@ -116,7 +117,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::Init(args) => commands::init::run(&cli.config, args),
+        Command::Init(args) => commands::init::run(&cli.config, cli.format, args),
         Command::Import(args) => commands::import::run(&cli.config, cli.format, args),
         Command::Snapshots => commands::snapshots::run(&cli.config, cli.format),
         Command::Events(args) => commands::events::run(&cli.config, cli.format, args),
@@ -125,26 +126,32 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Plan => commands::plan::run(&cli.config, cli.format),
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
-        Command::Daemon(args) => commands::daemon::run(&cli.config, args),
+        Command::Daemon(args) => commands::daemon::run(&cli.config, cli.format, args),
         Command::Approve(args) => commands::decide::approve(&cli.config, cli.format, args),
         Command::Reject(args) => commands::decide::reject(&cli.config, cli.format, args),
         Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),
         Command::Retry(args) => commands::retry::run(&cli.config, cli.format, args),
         Command::Reconcile(args) => commands::reconcile::run(&cli.config, cli.format, args),
-        Command::ExportSnapshot(args) => commands::export::run(&cli.config, args),
+        Command::ExportSnapshot(args) => commands::export::run(&cli.config, cli.format, args),
         Command::Verify(args) => commands::verify::run(&cli.config, cli.format, args),
         Command::Backup(args) => commands::backup::run(&cli.config, cli.format, args),
-        Command::Keygen(args) => commands::keygen::run(&cli.config, args),
-        Command::Check => commands::check::run(&cli.config),
-        Command::Sandbox(args) => commands::sandbox::run(&cli.config, args),
+        Command::Keygen(args) => commands::keygen::run(&cli.config, cli.format, args),
+        Command::Check => commands::check::run(&cli.config, cli.format),
+        Command::Sandbox(args) => commands::sandbox::run(&cli.config, cli.format, args),
         Command::Demo => commands::demo::run(&cli.config, cli.format),
     }
 }
 
 /// Prints an error and its causes, and the row errors of a rejected file,
-/// control characters escaped (file names and server texts are in them).
-fn report(e: &anyhow::Error) {
+/// control characters escaped (file names and server texts are in them);
+/// with `--format json`, as one JSON object.
+fn report(e: &anyhow::Error, format: Format) {
     let mut err = std::io::stderr().lock();
+    if format == Format::Json {
+        let _ = serde_json::to_writer(&mut err, &output::error_json(e));
+        let _ = writeln!(err);
+        return;
+    }
     let _ = writeln!(err, "error: {}", output::clean(&e.to_string()));
     for cause in e.chain().skip(1) {
         let _ = writeln!(err, "  caused by: {}", output::clean(&cause.to_string()));

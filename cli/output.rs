@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use ampsync_engine::FieldValue;
 use ampsync_engine::clock::format_micros;
 use ampsync_engine::store::{Cause, Delivery, Event, EventKind, FieldChange, SnapshotMeta};
 use serde_json::{Value, json};
@@ -99,11 +100,37 @@ pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> st
     tw.flush()
 }
 
-/// Prints a JSON value, pretty, with a newline.
-pub fn json(value: &Value) -> std::io::Result<()> {
+/// Prints a value as JSON, pretty, with a newline.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     writeln!(out)
+}
+
+/// Prints a value as JSON on one line: a JSON line (the daemon's runs).
+pub fn json_line<T: serde::Serialize + ?Sized>(value: &T) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// An error as JSON: `{"error": …, "causes": […]}`, and the row errors of
+/// a rejected file as `row_errors` (at most [`MAX_LISTED_ERRORS`]).
+pub fn error_json(e: &anyhow::Error) -> Value {
+    let mut value = json!({
+        "error": e.to_string(),
+        "causes": e.chain().skip(1).map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    if let Some(ampsync_engine::ImportError::InvalidRows { errors, count, .. }) = e.downcast_ref() {
+        value["row_errors"] = errors
+            .iter()
+            .take(MAX_LISTED_ERRORS)
+            .map(|row| json!({"line": row.line, "column": row.column, "message": row.message}))
+            .collect();
+        value["row_error_count"] = json!(count);
+    }
+    value
 }
 
 /// Lower-case hex.
@@ -204,11 +231,17 @@ pub fn event_json(event: &Event, delivery: &Delivery, snapshots: &Snapshots) -> 
         "cause": cause_json(&event.body.cause),
         "source": snapshot.map(|s| s.source.clone()),
         "file_hash": snapshot.map(|s| hex(&s.file_hash)),
-        "changes": event.body.kind.changes().iter().map(|c| json!({"field": c.field, "old": c.old, "new": c.new})).collect::<Vec<_>>(),
+        "changes": event.body.kind.changes().iter().map(change_json).collect::<Vec<_>>(),
         "delivery": delivery_json(delivery),
         "prev_hash": hex(&event.prev_hash),
         "hash": hex(&event.hash),
     })
+}
+
+/// A field change as JSON; list fields' values are arrays.
+pub fn change_json(c: &FieldChange) -> Value {
+    let value = |v: &Option<String>| v.as_deref().map(|v| FieldValue::of(&c.field, v));
+    json!({"field": c.field, "old": value(&c.old), "new": value(&c.new)})
 }
 
 fn cause_json(cause: &Cause) -> Value {

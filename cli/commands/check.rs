@@ -9,37 +9,48 @@ use std::time::{Duration, SystemTime};
 use ampsync_engine::learnamp::{Credentials, LearnAmpClient};
 use ampsync_engine::source::{DirSource, Pick, RemotePick, SftpSource};
 use ampsync_engine::{SourceConfig, clock};
-use anyhow::Context;
 
 use crate::Exit;
-use crate::output::say;
+use crate::output::{self, Format, say};
 
-pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
+/// One check's result: `ok`, `warn` or `fail`, and what was found.
+#[derive(Debug, serde::Serialize)]
+struct Check {
+    status: &'static str,
+    message: String,
+}
+
+pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
-    say!("ok    config {}", config_path.display());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let mut checks = vec![Check {
+        status: "ok",
+        message: format!("config {}", config_path.display()),
+    }];
+    let runtime = super::runtime()?;
     let now = SystemTime::UNIX_EPOCH + Duration::from_micros(clock::now_micros()?.max(0) as u64);
-    let mut failed = false;
-    let mut step = |ok: bool, what: String| {
-        say!("{}  {what}", if ok { "ok  " } else { "FAIL" });
-        failed |= !ok;
-    };
 
     // A store made by an older ampsync, or copied about, may be open to all.
     let store = config.store_path();
     if let Ok(meta) = std::fs::metadata(&store)
         && meta.permissions().mode() & 0o077 != 0
     {
-        say!(
-            "warn  the store {} is readable by others (mode {:o}): it holds personal data and the decrypted files; run `chmod 600 {}`",
-            store.display(),
-            meta.permissions().mode() & 0o777,
-            store.display()
-        );
+        checks.push(Check {
+            status: "warn",
+            message: format!(
+                "the store {} is readable by others (mode {:o}): it holds personal data and the decrypted files; run `chmod 600 {}`",
+                store.display(),
+                meta.permissions().mode() & 0o777,
+                store.display()
+            ),
+        });
     }
+
+    let mut step = |ok: bool, message: String| {
+        checks.push(Check {
+            status: if ok { "ok" } else { "fail" },
+            message,
+        });
+    };
 
     let future = |mtime: String| {
         format!("is dated in the future ({mtime}): it is taken once unchanged for source.settle_seconds")
@@ -159,6 +170,19 @@ pub fn run(config_path: &Path) -> anyhow::Result<Exit> {
                 ),
                 Err(e) => step(false, format!("Learn Amp: {e}")),
             }
+        }
+    }
+    let failed = checks.iter().any(|c| c.status == "fail");
+    if format == Format::Json {
+        output::json(&serde_json::json!({"ok": !failed, "checks": checks}))?;
+    } else {
+        for c in &checks {
+            let label = match c.status {
+                "ok" => "ok  ",
+                "warn" => "warn",
+                _ => "FAIL",
+            };
+            say!("{label}  {}", c.message);
         }
     }
     Ok(if failed { Exit::Failed } else { Exit::Success })

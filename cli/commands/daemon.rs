@@ -20,13 +20,13 @@ use ampsync_engine::runlock::RunLock;
 use ampsync_engine::runlog::{self, RunOutcome, RunRecord};
 use ampsync_engine::schedule::Schedule;
 use ampsync_engine::stop::Stop;
-use ampsync_engine::sync::sync_once;
+use ampsync_engine::sync::{SyncReport, sync_once};
 use anyhow::Context;
 use chrono::Utc;
 
 use super::health::{Health, RunWatch};
 use crate::Exit;
-use crate::output::say;
+use crate::output::{self, Format, say};
 
 /// How long a run may take to end after SIGTERM before the daemon leaves it.
 const GRACE: Duration = Duration::from_secs(5);
@@ -38,7 +38,8 @@ pub struct Args {
     health_addr: Option<SocketAddr>,
 }
 
-pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
+pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
+    let json = format == Format::Json;
     let config = super::load_config(config_path)?;
     let Some(schedule_config) = &config.schedule else {
         anyhow::bail!(
@@ -58,10 +59,7 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
     let store = Arc::new(super::open_or_create_store(&config)?);
     let runs = runlog::path_for(&store_path);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let result = runtime.block_on(async move {
         let stop = Stop::new();
         tokio::spawn(stop_on_signal(stop.clone()));
@@ -70,10 +68,12 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding --health-addr {addr}"))?;
-            say!(
-                "health on http://{}/healthz and /metrics",
-                listener.local_addr().unwrap_or(addr)
-            );
+            let url = format!("http://{}/healthz", listener.local_addr().unwrap_or(addr));
+            if json {
+                output::json_line(&serde_json::json!({"health": url}))?;
+            } else {
+                say!("health on {url} and /metrics");
+            }
             let health = Health {
                 store: store.clone(),
                 runs: runs.clone(),
@@ -116,35 +116,51 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
                 if let Err(e) = runlog::append(&runs, &record) {
                     tracing::error!("cannot append to {}: {e}", runs.display());
                 }
-                say!("run {} → {}", record.start, record.outcome.name());
+                if json {
+                    output::json_line(&SyncReport {
+                        run: record,
+                        steps: Vec::new(),
+                        push: None,
+                    })?;
+                } else {
+                    say!("run {} → {}", record.start, record.outcome.name());
+                }
                 if report.is_none() {
                     break;
                 }
                 continue;
             };
-            for line in &report.lines {
-                say!("{line}");
-            }
-            if let Some(push) = &report.push {
-                say!(
-                    "pushed {} of {} events ({} waiting, {} failed)",
-                    push.delivered,
-                    push.events,
-                    push.waiting.len(),
-                    push.failed.len()
-                );
-            }
             // Recorded before it is announced: whoever reads the line (or
             // the health endpoint after it) finds the run in the log.
-            if let Err(e) = runlog::append(&runs, &report.record) {
+            if let Err(e) = runlog::append(&runs, &report.run) {
                 tracing::error!("cannot append to {}: {e}", runs.display());
             }
-            say!("run {} → {}", report.record.start, report.record.outcome.name());
+            if json {
+                output::json_line(&report)?;
+            } else {
+                for step in &report.steps {
+                    say!("{}", super::sync::step_text(step));
+                }
+                if let Some(push) = &report.push {
+                    say!(
+                        "pushed {} of {} events ({} waiting, {} failed)",
+                        push.delivered,
+                        push.events,
+                        push.waiting.len(),
+                        push.failed.len()
+                    );
+                }
+                say!("run {} → {}", report.run.start, report.run.outcome.name());
+            }
             if stop.is_requested() {
                 break;
             }
         }
-        say!("stopped");
+        if json {
+            tracing::info!("stopped");
+        } else {
+            say!("stopped");
+        }
         anyhow::Ok(())
     });
     // A run left behind must not keep the process: its work is safe to drop.

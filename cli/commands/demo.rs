@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use ampsync_engine::learnamp::Credentials;
 use ampsync_engine::store::Store;
-use ampsync_engine::{Config, ImportOutcome, Input, import};
+use ampsync_engine::{Config, ImportOutcome, ImportSummary, Input, import};
 use ampsync_sandbox::{Sandbox, SandboxOptions};
 use anyhow::Context;
+use serde_json::json;
 
 use crate::Exit;
 use crate::output::{self, Format, say};
@@ -37,10 +38,8 @@ const FEATURED: &str = "E1020";
 
 pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let work = tempfile_dir()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
+    let json = format == Format::Json;
     let sandbox = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -53,7 +52,9 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         };
         Sandbox::start(listener, options).await.context("starting the sandbox")
     })?;
-    say!("Learn Amp sandbox on {}; store in {}", sandbox.url(), work.display());
+    if !json {
+        say!("Learn Amp sandbox on {}; store in {}", sandbox.url(), work.display());
+    }
 
     let config_text = format!(
         "[store]\npath = \"demo.redb\"\n[csv]\nkey = \"Employee ID\"\n[policy]\nskip_invitation = true\n[learnamp]\nbase_url = \"{}\"\ncreate_missing_teams = true\n",
@@ -64,6 +65,7 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let defaults = SandboxOptions::default();
     let credentials = Credentials::new(defaults.client_id, defaults.client_secret);
 
+    let mut days = Vec::new();
     for (name, now, text) in DAYS {
         let input = Input::Bytes {
             name: format!("examples/{name}"),
@@ -71,7 +73,7 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         };
         // Each day is imported at its own morning, as the nightly job would.
         let outcome = with_clock(now, || import(&store, &config, &input, None))?;
-        if let ImportOutcome::Imported(report) = outcome {
+        if !json && let ImportOutcome::Imported(report) = &outcome {
             let c = report.snapshot.counts;
             say!();
             say!(
@@ -86,7 +88,11 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         let report = with_clock(now, || {
             super::push::deliver(&config, store.clone(), credentials.clone())
         })?;
-        super::push::print_report(&report, format)?;
+        if json {
+            days.push(json!({"time": now, "import": ImportSummary::from(&outcome), "push": report}));
+        } else {
+            super::push::print_report(&report, format)?;
+        }
     }
 
     let users = sandbox.users();
@@ -99,19 +105,32 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 .eq_ignore_ascii_case("deactivated")
         })
         .count();
-    say!();
-    say!("Learn Amp (sandbox) now has {} users, {active} active.", users.len());
-    say!();
-    say!("history of {FEATURED}:");
     let snapshots = output::snapshot_map(&store)?;
-    for (event, delivery) in store.user_events(FEATURED)? {
-        let source = output::event_snapshot(&event, &snapshots).map_or("", |s| s.source.as_str());
+    let history = store.user_events(FEATURED)?;
+    if json {
+        output::json(&json!({
+            "days": days,
+            "users": users.len(),
+            "active": active,
+            "history": {
+                "key": FEATURED,
+                "events": history.iter().map(|(e, d)| output::event_json(e, d, &snapshots)).collect::<Vec<_>>(),
+            },
+        }))?;
+    } else {
+        say!();
+        say!("Learn Amp (sandbox) now has {} users, {active} active.", users.len());
+        say!();
+        say!("history of {FEATURED}:");
+    }
+    for (event, delivery) in history.iter().filter(|_| !json) {
+        let source = output::event_snapshot(event, &snapshots).map_or("", |s| s.source.as_str());
         say!(
             "  #{} {} {} from {source} [{}]",
             event.seq,
             ampsync_engine::clock::format_micros(event.body.time),
             event.body.kind.name(),
-            output::delivery_text(&delivery)
+            output::delivery_text(delivery)
         );
     }
     runtime.block_on(sandbox.shutdown());

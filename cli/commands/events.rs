@@ -100,19 +100,22 @@ fn held(
                         "kind": kind.name(),
                         "cause": {"type": "import", "snapshot": meta.id},
                         "source": meta.source,
-                        "changes": kind.changes().iter().map(|c| serde_json::json!({"field": c.field, "old": c.old, "new": c.new})).collect::<Vec<_>>(),
+                        "changes": kind.changes().iter().map(output::change_json).collect::<Vec<_>>(),
                         "delivery": {"status": "held", "reason": why},
                     })
                 })
                 .collect(),
         ))?,
         _ => {
-            say!("snapshot {} is held ({why}); these events are not in the log and nothing is sent:", meta.id);
+            say!(
+                "snapshot {} is held ({why}); these events are not in the log and nothing is sent:",
+                meta.id
+            );
             output::table(
                 &["KEY", "KIND", "CHANGES"],
-                events.iter().map(|(key, kind)| {
-                    vec![key.clone(), kind.name().to_owned(), output::changes_text(kind)]
-                }),
+                events
+                    .iter()
+                    .map(|(key, kind)| vec![key.clone(), kind.name().to_owned(), output::changes_text(kind)]),
             )?;
         }
     }

@@ -11,7 +11,7 @@ use ampsync_engine::private_file;
 use ampsync_engine::raw::snapshot_bytes;
 
 use crate::Exit;
-use crate::output::say;
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,7 +24,7 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
+pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     let (_, store) = super::open(config_path)?;
     if !args.force && std::fs::symlink_metadata(&args.file).is_ok() {
         anyhow::bail!("{} already exists: pass --force to replace it", args.file.display());
@@ -36,11 +36,19 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         }
         _ => anyhow::Error::new(e).context(format!("cannot write {}", args.file.display())),
     })?;
-    say!(
-        "wrote snapshot {} to {} ({} bytes, blake3 checked)",
-        args.snapshot,
-        args.file.display(),
-        bytes.len()
-    );
+    if format == Format::Json {
+        output::json(&serde_json::json!({
+            "snapshot": args.snapshot,
+            "file": args.file.display().to_string(),
+            "bytes": bytes.len(),
+        }))?;
+    } else {
+        say!(
+            "wrote snapshot {} to {} ({} bytes, blake3 checked)",
+            args.snapshot,
+            args.file.display(),
+            bytes.len()
+        );
+    }
     Ok(Exit::Success)
 }

@@ -4,12 +4,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use ampsync_engine::clock::format_micros;
-use ampsync_engine::{ImportOutcome, Input, import};
+use ampsync_engine::{ImportOutcome, ImportSummary, Input, import};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
 use crate::Exit;
-use crate::output::{self, Format, hex, say, short_hex};
+use crate::output::{self, Format, say, short_hex};
 
 /// Files at least this large get a progress bar on a terminal.
 const PROGRESS_MIN_BYTES: u64 = 16 * 1024 * 1024;
@@ -41,94 +40,62 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    match outcome? {
+    let outcome = outcome?;
+    if format == Format::Json {
+        output::json(&ImportSummary::from(&outcome))?;
+        return Ok(match outcome {
+            ImportOutcome::Held(_) => Exit::Held,
+            _ => Exit::Success,
+        });
+    }
+    match outcome {
         ImportOutcome::Held(meta) => {
             let why = meta.held_because.clone().unwrap_or_default();
-            if format == Format::Json {
-                output::json(&json!({
-                    "outcome": "held",
-                    "snapshot": meta.id,
-                    "file_hash": hex(&meta.file_hash),
-                    "reason": why,
-                    "rows": meta.rows,
-                    "created": meta.counts.created,
-                    "updated": meta.counts.updated,
-                    "deactivated": meta.counts.deactivated,
-                    "reactivated": meta.counts.reactivated,
-                    "skipped": meta.counts.skipped,
-                }))?;
-            } else {
-                say!("held {} as snapshot {}: {why}", args.file.display(), meta.id);
-                say!(
-                    "nothing was applied or will be sent. Review what it would do with `ampsync events --snapshot {}`,",
-                    meta.id
-                );
-                say!(
-                    "then release it with `ampsync approve {}` or discard it with `ampsync reject {}`.",
-                    meta.id,
-                    meta.id
-                );
-            }
+            say!("held {} as snapshot {}: {why}", args.file.display(), meta.id);
+            say!(
+                "nothing was applied or will be sent. Review what it would do with `ampsync events --snapshot {}`,",
+                meta.id
+            );
+            say!(
+                "then release it with `ampsync approve {}` or discard it with `ampsync reject {}`.",
+                meta.id,
+                meta.id
+            );
             return Ok(Exit::Held);
         }
         ImportOutcome::AlreadyImported(meta) => {
-            if format == Format::Json {
-                output::json(&json!({
-                    "outcome": "already_imported",
-                    "snapshot": meta.id,
-                    "file_hash": hex(&meta.file_hash),
-                    "received": format_micros(meta.received),
-                }))?;
-            } else {
-                say!(
-                    "{} was already imported as snapshot {} on {} (blake3 {}): nothing to do",
-                    args.file.display(),
-                    meta.id,
-                    format_micros(meta.received),
-                    short_hex(&meta.file_hash)
-                );
-            }
+            say!(
+                "{} was already imported as snapshot {} on {} (blake3 {}): nothing to do",
+                args.file.display(),
+                meta.id,
+                format_micros(meta.received),
+                short_hex(&meta.file_hash)
+            );
         }
         ImportOutcome::Imported(report) => {
             let s = &report.snapshot;
             let c = s.counts;
-            if format == Format::Json {
-                output::json(&json!({
-                    "outcome": "imported",
-                    "snapshot": s.id,
-                    "file_hash": hex(&s.file_hash),
-                    "rows": s.rows,
-                    "created": c.created,
-                    "updated": c.updated,
-                    "deactivated": c.deactivated,
-                    "reactivated": c.reactivated,
-                    "skipped": c.skipped,
-                    "skipped_rows": report.skipped.iter().map(|e| json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>(),
-                    "elapsed_ms": report.elapsed.as_millis() as u64,
-                }))?;
-            } else {
+            say!(
+                "imported {} as snapshot {} (blake3 {}) in {:.2} s",
+                args.file.display(),
+                s.id,
+                short_hex(&s.file_hash),
+                report.elapsed.as_secs_f64()
+            );
+            output::table(
+                &["rows", "created", "updated", "deactivated", "reactivated", "skipped"],
+                [[s.rows, c.created, c.updated, c.deactivated, c.reactivated, c.skipped]
+                    .map(|n| n.to_string())
+                    .to_vec()],
+            )?;
+            for e in report.skipped.iter().take(output::MAX_LISTED_ERRORS) {
+                say!("skipped {e}");
+            }
+            if c.skipped > output::MAX_LISTED_ERRORS as u64 {
                 say!(
-                    "imported {} as snapshot {} (blake3 {}) in {:.2} s",
-                    args.file.display(),
-                    s.id,
-                    short_hex(&s.file_hash),
-                    report.elapsed.as_secs_f64()
+                    "… and {} more skipped rows",
+                    c.skipped - output::MAX_LISTED_ERRORS as u64
                 );
-                output::table(
-                    &["rows", "created", "updated", "deactivated", "reactivated", "skipped"],
-                    [[s.rows, c.created, c.updated, c.deactivated, c.reactivated, c.skipped]
-                        .map(|n| n.to_string())
-                        .to_vec()],
-                )?;
-                for e in report.skipped.iter().take(output::MAX_LISTED_ERRORS) {
-                    say!("skipped {e}");
-                }
-                if c.skipped > output::MAX_LISTED_ERRORS as u64 {
-                    say!(
-                        "… and {} more skipped rows",
-                        c.skipped - output::MAX_LISTED_ERRORS as u64
-                    );
-                }
             }
         }
     }

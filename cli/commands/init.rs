@@ -6,7 +6,7 @@ use ampsync_engine::{CONFIG_TEMPLATE, Config};
 use anyhow::Context;
 
 use crate::Exit;
-use crate::output::say;
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,7 +15,7 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
+pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     if config_path.exists() && !args.force {
         anyhow::bail!("{} already exists; pass --force to overwrite it", config_path.display());
     }
@@ -25,7 +25,14 @@ pub fn run(config_path: &Path, args: Args) -> anyhow::Result<Exit> {
     std::fs::write(config_path, CONFIG_TEMPLATE).with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(config_path)?;
     let store = super::open_or_create_store(&config)?;
-    say!("wrote {}", config_path.display());
-    say!("created the store {}", store.path().display());
+    if format == Format::Json {
+        output::json(&serde_json::json!({
+            "config": config_path.display().to_string(),
+            "store": store.path().display().to_string(),
+        }))?;
+    } else {
+        say!("wrote {}", config_path.display());
+        say!("created the store {}", store.path().display());
+    }
     Ok(Exit::Success)
 }

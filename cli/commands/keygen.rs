@@ -8,7 +8,7 @@ use ampsync_engine::pgp::generate_key_pair;
 use anyhow::Context;
 
 use crate::Exit;
-use crate::output::say;
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,13 +43,23 @@ enum Kind {
     },
 }
 
-pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
+pub fn run(_config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     match args.kind {
         Kind::Ssh { out, comment } => {
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             let pair = ssh_key_pair(&out, &comment)?;
+            if format == Format::Json {
+                output::json(&serde_json::json!({
+                    "kind": "ssh",
+                    "private_key": pair.private_path.display().to_string(),
+                    "public_key": pair.public_path.display().to_string(),
+                    "fingerprint": pair.fingerprint,
+                    "public_line": pair.public_line,
+                }))?;
+                return Ok(Exit::Success);
+            }
             say!(
                 "wrote {} (private, mode 600) and {}",
                 pair.private_path.display(),
@@ -72,6 +82,15 @@ pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
                 None => None,
             };
             let key = generate_key_pair(&user_id, &dir, &name, passphrase.as_deref())?;
+            if format == Format::Json {
+                output::json(&serde_json::json!({
+                    "kind": "pgp",
+                    "public_key": key.public_path.display().to_string(),
+                    "secret_key": key.secret_path.display().to_string(),
+                    "fingerprint": key.fingerprint.to_string(),
+                }))?;
+                return Ok(Exit::Success);
+            }
             say!(
                 "wrote {} and {} (secret, mode 600)",
                 key.public_path.display(),

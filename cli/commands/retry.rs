@@ -6,10 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ampsync_engine::learnamp::Credentials;
-use anyhow::Context;
 
 use crate::Exit;
-use crate::output::Format;
+use crate::output::{self, Format, say};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["seqs", "failed"])))]
@@ -38,13 +37,17 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         args.seqs
     };
     if seqs.is_empty() {
-        println!("no failed events to retry");
+        if format == Format::Json {
+            output::json(&serde_json::json!({"retried": []}))?;
+        } else {
+            say!("no failed events to retry");
+        }
         return Ok(Exit::Success);
     }
     // Checked before anything changes: without credentials the events
     // would only be marked pending.
     let credentials = Credentials::from_env(&config.learnamp)?;
-    store.retry_events(&seqs).context("marking the events to send again")?;
+    anyhow::Context::context(store.retry_events(&seqs), "marking the events to send again")?;
     let list: Vec<String> = seqs.iter().map(u64::to_string).collect();
     tracing::info!("sending again: {}", list.join(", "));
     let report = super::push::deliver(&config, Arc::new(store), credentials)?;

@@ -32,6 +32,14 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         EventKind::Deactivated => String::new(),
         kind => output::changes_text(kind),
     };
+    // The push, when one runs: not for a dry run, with --no-push, with
+    // nothing appended, or without credentials here.
+    let credentials = Credentials::from_env(&config.learnamp).ok();
+    let pushes = !(args.dry_run || args.no_push || result.appended.is_none());
+    let report = match (&credentials, pushes) {
+        (Some(credentials), true) => Some(super::push::deliver(&config, Arc::new(store), credentials.clone())?),
+        _ => None,
+    };
     if format == Format::Json {
         output::json(&json!({
             "to": result.to,
@@ -40,8 +48,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             "events": result.events.iter().map(|(key, kind)| json!({
                 "key": key,
                 "kind": kind.name(),
-                "changes": kind.changes().iter().map(|c| json!({"field": c.field, "old": c.old, "new": c.new})).collect::<Vec<_>>(),
+                "changes": kind.changes().iter().map(output::change_json).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
+            "push": report,
         }))?;
     } else {
         output::table(
@@ -66,17 +75,12 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                 result.to
             ),
         }
+        if pushes && credentials.is_none() {
+            say!("the Learn Amp credentials are not set here: run `ampsync push` to put Learn Amp back");
+        }
+        if let Some(report) = &report {
+            super::push::print_report(report, format)?;
+        }
     }
-    if args.dry_run || args.no_push || result.appended.is_none() {
-        return Ok(Exit::Success);
-    }
-    let Ok(credentials) = Credentials::from_env(&config.learnamp) else {
-        say!("the Learn Amp credentials are not set here: run `ampsync push` to put Learn Amp back");
-        return Ok(Exit::Success);
-    };
-    let report = super::push::deliver(&config, Arc::new(store), credentials)?;
-    if format != Format::Json {
-        super::push::print_report(&report, format)?;
-    }
-    Ok(super::push::exit_for(&report))
+    Ok(report.as_ref().map_or(Exit::Success, super::push::exit_for))
 }

@@ -7,7 +7,7 @@ use ampsync_sandbox::{CustomFieldDef, Sandbox, SandboxOptions, TeamSeed};
 use anyhow::Context;
 
 use crate::Exit;
-use crate::output::say;
+use crate::output::{self, Format, say};
 
 /// The environment variable holding the client secret the sandbox accepts.
 const SECRET_ENV: &str = "AMPSYNC_SANDBOX_CLIENT_SECRET";
@@ -56,12 +56,8 @@ pub struct Args {
     occupation_roles: Vec<String>,
 }
 
-pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+pub fn run(_config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
+    super::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
             .await
             .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
@@ -81,12 +77,16 @@ pub fn run(_config_path: &Path, args: Args) -> anyhow::Result<Exit> {
         let sandbox = Sandbox::start(listener, options)
             .await
             .context("starting the sandbox")?;
-        say!("Learn Amp sandbox listening on {}", sandbox.url());
-        say!("client id {client_id:?}, client secret {secret_shown}; {scopes_shown}");
-        say!(
-            "controls: GET /_sandbox/users, /_sandbox/teams, /_sandbox/stats, /_sandbox/requests; \
-             PUT /_sandbox/faults; POST /_sandbox/expire-tokens; DELETE /_sandbox/users/{{id}}"
-        );
+        if format == Format::Json {
+            output::json_line(&serde_json::json!({"url": sandbox.url().to_string(), "client_id": client_id}))?;
+        } else {
+            say!("Learn Amp sandbox listening on {}", sandbox.url());
+            say!("client id {client_id:?}, client secret {secret_shown}; {scopes_shown}");
+            say!(
+                "controls: GET /_sandbox/users, /_sandbox/teams, /_sandbox/stats, /_sandbox/requests; \
+                 PUT /_sandbox/faults; POST /_sandbox/expire-tokens; DELETE /_sandbox/users/{{id}}"
+            );
+        }
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
         sandbox.shutdown().await;
         anyhow::Ok(())

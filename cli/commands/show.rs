@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use ampsync_engine::{AsOf, resolve_key, state_as_of};
-use serde_json::{Map, Value, json};
+use ampsync_engine::{AsOf, PersonRecord, resolve_key, state_as_of};
 
 use crate::Exit;
 use crate::output::{self, Format};
@@ -41,15 +40,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     };
     let after = config.policy.deactivate_after_missing;
     match format {
-        Format::Json => {
-            let record: Map<String, Value> = state.record.iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
-            let mut shown = json!({"key": key, "active": state.active, "record": record});
-            if let Some(n) = missing {
-                shown["missing_from_imports"] = json!(n);
-                shown["deactivated_after"] = json!(after);
-            }
-            output::json(&shown)?
-        }
+        Format::Json => output::json(&PersonRecord::new(&key, &state, missing, after))?,
         Format::Table | Format::Csv => {
             let status = match (state.active, missing) {
                 (true, Some(n)) => {

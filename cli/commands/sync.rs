@@ -9,12 +9,11 @@ use ampsync_engine::learnamp::Credentials;
 use ampsync_engine::runlock::RunLock;
 use ampsync_engine::runlog::{self, RunOutcome};
 use ampsync_engine::schedule::Schedule;
-use ampsync_engine::sync::sync_once;
+use ampsync_engine::sync::{SyncStep, sync_once};
 use anyhow::Context;
 
 use crate::Exit;
-use crate::output::Format;
-use crate::output::say;
+use crate::output::{self, Format, say};
 
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
@@ -30,11 +29,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     // The run lock comes first: it says who holds the store, and since when.
     let _lock = RunLock::acquire(&store_path, &holder)?;
     let store = super::open_or_create_store(&config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = runtime.block_on(sync_once(
+    let report = super::runtime()?.block_on(sync_once(
         &config,
         Arc::new(store),
         credentials,
@@ -42,19 +37,56 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         None,
     ));
     let runs = runlog::path_for(&store_path);
-    runlog::append(&runs, &report.record).with_context(|| format!("appending to {}", runs.display()))?;
-    for line in &report.lines {
-        say!("{line}");
-    }
-    if let Some(push) = &report.push {
-        super::push::print_report(push, format)?;
+    runlog::append(&runs, &report.run).with_context(|| format!("appending to {}", runs.display()))?;
+    if format == Format::Json {
+        output::json(&report)?;
+    } else {
+        for step in &report.steps {
+            say!("{}", step_text(step));
+        }
+        if let Some(push) = &report.push {
+            super::push::print_report(push, format)?;
+        }
     }
     let pushed = report.push.as_ref().map_or(Exit::Success, super::push::exit_for);
-    Ok(match report.record.outcome {
+    Ok(match report.run.outcome {
         RunOutcome::Failed => Exit::Failed,
         RunOutcome::Held => Exit::Held,
         // Events that failed to go are the more pressing news.
         RunOutcome::MissingFile if pushed == Exit::Success => Exit::MissingFile,
         _ => pushed,
     })
+}
+
+/// A step of a run as a sentence.
+pub fn step_text(step: &SyncStep) -> String {
+    match step {
+        SyncStep::NoFile { place, pattern } => format!("no file matching {pattern:?} in {place}"),
+        SyncStep::Unsettled { file, settle_seconds } => {
+            format!("{file} changed less than {settle_seconds} s ago: still being written, not taken")
+        }
+        SyncStep::AlreadyFetched { file, snapshot } => {
+            format!("{file} was already imported as snapshot {snapshot}: not downloaded again")
+        }
+        SyncStep::AlreadyImported { file, snapshot } => format!("{file} was already imported as snapshot {snapshot}"),
+        SyncStep::Imported {
+            file,
+            snapshot,
+            counts: c,
+        } => format!(
+            "imported {file} as snapshot {snapshot}: {} created, {} updated, {} deactivated, {} reactivated, {} skipped",
+            c.created, c.updated, c.deactivated, c.reactivated, c.skipped
+        ),
+        SyncStep::Held { file, snapshot, reason } => format!(
+            "{file} is held as snapshot {snapshot}: {reason}; review it with `ampsync events --snapshot {snapshot}`, \
+             then `ampsync approve {snapshot}` or `ampsync reject {snapshot}`"
+        ),
+        SyncStep::Failed { error } => format!("error: {error}"),
+        SyncStep::Interrupted => "stopped by a signal before the run finished".to_owned(),
+        SyncStep::MissingFile => {
+            "no new file has arrived by schedule.expect_file_by: the export is late or lost".to_owned()
+        }
+        // The engine may learn new steps before the CLI words them.
+        other => format!("{other:?}"),
+    }
 }

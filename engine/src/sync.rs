@@ -85,13 +85,51 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// What one run did, for the command line and the run log.
-#[derive(Debug)]
+/// What one run did, for every front end and the run log: facts, no prose.
+#[derive(Debug, serde::Serialize)]
 pub struct SyncReport {
-    pub record: RunRecord,
-    /// Lines for a person reading the output.
-    pub lines: Vec<String>,
+    /// The run log's line for this run (outcome, file, hash, counts).
+    pub run: RunRecord,
+    /// What the run met, in order: the file taken or why none was, the
+    /// import, failures.
+    pub steps: Vec<SyncStep>,
+    /// The push, when one ran.
     pub push: Option<PushReport>,
+}
+
+/// One thing a run met, as data; the front ends word it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SyncStep {
+    /// No file matching `pattern` at `place` (a folder or an sFTP server).
+    NoFile { place: String, pattern: String },
+    /// The newest file changed less than `settle_seconds` ago: still being
+    /// written, not taken.
+    Unsettled { file: String, settle_seconds: u64 },
+    /// The sFTP file (same size and time) was imported before: not
+    /// downloaded again.
+    AlreadyFetched { file: String, snapshot: u64 },
+    /// The file's bytes were imported before.
+    AlreadyImported { file: String, snapshot: u64 },
+    /// Imported as a new snapshot.
+    Imported {
+        file: String,
+        snapshot: u64,
+        counts: RunCounts,
+    },
+    /// Stopped by a safeguard: nothing applied until approved or rejected.
+    Held {
+        file: String,
+        snapshot: u64,
+        reason: String,
+    },
+    /// The run failed here; `error` is the error and its causes.
+    Failed { error: String },
+    /// A stop was asked for before the run finished.
+    Interrupted,
+    /// No new file by `schedule.expect_file_by`.
+    MissingFile,
 }
 
 /// Runs once. `schedule` (the daemon's, or the config's) decides whether a
@@ -106,7 +144,7 @@ pub async fn sync_once(
     let stop = stop.unwrap_or_default();
     let start = clock::now_micros().unwrap_or_default();
     let mut report = SyncReport {
-        record: RunRecord {
+        run: RunRecord {
             start: clock::format_micros(start),
             end: String::new(),
             file: None,
@@ -117,7 +155,7 @@ pub async fn sync_once(
             outcome: RunOutcome::NoNewFile,
             error: None,
         },
-        lines: Vec::new(),
+        steps: Vec::new(),
         push: None,
     };
     match fetch_and_import(config, &store, &mut report, &stop).await {
@@ -127,7 +165,7 @@ pub async fn sync_once(
     }
     if stop.is_requested() {
         interrupted(&mut report);
-        report.record.end = clock::format_micros(clock::now_micros().unwrap_or_default());
+        report.run.end = clock::format_micros(clock::now_micros().unwrap_or_default());
         return report;
     }
     // Earlier events are delivered even when today's file failed: a bad
@@ -142,7 +180,7 @@ pub async fn sync_once(
                     .and_then(Result::ok)
                     .flatten()
             };
-            report.record.push = Some(RunPush {
+            report.run.push = Some(RunPush {
                 sent: pushed.delivered,
                 waiting: pushed.waiting.len() as u64,
                 failed: pushed.failed.len() as u64,
@@ -161,45 +199,45 @@ pub async fn sync_once(
                 recreated: pushed.recreated.len() as u64,
                 oldest_waiting: oldest.map(|(_, time)| clock::format_micros(time)),
             });
-            if pushed.stopped > 0 && report.record.outcome != RunOutcome::Failed {
-                report.record.outcome = RunOutcome::Interrupted;
+            if pushed.stopped > 0 && report.run.outcome != RunOutcome::Failed {
+                report.run.outcome = RunOutcome::Interrupted;
             }
             report.push = Some(pushed);
         }
         Err(e) => fail(&mut report, format!("push: {}", chain(&e))),
     }
-    if matches!(report.record.outcome, RunOutcome::NoNewFile | RunOutcome::Unsettled)
+    if matches!(report.run.outcome, RunOutcome::NoNewFile | RunOutcome::Unsettled)
         && let Some(schedule) = schedule
         && file_missing(&store, schedule, start)
     {
-        report.record.outcome = RunOutcome::MissingFile;
+        report.run.outcome = RunOutcome::MissingFile;
         let message = "no new file has arrived by schedule.expect_file_by: the export is late or lost".to_owned();
         tracing::error!("{message}");
-        report.lines.push(message.clone());
-        report.record.error.get_or_insert(message);
+        report.steps.push(SyncStep::MissingFile);
+        report.run.error.get_or_insert(message);
     }
-    report.record.end = clock::format_micros(clock::now_micros().unwrap_or_default());
+    report.run.end = clock::format_micros(clock::now_micros().unwrap_or_default());
     report
 }
 
 /// A stop was asked for: the run ends here, recorded as interrupted.
 fn interrupted(report: &mut SyncReport) {
-    if report.record.outcome != RunOutcome::Failed {
-        report.record.outcome = RunOutcome::Interrupted;
+    if report.run.outcome != RunOutcome::Failed {
+        report.run.outcome = RunOutcome::Interrupted;
     }
     let message = "stopped by a signal before the run finished".to_owned();
-    if !report.lines.contains(&message) {
-        report.lines.push(message.clone());
+    if !report.steps.contains(&SyncStep::Interrupted) {
+        report.steps.push(SyncStep::Interrupted);
     }
-    report.record.error.get_or_insert(message);
+    report.run.error.get_or_insert(message);
 }
 
 fn fail(report: &mut SyncReport, message: String) {
     tracing::error!("sync failed: {message}");
-    report.record.outcome = RunOutcome::Failed;
-    report.lines.push(format!("error: {message}"));
+    report.run.outcome = RunOutcome::Failed;
+    report.steps.push(SyncStep::Failed { error: message.clone() });
     // The first failure is the one the run log keeps.
-    report.record.error.get_or_insert(message);
+    report.run.error.get_or_insert(message);
 }
 
 /// No snapshot was received today (local day) and it is past the time the
@@ -242,9 +280,10 @@ async fn fetch_and_import(
             };
             let path = match dir.pick(now).map_err(io)? {
                 Pick::Nothing => {
-                    report
-                        .lines
-                        .push(format!("no file matching {:?} in {}", dir.pattern, dir.dir.display()));
+                    report.steps.push(SyncStep::NoFile {
+                        place: dir.dir.display().to_string(),
+                        pattern: dir.pattern.clone(),
+                    });
                     return Ok(());
                 }
                 Pick::Unsettled(path) => {
@@ -295,7 +334,10 @@ async fn sftp_run(
     let settle = Duration::from_secs(source.settle_seconds);
     let file = match stop.unless_stopped(connection.pick(now)).await?? {
         RemotePick::Nothing => {
-            report.lines.push("no matching file on the sFTP server".to_owned());
+            report.steps.push(SyncStep::NoFile {
+                place: format!("sftp://{}", source.host),
+                pattern: source.pattern.clone(),
+            });
             return Ok(());
         }
         RemotePick::Unsettled(file) => {
@@ -317,9 +359,7 @@ async fn sftp_run(
         && size == file.size
         && mtime == file.mtime
     {
-        report.lines.push(format!(
-            "{name} was already imported as snapshot {snapshot}: not downloaded again"
-        ));
+        report.steps.push(SyncStep::AlreadyFetched { file: name, snapshot });
         return Ok(());
     }
     let dest = config
@@ -343,11 +383,11 @@ async fn sftp_run(
 }
 
 fn unsettled(report: &mut SyncReport, name: &str, settle: Duration) {
-    report.record.outcome = RunOutcome::Unsettled;
-    report.lines.push(format!(
-        "{name} changed less than {} s ago: still being written, not taken",
-        settle.as_secs()
-    ));
+    report.run.outcome = RunOutcome::Unsettled;
+    report.steps.push(SyncStep::Unsettled {
+        file: name.to_owned(),
+        settle_seconds: settle.as_secs(),
+    });
 }
 
 /// The input to import: the file itself, or its decrypted bytes (in memory
@@ -401,43 +441,47 @@ async fn import_input(
 ) -> Result<u64, SyncError> {
     let (store, config) = (store.clone(), config.clone());
     let outcome = tokio::task::spawn_blocking(move || import(&store, &config, &input, None)).await??;
-    report.record.file = Some(name.to_owned());
+    report.run.file = Some(name.to_owned());
     let meta: SnapshotMeta = match outcome {
         ImportOutcome::Held(meta) => {
             let why = meta.held_because.clone().unwrap_or_default();
-            report.lines.push(format!(
-                "{name} is held as snapshot {}: {why}; review it with `ampsync events --snapshot {}`, then `ampsync approve {}` or `ampsync reject {}`",
-                meta.id, meta.id, meta.id, meta.id
-            ));
-            report.record.outcome = RunOutcome::Held;
-            report.record.error = Some(why);
+            report.steps.push(SyncStep::Held {
+                file: name.to_owned(),
+                snapshot: meta.id,
+                reason: why.clone(),
+            });
+            report.run.outcome = RunOutcome::Held;
+            report.run.error = Some(why);
             meta
         }
         ImportOutcome::AlreadyImported(meta) => {
-            report
-                .lines
-                .push(format!("{name} was already imported as snapshot {}", meta.id));
+            report.steps.push(SyncStep::AlreadyImported {
+                file: name.to_owned(),
+                snapshot: meta.id,
+            });
             meta
         }
         ImportOutcome::Imported(r) => {
             let c = r.snapshot.counts;
-            report.lines.push(format!(
-                "imported {name} as snapshot {}: {} created, {} updated, {} deactivated, {} reactivated, {} skipped",
-                r.snapshot.id, c.created, c.updated, c.deactivated, c.reactivated, c.skipped
-            ));
-            report.record.outcome = RunOutcome::Imported;
-            report.record.counts = Some(RunCounts {
+            let counts = RunCounts {
                 rows: r.snapshot.rows,
                 created: c.created,
                 updated: c.updated,
                 deactivated: c.deactivated,
                 reactivated: c.reactivated,
                 skipped: c.skipped,
+            };
+            report.steps.push(SyncStep::Imported {
+                file: name.to_owned(),
+                snapshot: r.snapshot.id,
+                counts,
             });
+            report.run.outcome = RunOutcome::Imported;
+            report.run.counts = Some(counts);
             r.snapshot
         }
     };
-    report.record.hash = Some(meta.file_hash.iter().map(|b| format!("{b:02x}")).collect());
-    report.record.snapshot = Some(meta.id);
+    report.run.hash = Some(meta.file_hash.iter().map(|b| format!("{b:02x}")).collect());
+    report.run.snapshot = Some(meta.id);
     Ok(meta.id)
 }

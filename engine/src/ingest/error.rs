@@ -48,7 +48,7 @@ fn quoted_list(items: &[String]) -> String {
 }
 
 /// One row that failed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RowError {
     /// 1-based line where the record starts.
     pub line: u64,

@@ -15,5 +15,5 @@ mod teams;
 pub use deliver::{DeliverError, deliver};
 pub use plan::{FollowUp, Manager, Person, Plan, Refused, Step, UserQueue, build as build_plan};
 pub use push::{Progress, PushError, PushOptions, PushReport, Undelivered, push};
-pub use requests::{Action, Addressee, CallOptions, FormValue, TeamName, UserCall, endpoint};
+pub use requests::{Action, Addressee, CallOptions, FormValue, TeamName, UserCall, endpoint, split_list};
 pub use teams::TeamError;

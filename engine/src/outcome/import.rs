@@ -1,0 +1,74 @@
+//! What one import did, as a value: imported, held or already imported,
+//! with the snapshot's counts and the rows it skipped.
+
+use ampsync_store::{Counts, SnapshotMeta};
+use serde::Serialize;
+
+use crate::clock::format_micros;
+use crate::import::ImportOutcome;
+use crate::ingest::RowError;
+
+/// How an import ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// A new snapshot whose events are in the log.
+    Imported,
+    /// Stopped by a safeguard; `reason` says which.
+    Held,
+    /// The same bytes were imported before.
+    AlreadyImported,
+}
+
+/// An import's outcome, flat for JSON: `{"outcome": "imported", "snapshot": 2, …}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    pub outcome: ImportKind,
+    pub snapshot: u64,
+    /// Where the file came from: a path or `sftp://host/dir/name`.
+    pub source: String,
+    /// blake3 of the file's bytes, lower-case hex.
+    pub file_hash: String,
+    /// When the snapshot was received (RFC 3339, UTC).
+    pub received: String,
+    pub rows: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Why a safeguard held it (held imports only).
+    pub reason: Option<String>,
+    /// The first rows skipped as invalid (`on_invalid_row = "skip_row"`).
+    pub skipped_rows: Vec<RowError>,
+    /// How long the import took (new snapshots only).
+    pub elapsed_ms: Option<u64>,
+}
+
+impl ImportSummary {
+    fn of(outcome: ImportKind, meta: &SnapshotMeta) -> Self {
+        ImportSummary {
+            outcome,
+            snapshot: meta.id,
+            source: meta.source.clone(),
+            file_hash: meta.file_hash.iter().map(|b| format!("{b:02x}")).collect(),
+            received: format_micros(meta.received),
+            rows: meta.rows,
+            counts: meta.counts,
+            reason: meta.held_because.clone(),
+            skipped_rows: Vec::new(),
+            elapsed_ms: None,
+        }
+    }
+}
+
+impl From<&ImportOutcome> for ImportSummary {
+    fn from(outcome: &ImportOutcome) -> Self {
+        match outcome {
+            ImportOutcome::AlreadyImported(meta) => ImportSummary::of(ImportKind::AlreadyImported, meta),
+            ImportOutcome::Held(meta) => ImportSummary::of(ImportKind::Held, meta),
+            ImportOutcome::Imported(report) => ImportSummary {
+                skipped_rows: report.skipped.clone(),
+                elapsed_ms: Some(report.elapsed.as_millis() as u64),
+                ..ImportSummary::of(ImportKind::Imported, &report.snapshot)
+            },
+        }
+    }
+}
