@@ -19,4 +19,4 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+INSTA_UPDATE=no cargo test --workspace

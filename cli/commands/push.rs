@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use ampsync_engine::Config;
 use ampsync_engine::learnamp::Credentials;
-use ampsync_engine::replay::{Progress, PushReport, Undelivered, deliver as deliver_events};
+use ampsync_engine::replay::{Progress, PushReport, deliver as deliver_events};
 use ampsync_engine::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
 use crate::Exit;
 use crate::output::{self, Format, say};
@@ -71,21 +70,8 @@ pub fn exit_for(report: &PushReport) -> Exit {
 pub fn print_report(r: &PushReport, format: Format) -> anyhow::Result<()> {
     let secs = r.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { r.requests as f64 / secs } else { 0.0 };
-    let list = |items: &[Undelivered]| {
-        items
-            .iter()
-            .map(|u| json!({"seq": u.seq, "key": u.key, "status": u.status, "error": u.error}))
-            .collect::<Vec<_>>()
-    };
     if format == Format::Json {
-        output::json(&json!({
-            "events": r.events, "sent": r.delivered, "retried": r.retried,
-            "waiting": list(&r.waiting), "failed": list(&r.failed), "blocked": r.blocked,
-            "stopped": r.stopped, "recreated": r.recreated,
-            "requests": r.requests, "rate_limited": r.rate_limited,
-            "elapsed_ms": r.elapsed.as_millis() as u64,
-            "requests_per_second": (rate * 10.0).round() / 10.0, "warnings": r.warnings,
-        }))?;
+        output::json(r)?;
         return Ok(());
     }
     output::table(

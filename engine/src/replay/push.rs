@@ -82,6 +82,7 @@ pub struct PushReport {
     /// Requests the plan held.
     pub events: u64,
     /// Events delivered (including refused ones a later request carried).
+    #[serde(rename = "sent")]
     pub delivered: u64,
     /// Attempts that were retried.
     pub retried: u64,
@@ -101,7 +102,7 @@ pub struct PushReport {
     /// Requests sent to `/v1/*`, and how many were answered 429.
     pub requests: u64,
     pub rate_limited: u64,
-    #[serde(serialize_with = "millis")]
+    #[serde(rename = "elapsed_ms", serialize_with = "millis")]
     pub elapsed: Duration,
 }
 
