@@ -252,9 +252,9 @@ fn three_example_days_make_exactly_the_expected_events() {
         (&json!(false), &json!("oliver.bennett@northwind.example"))
     );
 
-    // Team lists: escaped commas survive, the canonical form is stable.
+    // Team lists: an array of names, a comma in a name kept.
     let zoe = env.json(&["show", "E1002"]);
-    assert_eq!(zoe["record"]["secondaryTeams"], json!("Research\\, Development"));
+    assert_eq!(zoe["record"]["secondaryTeams"], json!(["Research, Development"]));
     assert_eq!(zoe["record"]["firstName"], json!("Zoë"));
     let ana = env.json(&["show", "E1009"]);
     assert_eq!(ana["record"]["primaryTeam"], json!("Research, Development"));
