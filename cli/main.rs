@@ -57,8 +57,8 @@ enum Command {
     Sync,
     /// Run `sync` on the configured cron schedule until stopped.
     Daemon(commands::daemon::Args),
-    /// Release an import held by a safeguard: its events are appended.
-    Approve(commands::decide::Args),
+    /// Release an import held by a safeguard: its events are appended, then pushed.
+    Approve(commands::decide::ApproveArgs),
     /// Discard an import held by a safeguard.
     Reject(commands::decide::Args),
     /// Append compensating events that restore the state after snapshot N, then push.

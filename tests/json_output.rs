@@ -38,13 +38,13 @@ fn json_error(env: &TestEnv, args: &[&str]) -> Value {
 
 /// The drop folder a `[source] kind = "dir"` config reads, and a config
 /// pushing to `sandbox`.
-fn with_drop_folder(sandbox: &TestSandbox, env: &mut TestEnv) -> std::path::PathBuf {
+fn with_drop_folder(sandbox: &TestSandbox, env: &mut TestEnv, learnamp: &str) -> std::path::PathBuf {
     let drop = env.path().join("drop");
     std::fs::create_dir_all(&drop).expect("drop folder");
     sandbox.configure(
         env,
         &format!(
-            "max_requests_per_second = 500\n[source]\nkind = \"dir\"\nremote_dir = \"{}\"\npattern = \"users_*.csv\"\nsettle_seconds = 30\n",
+            "max_requests_per_second = 500\n{learnamp}\n[source]\nkind = \"dir\"\nremote_dir = \"{}\"\npattern = \"users_*.csv\"\nsettle_seconds = 30\n",
             drop.display()
         ),
     );
@@ -90,7 +90,7 @@ fn every_command_answers_json_and_errors_are_json_on_stderr() {
     json_error(&fresh, &["init"]); // the config exists now
 
     let mut env = TestEnv::new();
-    let drop = with_drop_folder(&sandbox, &mut env);
+    let drop = with_drop_folder(&sandbox, &mut env, "");
     env.now = "2026-11-24T06:30:00Z".into();
 
     // sync: nothing in the folder yet, then day 1 (one JSON object each).
@@ -131,6 +131,8 @@ fn every_command_answers_json_and_errors_are_json_on_stderr() {
     json_run(&env, &["import", cut.to_str().expect("path")], 3);
     let approved = json_run(&env, &["approve", "4"], 0);
     assert_eq!(approved["snapshot"], 4, "{approved}");
+    // approve pushes what it appended, through the same delivery as push.
+    assert!(approved["push"]["sent"].as_u64().is_some_and(|n| n > 0), "{approved}");
 
     // rollback: a dry run, then for real (with its push in the same object).
     let dry = json_run(&env, &["rollback", "--to", "2", "--dry-run"], 0);
@@ -182,12 +184,31 @@ fn every_command_answers_json_and_errors_are_json_on_stderr() {
     assert_eq!(demo["days"].as_array().map(Vec::len), Some(3), "{demo}");
 }
 
-/// Output with what differs from machine to machine replaced: the test's
-/// folder, the sandbox's port, timings.
+/// `text` with the number after each `prefix` replaced by `[id]`.
+fn hide_numbers_after(text: &str, prefix: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(prefix) {
+        let (before, after) = rest.split_at(at + prefix.len());
+        out.push_str(before);
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("[id]");
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Output with what differs from run to run or machine to machine
+/// replaced: the test's folder, the sandbox's port, timings, and the ids
+/// the sandbox gave people (in the order concurrent requests reached it).
 fn normalise_text(text: &str, env: &TestEnv, sandbox: &TestSandbox) -> String {
     let text = text
         .replace(&env.path().display().to_string(), "[DIR]")
         .replace(&sandbox.sandbox.url().to_string(), "[SANDBOX]");
+    let text = hide_numbers_after(&hide_numbers_after(&text, "/v1/users/"), "Learn Amp id ");
     // Table columns are aligned to the widest cell, a path among them:
     // runs of spaces become two, so the snapshot does not depend on it.
     text.lines()
@@ -238,8 +259,10 @@ fn normalise_json(value: &mut Value, env: &TestEnv, sandbox: &TestSandbox) {
         Value::Array(items) => items.iter_mut().for_each(|v| normalise_json(v, env, sandbox)),
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                if ["elapsed_ms", "requests_per_second"].contains(&key.as_str()) {
+                if key == "elapsed_ms" {
                     *v = json!("[timing]");
+                } else if key == "remote_id" && !v.is_null() {
+                    *v = json!("[id]");
                 } else {
                     normalise_json(v, env, sandbox);
                 }
@@ -273,7 +296,7 @@ fn example_days_output_is_pinned() {
     for format in ["table", "json"] {
         let sandbox = TestSandbox::with_example_teams();
         let mut env = TestEnv::new();
-        let drop = with_drop_folder(&sandbox, &mut env);
+        let drop = with_drop_folder(&sandbox, &mut env, "");
         env.now = "2026-11-24T06:30:00Z".into();
         place(&drop, "users_1.csv", &example("day1.csv"), &env.now);
         let run = env.run(&["sync", "--format", format]);
