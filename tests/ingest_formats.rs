@@ -38,7 +38,7 @@ fn learn_amp_sync_format_is_read_as_it_is() {
         ann,
         json!({"key": "ann.lee@acme.example", "active": true, "record": {
             "email": "ann.lee@acme.example", "firstName": "Ann", "lastName": "Lee", "jobTitle": "CEO",
-            "primaryTeam": "Board", "secondaryTeams": "Leadership\\, EMEA", "role": "admin", "language": "en-US",
+            "primaryTeam": "Board", "secondaryTeams": ["Leadership, EMEA"], "role": "admin", "language": "en-US",
             "location": "London", "timeZone": "Europe/London", "hireDate": "2020-01-06",
         }})
     );
@@ -72,7 +72,7 @@ fn the_bulk_invite_template_and_a_full_name_column_are_read() {
     );
     env.import_at("2026-11-24T06:30:00Z", &file);
     let zoe = env.json(&["show", "zoe@acme.example"]);
-    assert_eq!(zoe["record"]["secondaryTeams"], json!("Research\\, Development"));
+    assert_eq!(zoe["record"]["secondaryTeams"], json!(["Research, Development"]));
     assert_eq!(zoe["record"]["role"], json!("reporter"));
 
     let mut env = TestEnv::new();
