@@ -376,11 +376,13 @@ fn a_rejected_event_fails_with_the_api_message_and_the_rest_go_through() {
         env.json(&["history", "E2"])["events"][0]["delivery"]["status"],
         json!("failed")
     );
-    // The plan now holds exactly the two failed events.
+    // Refused events are not planned again: they wait for a person (or
+    // the person's next change), and the plan lists them as such.
     let replan = env.json(&["plan"]);
-    let keys: Vec<&str> = replan["events"]
+    assert_eq!(replan["events"], json!([]));
+    let keys: Vec<&str> = replan["failed"]
         .as_array()
-        .expect("events")
+        .expect("failed")
         .iter()
         .map(|e| e["key"].as_str().unwrap_or(""))
         .collect();
