@@ -127,6 +127,10 @@ pub enum PushError {
     Api(#[from] ApiError),
     #[error("the delivery recorder stopped")]
     Recorder,
+    /// Learn Amp stopped accepting the credentials mid-run: what was not
+    /// sent waits for the next push.
+    #[error("{0}; the events not yet sent wait for the next push")]
+    Halted(String),
 }
 
 /// Progress: events done so far, of how many.
@@ -143,6 +147,9 @@ struct Ctx {
     remote_ids: Mutex<HashMap<String, u64>>,
     record: mpsc::UnboundedSender<DeliveryUpdate>,
     retried: AtomicU64,
+    /// Set when Learn Amp refuses the credentials mid-run: nothing more
+    /// can be sent, so nothing more is tried.
+    halted: Mutex<Option<String>>,
     done: AtomicU64,
     total: u64,
     progress: Option<Progress>,
@@ -182,6 +189,7 @@ pub async fn push(
         remote_ids: Mutex::new(remote_ids),
         record: tx,
         retried: AtomicU64::new(0),
+        halted: Mutex::new(None),
         done: AtomicU64::new(0),
         total,
         progress,
@@ -250,8 +258,12 @@ pub async fn push(
         report.recreated.sort();
         report
     };
+    let halted = ctx.halted.lock().ok().and_then(|h| h.clone());
     drop(ctx); // closes the recorder's channel
     writer.await.map_err(|_| PushError::Recorder)??;
+    if let Some(message) = halted {
+        return Err(PushError::Halted(message));
+    }
     Ok(PushReport {
         elapsed: started.elapsed(),
         ..report
@@ -379,6 +391,20 @@ async fn deliver_step(ctx: &Ctx, key: &str, step: &Step) -> Outcome {
             }
             Err(e) => e,
         };
+        if let Some(message) = error.stops_the_run() {
+            // No later request can succeed either: stop here, send nothing more.
+            if let Ok(mut halted) = ctx.halted.lock() {
+                halted.get_or_insert(message.clone());
+            }
+            let delivery = Delivery::Waiting {
+                attempts,
+                last_error: message,
+                since,
+                time: now(),
+            };
+            ctx.record(step.seq, key, delivery, None);
+            return Outcome::Waiting;
+        }
         let rate_limited = error.is_rate_limited();
         if wrote && !rate_limited {
             attempts += 1;
@@ -797,6 +823,7 @@ impl Ctx {
 
     fn stopping(&self) -> bool {
         self.options.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
+            || self.halted.lock().map_or(true, |h| h.is_some())
     }
 
     /// Sleeps for `wait`, or less when asked to stop: false if stopped.
@@ -859,6 +886,10 @@ impl StepError {
             StepError::UnknownCustomField { source, .. } => source.status(),
             other => other.api().and_then(ApiError::status),
         }
+    }
+    /// The credentials stopped working: the message, to end the run with.
+    fn stops_the_run(&self) -> Option<String> {
+        self.api().filter(|e| e.stops_the_run()).map(ApiError::to_string)
     }
 }
 
