@@ -200,3 +200,48 @@ fn skip_row_imports_the_rest_and_never_deactivates_a_skipped_person() {
     );
     assert_eq!(env.json(&["show", "E1"])["active"], json!(true));
 }
+
+/// Regression (issue 11, break 1): a pipe was read twice (to hash, then to
+/// parse), so `import -` and `import /dev/stdin` said "the file is empty".
+#[test]
+fn import_reads_standard_input_and_a_pipe_once() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let env = TestEnv::new();
+    let text = "Employee ID,First name,Last name,Email\nE1,Ann,Lee,ann@acme.example\n";
+    let piped = |args: &[&str]| {
+        let mut child = env
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write to stdin");
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    let hash = blake3::hash(text.as_bytes()).to_hex().to_string();
+    let first = piped(&["import", "-", "--format", "json"]);
+    assert_eq!(
+        (&first["outcome"], &first["created"], &first["file_hash"]),
+        (&json!("imported"), &json!(1), &json!(hash))
+    );
+    assert_eq!(env.json(&["snapshots"])[0]["source"], json!("stdin"));
+    let again = piped(&["import", "/dev/stdin", "--format", "json"]);
+    assert_eq!(
+        (&again["outcome"], &again["snapshot"]),
+        (&json!("already_imported"), &json!(1))
+    );
+}

@@ -272,27 +272,22 @@ fn unsettled(report: &mut SyncReport, name: &str, settle: u64) {
 }
 
 /// The input to import: the file itself, or its decrypted bytes (in memory
-/// only) when it is PGP-encrypted.
+/// only) when it is PGP-encrypted. The file is opened once: what is looked
+/// at, decrypted or imported is what that handle reads.
 fn prepare(config: &Config, path: &Path, name: &str) -> Result<Input, SyncError> {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
     let io = |source| SyncError::Io {
         path: path.to_owned(),
         source,
     };
+    let file = std::fs::File::open(path).map_err(io)?;
     let mut head = [0u8; 64];
-    let n = {
-        use std::io::Read;
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .map_err(io)?
-    };
+    let n = file.read_at(&mut head, 0).map_err(io)?;
     if !looks_encrypted(name, &head[..n]) {
-        return Ok(if path.display().to_string() == name {
-            Input::File(path.to_owned())
-        } else {
-            Input::Copy {
-                path: path.to_owned(),
-                name: name.to_owned(),
-            }
+        return Ok(Input::Opened {
+            file,
+            name: name.to_owned(),
         });
     }
     let Some(pgp) = &config.pgp else {
@@ -304,7 +299,8 @@ fn prepare(config: &Config, path: &Path, name: &str) -> Result<Input, SyncError>
     };
     let signer = pgp.require_signature_from.as_ref().map(|p| config.resolve(p));
     let keys = PgpKeys::load(&config.resolve(&pgp.secret_key), passphrase, signer.as_deref())?;
-    let message = std::fs::read(path).map_err(io)?;
+    let mut message = Vec::new();
+    (&file).read_to_end(&mut message).map_err(io)?;
     let bytes = decrypt(&keys, name, &message)?;
     Ok(Input::Bytes {
         name: name.to_owned(),

@@ -2,6 +2,7 @@
 //! import takes (rows recognised by their bytes, the state index), the state
 //! after each file must be what `diff::diff` says.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -11,6 +12,82 @@ use proptest::prelude::*;
 use super::{ImportOutcome, Input, import};
 use crate::config::Config;
 use crate::diff::{self, DiffPolicy};
+
+thread_local! {
+    /// What happens between the file's hash and its stream, once.
+    static AFTER_HASH: RefCell<Option<Box<dyn FnOnce()>>> = RefCell::new(None);
+}
+
+/// The seam in `import`: runs the hook set by a test, if any.
+pub(super) fn after_hash() {
+    if let Some(hook) = AFTER_HASH.with(|h| h.borrow_mut().take()) {
+        hook();
+    }
+}
+
+/// Regression (issue 11, break 1): the file was opened twice, to hash it
+/// and to parse it; a file renamed over it in between had its rows applied
+/// under the first file's hash, and the first file was then "already
+/// imported".
+#[test]
+fn a_file_renamed_over_the_input_mid_import_is_never_recorded_under_its_hash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("s.redb")).expect("store");
+    let config = Config::parse("", Path::new("ampsync.toml")).expect("config");
+    let a = b"Email,First name,Last name\na@x.io,Ann,Lee\n".to_vec();
+    let b = b"Email,First name,Last name\nb@x.io,Bo,Chan\n".to_vec();
+    let path = dir.path().join("users.csv");
+    std::fs::write(&path, &a).expect("write a");
+    let other = dir.path().join("users.csv.new");
+    std::fs::write(&other, &b).expect("write b");
+    let (from, to) = (other.clone(), path.clone());
+    AFTER_HASH.with(|h| {
+        *h.borrow_mut() = Some(Box::new(move || std::fs::rename(&from, &to).expect("rename b over a")));
+    });
+
+    let first = match import(&store, &config, &Input::File(path.clone()), None).expect("import") {
+        ImportOutcome::Imported(report) => report.snapshot,
+        other => panic!("not imported: {other:?}"),
+    };
+    assert_eq!(std::fs::read(&path).expect("read"), b, "the hook ran");
+    assert_eq!(first.file_hash, *blake3::hash(&a).as_bytes());
+    let keys: Vec<String> = store_state(&store).into_keys().collect();
+    assert_eq!(keys, vec!["a@x.io".to_owned()], "A's rows under A's hash");
+    assert_eq!(crate::raw::snapshot_bytes(&store, first.id).expect("kept"), a);
+
+    // The file now at the path is B: a new snapshot under B's hash.
+    match import(&store, &config, &Input::File(path), None).expect("import") {
+        // Ann missing is all of the company: held, as B.
+        ImportOutcome::Held(meta) => assert_eq!(meta.file_hash, *blake3::hash(&b).as_bytes()),
+        other => panic!("B not taken as new: {other:?}"),
+    }
+}
+
+/// The same bytes again are one hash and a lookup, from a file or a pipe.
+#[test]
+fn the_same_bytes_from_a_pipe_are_already_imported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("s.redb")).expect("store");
+    let config = Config::parse("", Path::new("ampsync.toml")).expect("config");
+    let text = b"Email,First name,Last name\na@x.io,Ann,Lee\n";
+    let path = dir.path().join("users.csv");
+    std::fs::write(&path, text).expect("write");
+    let first = match import(&store, &config, &Input::File(path), None).expect("import") {
+        ImportOutcome::Imported(report) => report.snapshot,
+        other => panic!("not imported: {other:?}"),
+    };
+    let (reader, mut writer) = std::io::pipe().expect("pipe");
+    std::io::Write::write_all(&mut writer, text).expect("write to the pipe");
+    drop(writer);
+    let input = Input::Opened {
+        file: std::fs::File::from(std::os::fd::OwnedFd::from(reader)),
+        name: "pipe".into(),
+    };
+    match import(&store, &config, &input, None).expect("import") {
+        ImportOutcome::AlreadyImported(meta) => assert_eq!(meta.id, first.id),
+        other => panic!("not recognised: {other:?}"),
+    }
+}
 
 const KEYS: usize = 6;
 const TITLES: [&str; 3] = ["Dev", "Ops", "Head of QA, EMEA"];
