@@ -105,6 +105,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     "reactivated": c.reactivated,
                     "skipped": c.skipped,
                     "skipped_rows": report.skipped.iter().map(|e| json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>(),
+                    "warnings": report.warnings,
                     "elapsed_ms": report.elapsed.as_millis() as u64,
                 }))?;
             } else {

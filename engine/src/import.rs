@@ -76,6 +76,8 @@ pub struct ImportReport {
     pub snapshot: SnapshotMeta,
     /// The rows skipped as invalid (`on_invalid_row = "skip_row"`), first ones.
     pub skipped: Vec<RowError>,
+    /// What looks wrong with the file, though it was imported.
+    pub warnings: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -219,6 +221,9 @@ fn import_new(
         });
     }
     tracing::debug!(rows = summary.rows, kept = arena.rows.len(), "parsed the file");
+    for warning in &summary.warnings {
+        tracing::warn!("{warning}");
+    }
 
     if summary.error_count > 0 && config.policy.on_invalid_row == OnInvalidRow::RejectFile {
         return Err(ImportError::InvalidRows {
@@ -302,6 +307,7 @@ fn import_new(
     Ok(ImportOutcome::Imported(ImportReport {
         snapshot: meta,
         skipped: summary.errors,
+        warnings: summary.warnings,
         elapsed: Duration::ZERO, // Set by `import`.
     }))
 }

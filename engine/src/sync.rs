@@ -15,11 +15,12 @@ use chrono::{DateTime, Utc};
 
 use crate::clock;
 use crate::config::{Config, SourceKind};
-use crate::import::{ImportOutcome, Input, import};
+use crate::import::{ImportError, ImportOutcome, Input, import};
+use crate::ingest::RowError;
 use crate::learnamp::{Credentials, LearnAmpClient};
 use crate::pgp::{PgpKeys, decrypt, looks_encrypted};
 use crate::replay::{CallOptions, PushOptions, PushReport, build_plan, push};
-use crate::runlog::{RunCounts, RunOutcome, RunPush, RunRecord};
+use crate::runlog::{RunCounts, RunOutcome, RunPush, RunRecord, RunRowError};
 use crate::schedule::Schedule;
 use crate::source::{DirSource, Pick, RemotePick, SftpSource};
 
@@ -105,12 +106,18 @@ pub async fn sync_once(
             push: None,
             outcome: RunOutcome::NoNewFile,
             error: None,
+            row_errors: Vec::new(),
         },
         lines: Vec::new(),
         push: None,
     };
     if let Err(e) = fetch_and_import(config, &store, &mut report).await {
-        fail(&mut report, chain(&e));
+        match &e {
+            SyncError::Import(ImportError::InvalidRows { errors, count, .. }) => {
+                invalid_rows(&mut report, &chain(&e), errors, *count)
+            }
+            _ => fail(&mut report, chain(&e)),
+        }
     }
     // Earlier events are delivered even when today's file failed: a bad
     // file must not hold back yesterday's changes.
@@ -148,6 +155,40 @@ fn fail(report: &mut SyncReport, message: String) {
     report.lines.push(format!("error: {message}"));
     // The first failure is the one the run log keeps.
     report.record.error.get_or_insert(message);
+}
+
+/// How many row errors a run keeps in its record and prints.
+const RUN_ROW_ERRORS: usize = 20;
+
+/// How many of them its one-line error names.
+const ERROR_LINE_ROWS: usize = 3;
+
+/// A file refused for its rows: the first of them go into the run's
+/// error, its record and its output, each with its line and column.
+fn invalid_rows(report: &mut SyncReport, message: &str, errors: &[RowError], count: u64) {
+    let named: Vec<String> = errors.iter().take(ERROR_LINE_ROWS).map(ToString::to_string).collect();
+    let more = match count.saturating_sub(named.len() as u64) {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    };
+    fail(report, format!("{message}: {}{more}", named.join("; ")));
+    report.record.row_errors = errors
+        .iter()
+        .take(RUN_ROW_ERRORS)
+        .map(|e| RunRowError {
+            line: e.line,
+            column: e.column.clone(),
+            message: e.message.clone(),
+        })
+        .collect();
+    report
+        .lines
+        .extend(errors.iter().take(RUN_ROW_ERRORS).map(|e| format!("  {e}")));
+    if count > RUN_ROW_ERRORS as u64 {
+        report
+            .lines
+            .push(format!("  … and {} more", count - RUN_ROW_ERRORS as u64));
+    }
 }
 
 /// No snapshot was received today (local day) and it is past the time the
@@ -192,6 +233,7 @@ async fn fetch_and_import(config: &Config, store: &Arc<Store>, report: &mut Sync
                 Pick::Unsettled(path) => unsettled(report, &path.display().to_string(), source.settle_seconds),
                 Pick::File(path) => {
                     let name = path.display().to_string();
+                    report.record.file = Some(name.clone());
                     let input = prepare(config, &path, &name)?;
                     import_input(config, store, input, &name, report).await?;
                 }
@@ -250,6 +292,7 @@ async fn sftp_run(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    report.record.file = Some(name.clone());
     let temp = connection.download(&file, &dest).await?;
     let imported = async {
         let input = prepare(config, &temp, &name)?;
@@ -343,6 +386,7 @@ async fn import_input(
                 r.snapshot.id, c.created, c.updated, c.deactivated, c.reactivated, c.skipped
             ));
             report.record.outcome = RunOutcome::Imported;
+            report.lines.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
             report.record.counts = Some(RunCounts {
                 rows: r.snapshot.rows,
                 created: c.created,
