@@ -1,5 +1,11 @@
 //! Ingest: a CSV file streamed into canonical rows.
 //!
+//! Its first bytes decide how it is read ([`sniff`]: a byte-order mark,
+//! CR-only line ends, or not CSV text at all). No record may grow past a
+//! cap (a quote never closed would make the rest of the file one record),
+//! and batches are bounded in rows and bytes, so memory is bounded whatever
+//! the input.
+//!
 //! Two threads share the work. The parser reads `csv::ByteRecord`s with
 //! buffers reused from row to row; each row is hashed as it is (a row hash,
 //! see [`rowhash`]) and decoded (UTF-8, or Windows-1252 when configured),
