@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::sandbox::TestSandbox;
 use common::{TestEnv, example, repo};
 
 /// `(file, what stderr must say)`.
@@ -56,7 +57,9 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     (
         "huge_field.csv",
-        &["line 2, column \"Job title\": the value is 10000000 bytes long; a field holds at most 4096"],
+        &[
+            "huge_field.csv, line 2, column \"Job title\": the line is longer than 1024 KiB (a field holds at most 4096 bytes); nothing was imported",
+        ],
     ),
     (
         "binary_garbage.csv",
@@ -66,7 +69,28 @@ const CASES: &[(&str, &[&str])] = &[
         "empty_required.csv",
         &["line 3, column \"First name\": firstName is empty"],
     ),
-    ("unterminated_quote.csv", &["line 3: 5 fields where the header has 12"]),
+    (
+        "unterminated_quote.csv",
+        &["line 3, column \"Job title\": 5 fields where the header has 12: a quote opened on line 3 is never closed"],
+    ),
+    (
+        "utf16.csv",
+        &[
+            "utf16.csv: the file is UTF-16 text",
+            "save it from Excel as \"CSV UTF-8\"",
+        ],
+    ),
+    (
+        "encrypted.csv",
+        &[
+            "encrypted.csv: the file is a PGP-encrypted message, not CSV: decrypt it first",
+            "ampsync sync",
+        ],
+    ),
+    (
+        "control_character.csv",
+        &["line 4, column \"Job title\": contains the control character U+0000 (character 3 of the value)"],
+    ),
 ];
 
 #[test]
@@ -102,6 +126,55 @@ fn every_bad_file_is_refused_with_its_position_and_the_store_is_untouched() {
         );
     }
     assert_eq!(env.json(&["events"]), events_before);
+}
+
+/// Regression (issue 11, break 12): a quote never closed made the rest of a
+/// 1 GB file one record in memory (2 GB peak), and the message ("2 fields
+/// where the header has 4") did not mention the quote.
+#[test]
+fn an_unclosed_quote_stops_at_the_record_cap_and_names_its_line() {
+    let env = TestEnv::new();
+    let mut text = String::from("Employee ID,First name,Last name,Email,Job title\n");
+    text.push_str("E1,Ann,Lee,ann@acme.example,Dev\nE2,Bo,Chan,bo@acme.example,Ops\n");
+    text.push_str("E3,Cy,Diaz,cy@acme.example,\"Head of Sales, EMEA\n");
+    for i in 4..40_000 {
+        text.push_str(&format!("E{i},Name,Surname,person{i}@acme.example,Engineer\n"));
+    }
+    assert!(text.len() > 2 << 20, "well past the cap");
+    let path = env.write("big.csv", text);
+    let run = env.run(&["import", path.to_str().expect("path")]).expect_code(1);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: big.csv, line 4, column \"Job title\": a quote opened here is never closed: the record runs on past 1024 KiB; nothing was imported"
+    );
+    assert!(!env.store_path().exists() || env.json(&["snapshots"]) == serde_json::json!([]));
+}
+
+/// Regression (issue 11, break 10): a file with old-Mac line ends (CR
+/// only) read as a header and no rows.
+#[test]
+fn a_file_with_cr_line_ends_is_read_with_its_line_numbers() {
+    let env = TestEnv::new();
+    let path = env.write(
+        "mac.csv",
+        "Employee ID,First name,Last name,Email\rE1,Ann,Lee,ann@acme.example\rE2,Bo,,bo@acme.example\r",
+    );
+    let run = env.run(&["import", path.to_str().expect("path")]).expect_code(1);
+    assert!(
+        run.stderr.contains("mac.csv: 1 invalid row(s)")
+            && run.stderr.contains("line 3, column \"Last name\": lastName is empty"),
+        "{}",
+        run.stderr
+    );
+    let fixed = env.write(
+        "mac2.csv",
+        "Employee ID,First name,Last name,Email\rE1,Ann,Lee,ann@acme.example\rE2,Bo,Chan,bo@acme.example\r",
+    );
+    let report = env.json(&["import", fixed.to_str().expect("path")]);
+    assert_eq!(
+        (&report["rows"], &report["created"]),
+        (&serde_json::json!(2), &serde_json::json!(2))
+    );
 }
 
 #[test]
@@ -149,5 +222,57 @@ fn a_config_error_names_the_setting() {
         !run.stderr.contains("hunter2"),
         "a secret put in the config is never echoed: {}",
         run.stderr
+    );
+}
+
+/// Regression (issue 11, break 10): a file `sync` refused for its rows was
+/// recorded as "1 invalid row(s)" with `file: null`: no line, column or
+/// reason in the run log or the output.
+#[test]
+fn a_file_sync_refuses_is_named_with_its_rows_in_the_run_log() {
+    let sandbox = TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    let drop = env.path().join("drop");
+    std::fs::create_dir_all(&drop).expect("drop folder");
+    sandbox.configure(
+        &mut env,
+        &format!(
+            "[source]\nkind = \"dir\"\nremote_dir = \"{}\"\npattern = \"users_*.csv\"\nsettle_seconds = 0\n",
+            drop.display()
+        ),
+    );
+    let file = drop.join("users_1.csv");
+    std::fs::write(
+        &file,
+        "Employee ID,First name,Last name,Email\nE1,Ann,Lee,ann@acme.example\nE2,Bo,Chan,not-an-email\n",
+    )
+    .expect("write");
+    let run = env.run(&["sync"]).expect_code(1);
+    let message = format!(
+        "error: {}: 1 invalid row(s); nothing was imported (policy.on_invalid_row = \"reject_file\"): line 3, column \"Email\": \"not-an-email\" is not an email address",
+        "users_1.csv"
+    );
+    assert!(run.stdout.contains(&message), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\n  line 3, column \"Email\": \"not-an-email\" is not an email address\n"),
+        "{}",
+        run.stdout
+    );
+    let log = std::fs::read_to_string(env.path().join("runs.jsonl")).expect("run log");
+    let record: serde_json::Value = serde_json::from_str(log.lines().last().expect("a record")).expect("json");
+    assert_eq!(
+        (&record["outcome"], &record["file"], &record["row_errors"]),
+        (
+            &serde_json::json!("failed"),
+            &serde_json::json!(file.display().to_string()),
+            &serde_json::json!([{"line": 3, "column": "Email", "message": "\"not-an-email\" is not an email address"}])
+        )
+    );
+    assert!(
+        record["error"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("line 3, column \"Email\": \"not-an-email\" is not an email address")),
+        "{record}"
     );
 }

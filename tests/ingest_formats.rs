@@ -200,3 +200,128 @@ fn skip_row_imports_the_rest_and_never_deactivates_a_skipped_person() {
     );
     assert_eq!(env.json(&["show", "E1"])["active"], json!(true));
 }
+
+/// Regression (issue 11, break 1): a pipe was read twice (to hash, then to
+/// parse), so `import -` and `import /dev/stdin` said "the file is empty".
+#[test]
+fn import_reads_standard_input_and_a_pipe_once() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let env = TestEnv::new();
+    let text = "Employee ID,First name,Last name,Email\nE1,Ann,Lee,ann@acme.example\n";
+    let piped = |args: &[&str]| {
+        let mut child = env
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write to stdin");
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    let hash = blake3::hash(text.as_bytes()).to_hex().to_string();
+    let first = piped(&["import", "-", "--format", "json"]);
+    assert_eq!(
+        (&first["outcome"], &first["created"], &first["file_hash"]),
+        (&json!("imported"), &json!(1), &json!(hash))
+    );
+    assert_eq!(env.json(&["snapshots"])[0]["source"], json!("stdin"));
+    let again = piped(&["import", "/dev/stdin", "--format", "json"]);
+    assert_eq!(
+        (&again["outcome"], &again["snapshot"]),
+        (&json!("already_imported"), &json!(1))
+    );
+}
+
+/// Regression (issue 11, break 11): with `csv.encoding = "windows-1252"`, a
+/// file that starts with a UTF-8 byte-order mark had its names garbled
+/// (Zoë → ZoÃ«). The mark means UTF-8. A file that reads as UTF-8 without
+/// one gets a warning.
+#[test]
+fn a_utf8_byte_order_mark_wins_over_a_legacy_encoding() {
+    let mut env = TestEnv::with_config("[store]\npath = \"ampsync.redb\"\n[csv]\nencoding = \"windows-1252\"\n");
+    let file = env.write(
+        "bom.csv",
+        "\u{feff}Employee ID,First name,Last name,Email\nE1,Zoë,Brontë,zoe@acme.example\n",
+    );
+    let report = env.import_at("2026-11-24T06:30:00Z", &file);
+    assert_eq!(report["warnings"], json!([]));
+    let zoe = env.json(&["show", "E1"]);
+    assert_eq!(
+        (&zoe["record"]["firstName"], &zoe["record"]["lastName"]),
+        (&json!("Zoë"), &json!("Brontë"))
+    );
+
+    let mut env = TestEnv::with_config("[store]\npath = \"ampsync.redb\"\n[csv]\nencoding = \"windows-1252\"\n");
+    let no_bom = env.write(
+        "utf8.csv",
+        "Employee ID,First name,Last name,Email\nE1,Zoë,Brontë,zoe@acme.example\nE2,Ann,Lee,ann@acme.example\n",
+    );
+    let report = env.import_at("2026-11-25T06:30:00Z", &no_bom);
+    assert_eq!(
+        report["warnings"],
+        json!([
+            "utf8.csv: 1 row(s) have non-ASCII text that is valid UTF-8, and none is Windows-1252 only, but csv.encoding = \"windows-1252\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: set csv.encoding = \"utf-8\""
+        ])
+    );
+}
+
+/// Regression (issue 11, break 13): a byte-order mark, a zero-width space
+/// or fullwidth digits in an employee ID made a second person, and a
+/// composed and a decomposed `ü` two people; a NUL byte was accepted in a
+/// job title.
+#[test]
+fn keys_and_names_are_normalised_so_the_same_person_stays_one() {
+    let mut env = TestEnv::new();
+    let day1 = env.write(
+        "d1.csv",
+        "Employee ID,First name,Last name,Email,Job title\n\
+         E1010,Jürgen,Müller,jm@acme.example,Dev\n\
+         E1011,Ann,Lee,ann@acme.example,Ops\n\
+         E1012,Bo,Chan,bo@acme.example,QA\n",
+    );
+    env.import_at("2026-11-24T06:30:00Z", &day1);
+    let day2 = env.write(
+        "d2.csv",
+        "Employee ID,First name,Last name,Email,Job title\n\
+         \u{feff}E1010,Ju\u{308}rgen,Mu\u{308}ller,jm@acme.example,Dev\n\
+         E10\u{200b}11,Ann,Lee,ann\u{200b}@acme.example,Ops\n\
+         Ｅ１０１２,Bo,Chan,bo@acme.example,QA\n",
+    );
+    let report = env.import_at("2026-11-25T06:30:00Z", &day2);
+    assert_eq!(
+        (
+            &report["outcome"],
+            &report["created"],
+            &report["updated"],
+            &report["deactivated"]
+        ),
+        (&json!("imported"), &json!(0), &json!(0), &json!(0))
+    );
+    assert_eq!(env.json(&["show", "E1010"])["record"]["firstName"], json!("Jürgen"));
+
+    let nul = env.write(
+        "d3.csv",
+        "Employee ID,First name,Last name,Email,Job title\nE1010,Jürgen,Müller,jm@acme.example,De\0v\n",
+    );
+    let run = env.run(&["import", nul.to_str().expect("path")]).expect_code(1);
+    assert!(
+        run.stderr
+            .contains("line 2, column \"Job title\": contains the control character U+0000 (character 3 of the value)"),
+        "{}",
+        run.stderr
+    );
+}

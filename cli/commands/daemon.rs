@@ -190,6 +190,7 @@ fn abandoned(start: String, stopped: bool) -> RunRecord {
         push: None,
         outcome,
         error: Some(error.to_owned()),
+        row_errors: Vec::new(),
     }
 }
 

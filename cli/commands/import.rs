@@ -15,7 +15,8 @@ const PROGRESS_MIN_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The file to import (the configured source is for `sync`).
+    /// The file to import (the configured source is for `sync`); `-` reads
+    /// standard input.
     file: PathBuf,
 }
 
@@ -31,10 +32,12 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         bar
     });
     let progress = bar.as_ref().map(|bar| move |n: u64| bar.set_position(n));
+    let input = Input::File(args.file.clone());
+    let name = input.name();
     let outcome = import(
         &store,
         &config,
-        &Input::File(args.file.clone()),
+        &input,
         progress.as_ref().map(|p| p as &(dyn Fn(u64) + Sync)),
     );
     if let Some(bar) = &bar {
@@ -51,7 +54,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     match outcome {
         ImportOutcome::Held(meta) => {
             let why = meta.held_because.clone().unwrap_or_default();
-            say!("held {} as snapshot {}: {why}", args.file.display(), meta.id);
+            say!("held {} as snapshot {}: {why}", name, meta.id);
             say!(
                 "nothing was applied or will be sent. Review what it would do with `ampsync events --snapshot {}`,",
                 meta.id
@@ -66,7 +69,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         ImportOutcome::AlreadyImported(meta) => {
             say!(
                 "{} was already imported as snapshot {} on {} (blake3 {}): nothing to do",
-                args.file.display(),
+                name,
                 meta.id,
                 format_micros(meta.received),
                 short_hex(&meta.file_hash)
@@ -77,7 +80,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             let c = s.counts;
             say!(
                 "imported {} as snapshot {} (blake3 {}) in {:.2} s",
-                args.file.display(),
+                name,
                 s.id,
                 short_hex(&s.file_hash),
                 report.elapsed.as_secs_f64()
@@ -88,6 +91,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     .map(|n| n.to_string())
                     .to_vec()],
             )?;
+            for w in &report.warnings {
+                say!("warning: {w}");
+            }
             for e in report.skipped.iter().take(output::MAX_LISTED_ERRORS) {
                 say!("skipped {e}");
             }

@@ -51,6 +51,15 @@ impl Field {
         Field::SecondaryTeamExternalIds,
     ];
 
+    /// Whether the field names a person (an id or an email), so its value
+    /// is compared as an identifier: NFKC, with no zero-width characters.
+    pub fn is_identifier(self) -> bool {
+        matches!(
+            self,
+            Field::Email | Field::IntegrationExternalId | Field::ManagerEmail | Field::Coach
+        )
+    }
+
     /// The name used in `[mapping]`, in records and in the event log.
     pub fn api_name(self) -> &'static str {
         match self {

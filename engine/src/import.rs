@@ -12,8 +12,9 @@
 //! 5. The events, in key order, go to the store in one write transaction
 //!    (records of new people are rebuilt from the arena one at a time).
 
-use std::fs::File;
-use std::io::{self, BufReader, Read};
+mod input;
+
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,49 +29,8 @@ use crate::index::{Claim, Lookup, Searched, StateIndex};
 use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent, RowSink, SeenSet};
 use crate::raw;
 use crate::safeguard::{self, Proposed};
-
-/// The bytes to import.
-#[derive(Debug, Clone)]
-pub enum Input {
-    /// A file on disk, read twice (hash, then parse), never whole in memory.
-    File(PathBuf),
-    /// A local copy of a file from elsewhere (an sFTP download), recorded
-    /// under the name it has there.
-    Copy { path: PathBuf, name: String },
-    /// Bytes already in memory (a decrypted file), named for messages.
-    Bytes { name: String, bytes: Vec<u8> },
-}
-
-impl Input {
-    /// The name used in messages and recorded as the snapshot's source.
-    pub fn name(&self) -> String {
-        match self {
-            Input::File(path) => path.display().to_string(),
-            Input::Copy { name, .. } | Input::Bytes { name, .. } => name.clone(),
-        }
-    }
-
-    fn open(&self) -> io::Result<Box<dyn Read + Send + '_>> {
-        Ok(match self {
-            Input::File(path) | Input::Copy { path, .. } => {
-                Box::new(BufReader::with_capacity(256 * 1024, File::open(path)?))
-            }
-            Input::Bytes { bytes, .. } => Box::new(bytes.as_slice()),
-        })
-    }
-
-    /// blake3 and length of the bytes.
-    fn hash(&self) -> io::Result<([u8; 32], u64)> {
-        match self {
-            Input::File(path) | Input::Copy { path, .. } => {
-                let mut hasher = blake3::Hasher::new();
-                hasher.update_reader(File::open(path)?)?;
-                Ok((*hasher.finalize().as_bytes(), hasher.count()))
-            }
-            Input::Bytes { bytes, .. } => Ok((*blake3::hash(bytes).as_bytes(), bytes.len() as u64)),
-        }
-    }
-}
+pub use input::Input;
+use input::Tee;
 
 /// Why an import failed. In every case the store is as it was.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +42,8 @@ pub enum ImportError {
         #[source]
         source: io::Error,
     },
+    #[error("{file} changed while it was being read (is it still being written?); nothing was imported")]
+    Changed { file: String },
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error("{file}: {count} invalid row(s); nothing was imported (policy.on_invalid_row = \"reject_file\")")]
@@ -114,6 +76,8 @@ pub struct ImportReport {
     pub snapshot: SnapshotMeta,
     /// The rows skipped as invalid (`on_invalid_row = "skip_row"`), first ones.
     pub skipped: Vec<RowError>,
+    /// What looks wrong with the file, though it was imported.
+    pub warnings: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -133,17 +97,25 @@ pub fn import(
         source,
     };
 
-    let (file_hash, bytes) = input.hash().map_err(read_error)?;
+    // One handle for everything: a file renamed over this one meanwhile is
+    // never read.
+    let opened = input.open().map_err(read_error)?;
+    let (file_hash, bytes) = opened.hash().map_err(read_error)?;
+    #[cfg(test)]
+    tests::after_hash();
     if let Some(meta) = store.snapshot_by_hash(&file_hash)? {
         tracing::info!(snapshot = meta.id, "{name} was already imported");
         return Ok(ImportOutcome::AlreadyImported(meta));
     }
 
     std::thread::scope(|scope| {
-        // The raw copy is compressed beside the parsing, from a second read.
-        let raw = match config.store.keep_raw_days {
-            0 => None,
-            _ => Some(raw::compress_in_background(scope, input.open().map_err(read_error)?)),
+        // The raw copy is compressed beside the parsing, from the same stream.
+        let (to_raw, raw) = match config.store.keep_raw_days {
+            0 => (None, None),
+            _ => {
+                let (to_raw, chunks) = input::chunk_channel();
+                (Some(to_raw), Some(raw::compress_in_background(scope, Box::new(chunks))))
+            }
         };
         let new = NewFile {
             name: &name,
@@ -151,7 +123,8 @@ pub fn import(
             bytes,
             received,
         };
-        import_new(store, config, input, progress, new, raw).map(|outcome| match outcome {
+        let stream = Tee::new(opened.reader(), to_raw);
+        import_new(store, config, stream, progress, new, raw).map(|outcome| match outcome {
             ImportOutcome::Imported(report) => ImportOutcome::Imported(ImportReport {
                 elapsed: started.elapsed(),
                 ..report
@@ -172,7 +145,7 @@ struct NewFile<'a> {
 fn import_new(
     store: &Store,
     config: &Config,
-    input: &Input,
+    mut stream: Tee<'_>,
     progress: Option<&(dyn Fn(u64) + Sync)>,
     new: NewFile<'_>,
     mut raw: Option<raw::Compressing>,
@@ -196,7 +169,7 @@ fn import_new(
     let expected = people.max((bytes / 128) as usize);
     let new_people = if people == 0 { expected } else { people / 64 };
     let reader = Counting {
-        inner: input.open().map_err(read_error)?,
+        inner: &mut stream,
         read: 0,
         progress,
     };
@@ -241,7 +214,16 @@ fn import_new(
     })?;
     let (index, arena, rows) = sink;
     let summary = summary?;
+    // The bytes parsed (and compressed) must be the bytes hashed.
+    if !stream.finish(&file_hash, bytes).map_err(read_error)? {
+        return Err(ImportError::Changed {
+            file: display_name(name),
+        });
+    }
     tracing::debug!(rows = summary.rows, kept = arena.rows.len(), "parsed the file");
+    for warning in &summary.warnings {
+        tracing::warn!("{warning}");
+    }
 
     if summary.error_count > 0 && config.policy.on_invalid_row == OnInvalidRow::RejectFile {
         return Err(ImportError::InvalidRows {
@@ -325,6 +307,7 @@ fn import_new(
     Ok(ImportOutcome::Imported(ImportReport {
         snapshot: meta,
         skipped: summary.errors,
+        warnings: summary.warnings,
         elapsed: Duration::ZERO, // Set by `import`.
     }))
 }

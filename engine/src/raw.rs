@@ -47,9 +47,10 @@ const CHUNK: usize = 256 * 1024;
 /// A file's bytes being zstd-compressed on a thread of its own (started with
 /// [`compress_in_background`]), read back as one compressed stream.
 ///
-/// The thread runs ahead without waiting, so the compression overlaps the
-/// parsing and the writing of the import; what it has produced waits in
-/// memory (about a quarter of the file's size). Dropping this stops it.
+/// The thread compresses the import's stream as the parser reads it (see
+/// `import::input::Tee`), so the compression overlaps the parsing and the
+/// writing of the import; what it has produced waits in memory (about a
+/// quarter of the file's size). Dropping this stops it.
 pub(crate) struct Compressing {
     chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
     chunk: Vec<u8>,

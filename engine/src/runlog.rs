@@ -93,6 +93,14 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// A row of the run's file that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRowError {
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
 /// One line of `runs.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -105,6 +113,9 @@ pub struct RunRecord {
     pub push: Option<RunPush>,
     pub outcome: RunOutcome,
     pub error: Option<String>,
+    /// The first rows that failed validation, when that failed the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub row_errors: Vec<RunRowError>,
 }
 
 /// `runs.jsonl` in the store's folder.
@@ -163,6 +174,7 @@ mod tests {
             }),
             outcome: RunOutcome::Imported,
             error: None,
+            row_errors: Vec::new(),
         };
         append(&path, &r).expect("append");
         r.outcome = RunOutcome::MissingFile;

@@ -16,11 +16,12 @@ use chrono::{DateTime, Utc};
 
 use crate::clock;
 use crate::config::{Config, SourceConfig};
-use crate::import::{ImportOutcome, Input, import};
+use crate::import::{ImportError, ImportOutcome, Input, import};
+use crate::ingest::RowError;
 use crate::learnamp::Credentials;
 use crate::pgp::{PgpKeys, decrypt, looks_encrypted};
 use crate::replay::{DeliverError, PushReport, deliver};
-use crate::runlog::{MAX_RUN_FAILURES, RunCounts, RunFailure, RunOutcome, RunPush, RunRecord};
+use crate::runlog::{MAX_RUN_FAILURES, RunCounts, RunFailure, RunOutcome, RunPush, RunRecord, RunRowError};
 use crate::schedule::Schedule;
 use crate::source::{DirSource, Pick, RemotePick, SftpSource};
 use crate::stop::{Stop, Stopped};
@@ -154,6 +155,7 @@ pub async fn sync_once(
             push: None,
             outcome: RunOutcome::NoNewFile,
             error: None,
+            row_errors: Vec::new(),
         },
         steps: Vec::new(),
         push: None,
@@ -161,7 +163,12 @@ pub async fn sync_once(
     match fetch_and_import(config, &store, &mut report, &stop).await {
         Ok(()) => {}
         Err(SyncError::Stopped(_)) => interrupted(&mut report),
-        Err(e) => fail(&mut report, chain(&e)),
+        Err(e) => match &e {
+            SyncError::Import(ImportError::InvalidRows { errors, count, .. }) => {
+                invalid_rows(&mut report, &chain(&e), errors, *count)
+            }
+            _ => fail(&mut report, chain(&e)),
+        },
     }
     if stop.is_requested() {
         interrupted(&mut report);
@@ -240,6 +247,32 @@ fn fail(report: &mut SyncReport, message: String) {
     report.run.error.get_or_insert(message);
 }
 
+/// How many row errors a run keeps in its record and prints.
+const RUN_ROW_ERRORS: usize = 20;
+
+/// How many of them its one-line error names.
+const ERROR_LINE_ROWS: usize = 3;
+
+/// A file refused for its rows: the first of them go into the run's
+/// error, its record and its output, each with its line and column.
+fn invalid_rows(report: &mut SyncReport, message: &str, errors: &[RowError], count: u64) {
+    let named: Vec<String> = errors.iter().take(ERROR_LINE_ROWS).map(ToString::to_string).collect();
+    let more = match count.saturating_sub(named.len() as u64) {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    };
+    fail(report, format!("{message}: {}{more}", named.join("; ")));
+    report.run.row_errors = errors
+        .iter()
+        .take(RUN_ROW_ERRORS)
+        .map(|e| RunRowError {
+            line: e.line,
+            column: e.column.clone(),
+            message: e.message.clone(),
+        })
+        .collect();
+}
+
 /// No snapshot was received today (local day) and it is past the time the
 /// file was expected.
 fn file_missing(store: &Store, schedule: &Schedule, now_micros: i64) -> bool {
@@ -301,6 +334,7 @@ async fn fetch_and_import(
                 }
             };
             let name = path.display().to_string();
+            report.run.file = Some(name.clone());
             let input = prepare(config, &path, &name)?;
             import_input(config, store, input, &name, report).await?;
             // The file is done with only once its import is committed.
@@ -367,6 +401,7 @@ async fn sftp_run(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    report.run.file = Some(name.clone());
     let temp = stop.unless_stopped(connection.download(&file, &dest)).await??;
     let imported = async {
         let input = prepare(config, &temp, &name)?;
@@ -391,27 +426,22 @@ fn unsettled(report: &mut SyncReport, name: &str, settle: Duration) {
 }
 
 /// The input to import: the file itself, or its decrypted bytes (in memory
-/// only) when it is PGP-encrypted.
+/// only) when it is PGP-encrypted. The file is opened once: what is looked
+/// at, decrypted or imported is what that handle reads.
 fn prepare(config: &Config, path: &Path, name: &str) -> Result<Input, SyncError> {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
     let io = |source| SyncError::Io {
         path: path.to_owned(),
         source,
     };
+    let file = std::fs::File::open(path).map_err(io)?;
     let mut head = [0u8; 64];
-    let n = {
-        use std::io::Read;
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .map_err(io)?
-    };
+    let n = file.read_at(&mut head, 0).map_err(io)?;
     if !looks_encrypted(name, &head[..n]) {
-        return Ok(if path.display().to_string() == name {
-            Input::File(path.to_owned())
-        } else {
-            Input::Copy {
-                path: path.to_owned(),
-                name: name.to_owned(),
-            }
+        return Ok(Input::Opened {
+            file,
+            name: name.to_owned(),
         });
     }
     let Some(pgp) = &config.pgp else {
@@ -423,7 +453,8 @@ fn prepare(config: &Config, path: &Path, name: &str) -> Result<Input, SyncError>
     };
     let signer = pgp.require_signature_from.as_ref().map(|p| config.resolve(p));
     let keys = PgpKeys::load(&config.resolve(&pgp.secret_key), passphrase, signer.as_deref())?;
-    let message = std::fs::read(path).map_err(io)?;
+    let mut message = Vec::new();
+    (&file).read_to_end(&mut message).map_err(io)?;
     let bytes = decrypt(&keys, name, &message)?;
     Ok(Input::Bytes {
         name: name.to_owned(),

@@ -23,9 +23,11 @@ pub(super) struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    pub(super) fn new(config: &Config, plan: &'a ColumnPlan, key_field: Field) -> Decoder<'a> {
+    /// A decoder of rows in `encoding` (the file's, which a byte-order mark
+    /// may have set over the config's).
+    pub(super) fn new(config: &Config, encoding: Encoding, plan: &'a ColumnPlan, key_field: Field) -> Decoder<'a> {
         Decoder {
-            encoding: config.csv.encoding,
+            encoding,
             plan,
             key_field,
             list_sep: config.csv.list_separator.chars().next().unwrap_or(','),
@@ -116,7 +118,7 @@ impl<'a> Decoder<'a> {
         let out = self.values.field(Field::Email);
         out.clear();
         let fields = Fields::Bytes(record, self.encoding);
-        field_value(&fields, Field::Email, column, self.plan, self.list_sep, out).ok()?;
+        field_value(&fields, Field::Email, column, self.plan, self.list_sep, true, out).ok()?;
         (!out.is_empty()).then(|| batch.push_str(&self.values.fields[Field::Email as usize]))
     }
 }
@@ -158,6 +160,14 @@ impl Fields<'_> {
         }
     }
 
+    /// Field `i` as it is in the file.
+    fn bytes(&self, i: usize) -> &[u8] {
+        match self {
+            Fields::Text(r) => r.get(i).unwrap_or_default().as_bytes(),
+            Fields::Bytes(r, _) => r.get(i).unwrap_or_default(),
+        }
+    }
+
     /// Field `i` as text (the record has at least `i + 1` fields).
     fn get(&self, i: usize) -> Result<Cow<'_, str>, String> {
         match self {
@@ -186,22 +196,37 @@ fn check_row(
         })
     };
     if record.len() != plan.header.len() {
-        fail(
-            errors,
-            None,
-            format!("{} fields where the header has {}", record.len(), plan.header.len()),
-        );
+        let mut message = format!("{} fields where the header has {}", record.len(), plan.header.len());
+        // Too few fields, the last running over lines: most likely a quote
+        // opened there and never closed, which swallowed the rest.
+        let last = record.len().saturating_sub(1);
+        let lines_in = |i: usize| record.bytes(i).iter().filter(|&&b| b == b'\n').count() as u64;
+        if record.len() < plan.header.len() && lines_in(last) > 0 {
+            let opened = line + (0..last).map(lines_in).sum::<u64>();
+            message.push_str(&format!(
+                ": a quote opened on line {opened} is never closed (the value runs on over {} more lines)",
+                lines_in(last)
+            ));
+            fail(errors, Some(last), message);
+        } else {
+            fail(errors, None, message);
+        }
         return;
     }
     for (&field, &column) in &plan.field_columns {
-        if let Err(message) = field_value(record, field, column, plan, list_sep, values.field(field)) {
+        let identifier = field == key_field || field.is_identifier();
+        if let Err(message) = field_value(record, field, column, plan, list_sep, identifier, values.field(field)) {
             fail(errors, Some(column), message);
         }
     }
     for (i, (_, column)) in plan.custom.iter().enumerate() {
         match record.get(*column) {
             Ok(text) if text.len() > MAX_FIELD_BYTES => fail(errors, Some(*column), too_long(text.len())),
-            Ok(text) => normalize::push_collapsed(&mut values.custom[i], &text),
+            Ok(text) => {
+                if let Err(message) = normalize::push_canonical(&mut values.custom[i], &text, false) {
+                    fail(errors, Some(*column), message);
+                }
+            }
             Err(message) => fail(errors, Some(*column), message),
         }
     }
@@ -231,21 +256,23 @@ fn check_row(
     }
 }
 
-/// Reads `field` from `column` into `out` (empty): decoded, collapsed,
-/// translated, normalised and checked.
+/// Reads `field` from `column` into `out` (empty): decoded, made canonical
+/// (as an `identifier` of a person, or as text), translated, normalised
+/// and checked.
 fn field_value(
     record: &Fields<'_>,
     field: Field,
     column: usize,
     plan: &ColumnPlan,
     list_sep: char,
+    identifier: bool,
     out: &mut String,
 ) -> Result<(), String> {
     let text = record.get(column)?;
     if text.len() > MAX_FIELD_BYTES {
         return Err(too_long(text.len()));
     }
-    normalize::push_collapsed(out, &text);
+    normalize::push_canonical(out, &text, identifier)?;
     if let Some(table) = plan.translations.get(&field)
         && let Some(to) = table.get(&out.to_lowercase())
     {

@@ -29,12 +29,50 @@ pub enum IngestError {
         "{file}, line 1, column {column}: the header is not valid UTF-8; if the file comes from Excel, set csv.encoding = \"windows-1252\""
     )]
     HeaderEncoding { file: String, column: usize },
+    #[error(
+        "{file}: the file is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8 or Windows-1252: save it from Excel as \"CSV UTF-8\", or convert it (iconv -f UTF-16 -t UTF-8)"
+    )]
+    Utf16 { file: String },
+    #[error(
+        "{file}: the file is a PGP-encrypted message, not CSV: decrypt it first (gpg --decrypt), or let `ampsync sync` take it from the configured source with a [pgp] section"
+    )]
+    Encrypted { file: String },
+    #[error("{file}, line {line}{}: {}", column_text(column), too_long_text(*unclosed_quote, *cap))]
+    RecordTooLong {
+        file: String,
+        /// Where the unclosed quote opened, or else where the record starts.
+        line: u64,
+        column: Option<String>,
+        /// The record ran over lines: a quote opened on `line` is never closed.
+        unclosed_quote: bool,
+        /// The most bytes a record may have.
+        cap: usize,
+    },
     #[error("{file}: cannot read the file")]
     Read {
         file: String,
         #[source]
         source: csv::Error,
     },
+}
+
+fn column_text(column: &Option<String>) -> String {
+    column.as_ref().map(|c| format!(", column {c:?}")).unwrap_or_default()
+}
+
+fn too_long_text(unclosed_quote: bool, cap: usize) -> String {
+    if unclosed_quote {
+        format!(
+            "a quote opened here is never closed: the record runs on past {} KiB; nothing was imported",
+            cap / 1024
+        )
+    } else {
+        format!(
+            "the line is longer than {} KiB (a field holds at most {} bytes); nothing was imported",
+            cap / 1024,
+            super::MAX_FIELD_BYTES
+        )
+    }
 }
 
 fn quoted_list(items: &[String]) -> String {

@@ -1,5 +1,11 @@
 //! Ingest: a CSV file streamed into canonical rows.
 //!
+//! Its first bytes decide how it is read ([`sniff`]: a byte-order mark,
+//! CR-only line ends, or not CSV text at all). No record may grow past a
+//! cap (a quote never closed would make the rest of the file one record),
+//! and batches are bounded in rows and bytes, so memory is bounded whatever
+//! the input.
+//!
 //! Two threads share the work. The parser reads `csv::ByteRecord`s with
 //! buffers reused from row to row; each row is hashed as it is (a row hash,
 //! see [`rowhash`]) and decoded (UTF-8, or Windows-1252 when configured),
@@ -21,14 +27,16 @@ mod error;
 mod normalize;
 mod rowhash;
 mod seen;
+mod sniff;
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use ampsync_store::{Record, RecordHash, RowHash, hash_fields_with};
 
-use crate::config::Config;
+use crate::config::{Config, Encoding};
 use crate::fields::Field;
 use columns::ColumnPlan;
 use decode::Decoder;
@@ -44,9 +52,27 @@ const MAX_KEPT_ERRORS: usize = 1000;
 /// Rows per batch handed from the parser to the caller's thread.
 const BATCH_ROWS: usize = 2048;
 
+/// A batch is handed over early once it holds this many bytes, so rows of
+/// any size keep the batches ahead bounded in memory (2,048 typical rows
+/// are ~350 KB).
+const BATCH_BYTES: usize = 1 << 20;
+
 /// Batches the parser may run ahead by (~30 MB for typical rows): room for
 /// the caller to load its state meanwhile.
 const BATCHES_AHEAD: usize = 96;
+
+/// The most bytes a record may have, unless the header has so many columns
+/// that a valid record could be longer (see [`record_cap`]). A quote never
+/// closed would otherwise make the rest of the file one record, in memory.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Rows longer than this are decoded by the parser even when rows are
+/// looked up by hash first: no valid row is that long, and rows kept raw
+/// wait in the batches ahead.
+const MAX_RAW_ROW_BYTES: usize = 16 * 1024;
+
+/// The csv reader's buffer: how far it reads ahead of the record it parses.
+const CSV_BUFFER: usize = 64 * 1024;
 
 /// What ingest tells the caller about each row.
 #[derive(Debug)]
@@ -175,6 +201,9 @@ pub struct FileSummary {
     pub errors: Vec<RowError>,
     /// How many row errors there were in all.
     pub error_count: u64,
+    /// What looks wrong with the file as a whole, though it was read (a
+    /// file that looks UTF-8 read as Windows-1252).
+    pub warnings: Vec<String>,
 }
 
 /// A row as the parser hands it over: ranges into its batch's bytes.
@@ -218,8 +247,98 @@ impl Batch {
     }
 }
 
-/// The parser's result: rows read and the errors it found.
-type ParseOutcome = Result<(u64, Errors), IngestError>;
+/// What the parser found in the file.
+#[derive(Default)]
+struct Parsed {
+    /// Data rows read.
+    rows: u64,
+    errors: Errors,
+    /// Read with a legacy encoding: rows with non-ASCII text that is valid
+    /// UTF-8, and rows whose text is not.
+    utf8_rows: u64,
+    legacy_rows: u64,
+}
+
+/// Where the csv reader's input is cut off: a record may not grow past
+/// `cap` bytes from `start`. Set by the parser after each record, read by
+/// [`Feed`] (the two are on one thread; atomics make it `Send`).
+struct Cut {
+    start: AtomicU64,
+    cap: AtomicU64,
+    /// The input was cut off: the record being read is too long.
+    tripped: AtomicBool,
+}
+
+impl Cut {
+    fn new(cap: usize) -> Cut {
+        Cut {
+            start: AtomicU64::new(0),
+            cap: AtomicU64::new(cap as u64),
+            tripped: AtomicBool::new(false),
+        }
+    }
+
+    /// The next record starts at byte `at`.
+    fn record_at(&self, at: u64) {
+        self.start.store(at, Ordering::Relaxed);
+    }
+
+    fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::Relaxed)
+    }
+}
+
+/// The input as the csv reader gets it: old-Mac line ends (CR) read as
+/// `\n`, and an end where a record grows past its [`Cut`] (csv then ends
+/// the record there, and the parser reports it).
+struct Feed<'a, R> {
+    inner: R,
+    cr_to_lf: bool,
+    handed: u64,
+    cut: &'a Cut,
+}
+
+impl<R: Read> Read for Feed<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let cut = self.cut;
+        let limit = cut.start.load(Ordering::Relaxed) + cut.cap.load(Ordering::Relaxed) + CSV_BUFFER as u64;
+        let room = limit.saturating_sub(self.handed);
+        if room == 0 || cut.tripped() {
+            cut.tripped.store(true, Ordering::Relaxed);
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if self.cr_to_lf {
+            buf[..n].iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+        }
+        self.handed += n as u64;
+        Ok(n)
+    }
+}
+
+/// The most bytes a record under a header of `columns` may have: room for
+/// every field at its longest, quoted, each quote doubled.
+fn record_cap(columns: usize) -> usize {
+    MAX_RECORD_BYTES.max(columns * (2 * MAX_FIELD_BYTES + 3))
+}
+
+/// The error for a record cut off at its cap: where its last field (the
+/// one still open) starts, and whether it ran over lines (so it is quoted,
+/// and the quote is never closed).
+fn record_too_long(file: &str, record: &csv::ByteRecord, header: &[String], cap: usize) -> IngestError {
+    let start = record.position().map_or(1, |p| p.line());
+    let last = record.len().saturating_sub(1);
+    let newlines = |f: &[u8]| f.iter().filter(|&&b| b == b'\n').count() as u64;
+    let before: u64 = record.iter().take(last).map(newlines).sum();
+    IngestError::RecordTooLong {
+        file: file.to_owned(),
+        line: start + before,
+        column: header.get(last).cloned(),
+        unclosed_quote: record.get(last).is_some_and(|f| newlines(f) > 0),
+        cap,
+    }
+}
 
 /// Reads `reader` (a CSV file called `file` in messages) and hands every
 /// data row to `sink`, in file order. `expected_rows` sizes the duplicate
@@ -232,6 +351,25 @@ pub fn read_rows<R: Read + Send>(
     expected_rows: usize,
     sink: &mut impl RowSink,
 ) -> Result<FileSummary, IngestError> {
+    let read_error = |source| IngestError::Read {
+        file: file.to_owned(),
+        source,
+    };
+    let mut reader = reader;
+    let mut head = Vec::with_capacity(sniff::HEAD);
+    (&mut reader)
+        .take(sniff::HEAD as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| read_error(e.into()))?;
+    let sniffed = sniff::sniff(&head, config.csv.encoding, file)?;
+    let encoding = sniffed.encoding;
+    let cut = Cut::new(MAX_RECORD_BYTES);
+    let feed = Feed {
+        inner: io::Cursor::new(head).chain(reader),
+        cr_to_lf: sniffed.cr_only,
+        handed: 0,
+        cut: &cut,
+    };
     // Records end at `\n` only: csv's line numbers are off by one after a
     // `\r\n`, and ours must be exact. A trailing `\r` is whitespace, which
     // normalisation trims anyway.
@@ -240,24 +378,27 @@ pub fn read_rows<R: Read + Send>(
         .has_headers(false)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(reader);
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(feed);
     let mut record = csv::ByteRecord::new();
-    let read = csv.read_byte_record(&mut record).map_err(|source| IngestError::Read {
-        file: file.to_owned(),
-        source,
-    })?;
+    let read = csv.read_byte_record(&mut record).map_err(read_error)?;
+    if cut.tripped() {
+        return Err(record_too_long(file, &record, &[], MAX_RECORD_BYTES));
+    }
     if !read {
         return Err(IngestError::Empty { file: file.to_owned() });
     }
-    let header = decode::decode_header(&record, config.csv.encoding, file)?;
+    cut.record_at(csv.position().byte());
+    let header = decode::decode_header(&record, encoding, file)?;
     let plan = ColumnPlan::resolve(header, config, file)?;
+    cut.cap.store(record_cap(plan.header.len()) as u64, Ordering::Relaxed);
     let key_field = plan
         .field_columns
         .iter()
         .find(|&(_, &i)| i == plan.key_column)
         .map(|(f, _)| *f)
         .unwrap_or(Field::Email);
-    let row_key = rowhash::file_key(config, &plan, key_field);
+    let row_key = rowhash::file_key(config, encoding, &plan, key_field);
     let by_hash = sink.row_key(&row_key);
 
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
@@ -274,17 +415,20 @@ pub fn read_rows<R: Read + Send>(
         late: Errors::default(),
         scratch: Vec::with_capacity(512),
     };
-    let mut decoder = Decoder::new(config, &plan, key_field);
+    let mut decoder = Decoder::new(config, encoding, &plan, key_field);
     let mut one = Batch::default();
     let mut fields = csv::ByteRecord::new();
 
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(|| {
             let parser = Parser {
-                decoder: Decoder::new(config, &plan, key_field),
+                decoder: Decoder::new(config, encoding, &plan, key_field),
                 key: row_key,
                 by_hash,
                 by_hash_email: key_field != Field::Email,
+                legacy: encoding != Encoding::Utf8,
+                cut: &cut,
+                header: &plan.header,
             };
             parser.run(csv, file, full_tx, empty_rx)
         });
@@ -311,11 +455,24 @@ pub fn read_rows<R: Read + Send>(
         parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     let late = taker.late;
-    let (rows, mut errors) = parsed?;
+    let Parsed {
+        rows,
+        mut errors,
+        utf8_rows,
+        legacy_rows,
+    } = parsed?;
     if rows == 0 {
         return Err(IngestError::NoRows { file: file.to_owned() });
     }
     errors.merge(late);
+    let mut warnings = Vec::new();
+    if utf8_rows > 0 && legacy_rows == 0 {
+        warnings.push(format!(
+            "{file}: {utf8_rows} row(s) have non-ASCII text that is valid UTF-8, and none is Windows-1252 only, \
+             but csv.encoding = \"windows-1252\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: \
+             set csv.encoding = \"utf-8\""
+        ));
+    }
     let mut mapped: Vec<usize> = plan
         .field_columns
         .values()
@@ -333,6 +490,7 @@ pub fn read_rows<R: Read + Send>(
         mapped_columns,
         errors: errors.kept,
         error_count: errors.count,
+        warnings,
     })
 }
 
@@ -422,6 +580,10 @@ struct Parser<'a> {
     by_hash: bool,
     /// ... with their email read, for the duplicate check.
     by_hash_email: bool,
+    /// Read with a legacy encoding: rows that look UTF-8 are counted.
+    legacy: bool,
+    cut: &'a Cut,
+    header: &'a [String],
 }
 
 impl Parser<'_> {
@@ -433,29 +595,39 @@ impl Parser<'_> {
         file: &str,
         full: mpsc::SyncSender<Batch>,
         empty: mpsc::Receiver<Batch>,
-    ) -> ParseOutcome {
+    ) -> Result<Parsed, IngestError> {
         let mut record = csv::ByteRecord::new();
-        let mut errors = Errors::default();
-        let mut rows = 0u64;
+        let mut parsed = Parsed::default();
         let mut batch = Batch::default();
+        let cap = record_cap(self.header.len());
         loop {
             let more = csv.read_byte_record(&mut record).map_err(|source| IngestError::Read {
                 file: file.to_owned(),
                 source,
             })?;
+            if self.cut.tripped() {
+                return Err(record_too_long(file, &record, self.header, cap));
+            }
             if !more {
                 break;
             }
+            self.cut.record_at(csv.position().byte());
             if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
                 continue; // A blank line (`\r\n` reads as one field "\r").
             }
-            rows += 1;
+            parsed.rows += 1;
+            if self.legacy && !record.as_slice().is_ascii() {
+                match std::str::from_utf8(record.as_slice()) {
+                    Ok(_) => parsed.utf8_rows += 1,
+                    Err(_) => parsed.legacy_rows += 1,
+                }
+            }
             let line = record.position().map_or(0, |p| p.line());
             let start = batch.bytes.len();
             rowhash::pack(&record, &mut batch.bytes);
             let values = start..batch.bytes.len();
             let raw = rowhash::hash(&self.key, &batch.bytes[values.clone()]);
-            if self.by_hash {
+            if self.by_hash && values.len() <= MAX_RAW_ROW_BYTES {
                 let email = match self.by_hash_email {
                     true => self.decoder.email(&record, &mut batch),
                     false => Some(0..0),
@@ -473,9 +645,10 @@ impl Parser<'_> {
             } else {
                 // Decoded here: the raw fields were only needed for the hash.
                 batch.bytes.truncate(start);
-                self.decoder.decode(&mut record, line, raw, &mut batch, &mut errors);
+                self.decoder
+                    .decode(&mut record, line, raw, &mut batch, &mut parsed.errors);
             }
-            if batch.rows.len() == BATCH_ROWS {
+            if batch.rows.len() == BATCH_ROWS || batch.bytes.len() >= BATCH_BYTES {
                 let mut next = empty.try_recv().unwrap_or_default();
                 next.clear();
                 if full.send(std::mem::replace(&mut batch, next)).is_err() {
@@ -486,7 +659,7 @@ impl Parser<'_> {
         if !batch.rows.is_empty() {
             let _ = full.send(batch);
         }
-        Ok((rows, errors))
+        Ok(parsed)
     }
 }
 

@@ -1,6 +1,10 @@
 //! Value normalisation: what makes two spellings of the same value one, so
 //! cosmetic differences in a file cause no events.
 
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
+
 use crate::fields::{LANGUAGES, ROLES};
 
 /// Appends `src` trimmed, with inner runs of whitespace folded to one space.
@@ -19,19 +23,73 @@ pub(crate) fn push_collapsed(dst: &mut String, src: &str) {
     }
 }
 
-/// True when `b` is ASCII with no leading, trailing or repeated whitespace
-/// and no whitespace but single spaces: already in collapsed form.
-fn is_collapsed_ascii(b: &[u8]) -> bool {
-    if !b.is_ascii() {
-        return false;
+/// Appends `src` in its canonical form: Unicode NFC (identifiers: NFKC,
+/// which also folds fullwidth letters and digits, with zero-width
+/// characters and byte-order marks removed), then trimmed and with runs of
+/// whitespace folded to one space. A control character is refused.
+///
+/// So the same person spelled with a composed or a decomposed `ü`, or an
+/// employee ID with a stray zero-width space, is the same person.
+pub(crate) fn push_canonical(dst: &mut String, src: &str, identifier: bool) -> Result<(), String> {
+    if is_collapsed_ascii(src.as_bytes()) {
+        dst.push_str(src); // The common case: nothing to do.
+        return Ok(());
     }
+    if let Some((at, c)) = src.char_indices().find(|&(_, c)| is_refused_control(c)) {
+        return Err(format!(
+            "contains the control character U+{:04X} (character {} of the value)",
+            c as u32,
+            src[..at].chars().count() + 1
+        ));
+    }
+    if src.is_ascii() {
+        push_collapsed(dst, src);
+        return Ok(());
+    }
+    let stripped: Cow<'_, str> = if identifier && src.contains(is_invisible) {
+        Cow::Owned(src.chars().filter(|&c| !is_invisible(c)).collect())
+    } else {
+        Cow::Borrowed(src)
+    };
+    let normal: Cow<'_, str> = if identifier {
+        match is_nfkc_quick(stripped.chars()) {
+            IsNormalized::Yes => stripped,
+            _ => Cow::Owned(stripped.nfkc().collect()),
+        }
+    } else {
+        match is_nfc_quick(stripped.chars()) {
+            IsNormalized::Yes => stripped,
+            _ => Cow::Owned(stripped.nfc().collect()),
+        }
+    };
+    push_collapsed(dst, &normal);
+    Ok(())
+}
+
+/// Invisible characters that only ever get into identifiers by accident:
+/// zero-width space, non-joiner and joiner, word joiner, byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Control characters no field may hold: C0 but tab, line feed and carriage
+/// return (whitespace, folded like a space), DEL, and C1.
+fn is_refused_control(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || ('\u{7F}'..='\u{9F}').contains(&c)
+}
+
+/// True when `b` is printable ASCII with single spaces between words and
+/// none around them: already in canonical form.
+fn is_collapsed_ascii(b: &[u8]) -> bool {
     let mut after_space = true; // Also rejects a leading space.
     for &c in b {
-        if c.is_ascii_whitespace() || c == 0x0b {
-            if c != b' ' || after_space {
+        if c == b' ' {
+            if after_space {
                 return false;
             }
             after_space = true;
+        } else if !(0x20..0x7f).contains(&c) {
+            return false; // Other whitespace, a control character, or not ASCII.
         } else {
             after_space = false;
         }
@@ -211,7 +269,8 @@ mod tests {
     #[test]
     fn the_ascii_fast_path_agrees_with_folding() {
         for input in [
-            "", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "a\x0bb", "a\x0cb", "a\rb", "Zoë  Ng", "a\u{a0}b", "x y z",
+            "", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "a\x0bb", "a\x0cb", "a\rb", "Zoë  Ng", "a\u{a0}b",
+            "x y z", "a\x01b",
         ] {
             let mut fast = String::new();
             push_collapsed(&mut fast, input);
@@ -225,6 +284,44 @@ mod tests {
             assert_eq!(flag(input), want, "{input:?}");
         }
         assert!(flag("maybe").is_err());
+    }
+
+    fn canonical(src: &str, identifier: bool) -> Result<String, String> {
+        let mut out = String::new();
+        push_canonical(&mut out, src, identifier).map(|()| out)
+    }
+
+    #[test]
+    fn text_is_nfc_and_identifiers_nfkc_without_invisible_characters() {
+        let ok = |s: &str| Ok(s.to_owned());
+        // Composed and decomposed ü are one spelling.
+        assert_eq!(canonical("Mu\u{308}ller", false), ok("Müller"));
+        assert_eq!(canonical("Müller", false), ok("Müller"));
+        // Identifiers: a BOM, zero-width characters, fullwidth digits.
+        assert_eq!(canonical("\u{FEFF}E1010", true), ok("E1010"));
+        assert_eq!(canonical("E10\u{200B}10\u{2060}", true), ok("E1010"));
+        assert_eq!(canonical("Ｅ１０１０", true), ok("E1010"));
+        assert_eq!(canonical("ann\u{200D}@x.io", true), ok("ann@x.io"));
+        // Text keeps them (a joiner can be meaningful), but is NFC.
+        assert_eq!(canonical("Ｅ１", false), ok("Ｅ１"));
+        assert_eq!(canonical("  Zoë \u{3000} Ng ", false), ok("Zoë Ng"));
+        assert_eq!(canonical("Head\r\n of\tSales", false), ok("Head of Sales"));
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_any_field() {
+        for (value, code) in [
+            ("Dev\0ops", "U+0000 (character 4"),
+            ("\u{1b}[2J", "U+001B (character 1"),
+            ("a\u{7f}", "U+007F (character 2"),
+            ("Zoë\u{85}", "U+0085 (character 4"),
+            ("a\u{b}b", "U+000B (character 2"),
+        ] {
+            for identifier in [false, true] {
+                let err = canonical(value, identifier).expect_err(value);
+                assert!(err.contains(code), "{value:?}: {err}");
+            }
+        }
     }
 
     #[test]

@@ -11,16 +11,19 @@ use ampsync_store::RowHash;
 
 use super::columns::ColumnPlan;
 use super::{push_len, read_len};
-use crate::config::Config;
+use crate::config::{Config, Encoding};
 use crate::fields::Field;
 
 /// Bump when decoding, normalisation or validation changes what a row
 /// means: row hashes made before then stop matching.
-const DECODING_RULES: u32 = 1;
+/// 2: keys and emails NFKC without zero-width characters, text NFC,
+/// control characters refused, a UTF-8 byte-order mark over `csv.encoding`.
+const DECODING_RULES: u32 = 2;
 
-/// The row-hash key of a file read with `config` whose header resolved to
+/// The row-hash key of a file read with `config` and decoded as `encoding`
+/// (a byte-order mark may overrule the config), whose header resolved to
 /// `plan` (people keyed by `key_field`).
-pub(super) fn file_key(config: &Config, plan: &ColumnPlan, key_field: Field) -> [u8; 32] {
+pub(super) fn file_key(config: &Config, encoding: Encoding, plan: &ColumnPlan, key_field: Field) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_derive_key("ampsync row hash 2026-11-25");
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(&DECODING_RULES.to_le_bytes());
@@ -29,7 +32,7 @@ pub(super) fn file_key(config: &Config, plan: &ColumnPlan, key_field: Field) -> 
         "{:?}",
         (
             config.delimiter(),
-            config.csv.encoding,
+            encoding,
             &config.csv.list_separator,
             key_field,
             plan

@@ -40,6 +40,9 @@ pub struct ImportSummary {
     pub skipped_rows: Vec<RowError>,
     /// How long the import took (new snapshots only).
     pub elapsed_ms: Option<u64>,
+    /// What the reading noticed without refusing the file (a legacy code
+    /// page over valid UTF-8, and the like).
+    pub warnings: Vec<String>,
 }
 
 impl ImportSummary {
@@ -55,6 +58,7 @@ impl ImportSummary {
             reason: meta.held_because.clone(),
             skipped_rows: Vec::new(),
             elapsed_ms: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -67,6 +71,7 @@ impl From<&ImportOutcome> for ImportSummary {
             ImportOutcome::Imported(report) => ImportSummary {
                 skipped_rows: report.skipped.clone(),
                 elapsed_ms: Some(report.elapsed.as_millis() as u64),
+                warnings: report.warnings.clone(),
                 ..ImportSummary::of(ImportKind::Imported, &report.snapshot)
             },
         }
