@@ -217,6 +217,7 @@ mod tests {
             push: None,
             outcome: RunOutcome::NoNewFile,
             error: None,
+            row_errors: Vec::new(),
         };
         let err = append(&path, &record).expect_err("a link is refused");
         assert!(err.to_string().contains("is a symbolic link"), "{err}");
