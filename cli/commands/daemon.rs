@@ -141,6 +141,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                 for step in &report.steps {
                     say!("{}", super::sync::step_text(step));
                 }
+                for line in super::sync::row_error_lines(&report.run) {
+                    say!("{line}");
+                }
                 if let Some(push) = &report.push {
                     say!(
                         "pushed {} of {} events ({} waiting, {} failed)",

@@ -44,6 +44,9 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
         for step in &report.steps {
             say!("{}", step_text(step));
         }
+        for line in row_error_lines(&report.run) {
+            say!("{line}");
+        }
         if let Some(push) = &report.push {
             super::push::print_report(push, format)?;
         }
@@ -59,6 +62,17 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
 }
 
 /// A step of a run as a sentence.
+/// The refused rows a run recorded, one indented line each.
+pub fn row_error_lines(run: &ampsync_engine::runlog::RunRecord) -> Vec<String> {
+    run.row_errors
+        .iter()
+        .map(|e| match &e.column {
+            Some(column) => format!("  line {}, column {column:?}: {}", e.line, e.message),
+            None => format!("  line {}: {}", e.line, e.message),
+        })
+        .collect()
+}
+
 pub fn step_text(step: &SyncStep) -> String {
     match step {
         SyncStep::NoFile { place, pattern } => format!("no file matching {pattern:?} in {place}"),
