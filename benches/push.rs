@@ -100,32 +100,13 @@ struct Limited {
 /// A push of `n` creates to a sandbox admitting `limit` requests a second,
 /// starting at `start` requests a second.
 async fn run_limited(base: &Path, n: usize, limit: u32, start: f64) -> Limited {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let options = SandboxOptions {
-        teams: ["Engineering", "Sales", "Finance", "Support"]
-            .iter()
-            .map(|t| TeamSeed::from(*t))
-            .collect(),
-        faults: Faults {
-            rate_limit_per_second: Some(limit),
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
-    };
-    let defaults = SandboxOptions::default();
-    let sandbox = Sandbox::start(listener, options).await.expect("sandbox");
+    let sandbox = sandbox_with(Faults {
+        rate_limit_per_second: Some(limit),
+        ..Faults::default()
+    })
+    .await;
     let store = Arc::new(Store::open(base).expect("store"));
-    let client = Arc::new(
-        LearnAmpClient::new(
-            &ClientOptions {
-                base_url: sandbox.url(),
-                scopes: String::new(),
-                max_requests_per_second: start,
-            },
-            Credentials::new(defaults.client_id, defaults.client_secret),
-        )
-        .expect("client"),
-    );
+    let client = client_of(&sandbox, start);
     let plan = build_plan(&store, CallOptions { skip_invitation: true }).expect("plan");
     let options = PushOptions {
         concurrency: 8,
@@ -174,32 +155,13 @@ fn prepare(dir: &Path, n: usize) -> std::path::PathBuf {
 
 /// One timed push; returns seconds and requests sent.
 async fn run(store_path: &Path, n: usize, concurrency: usize, latency_ms: u64) -> (f64, u64) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let options = SandboxOptions {
-        teams: ["Engineering", "Sales", "Finance", "Support"]
-            .into_iter()
-            .map(TeamSeed::from)
-            .collect(),
-        faults: Faults {
-            latency_ms,
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
-    };
-    let defaults = SandboxOptions::default();
-    let sandbox = Sandbox::start(listener, options).await.expect("sandbox");
+    let sandbox = sandbox_with(Faults {
+        latency_ms,
+        ..Faults::default()
+    })
+    .await;
     let store = Arc::new(Store::open(store_path).expect("store"));
-    let client = Arc::new(
-        LearnAmpClient::new(
-            &ClientOptions {
-                base_url: sandbox.url(),
-                scopes: String::new(),
-                max_requests_per_second: 1e9,
-            },
-            Credentials::new(defaults.client_id, defaults.client_secret),
-        )
-        .expect("client"),
-    );
+    let client = client_of(&sandbox, 1e9);
     let plan = build_plan(&store, CallOptions { skip_invitation: true }).expect("plan");
     let options = PushOptions {
         concurrency,
@@ -214,4 +176,31 @@ async fn run(store_path: &Path, n: usize, concurrency: usize, latency_ms: u64) -
     assert_eq!(sandbox.users().len(), n, "every person created once");
     sandbox.shutdown().await;
     (seconds, report.requests)
+}
+
+/// A sandbox on loopback with the bench's teams and these faults.
+async fn sandbox_with(faults: Faults) -> Sandbox {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let options = SandboxOptions {
+        teams: ["Engineering", "Sales", "Finance", "Support"]
+            .into_iter()
+            .map(TeamSeed::from)
+            .collect(),
+        faults,
+        ..SandboxOptions::default()
+    };
+    Sandbox::start(listener, options).await.expect("sandbox")
+}
+
+/// A client of `sandbox` starting at `rate` requests a second.
+fn client_of(sandbox: &Sandbox, rate: f64) -> Arc<LearnAmpClient> {
+    let defaults = SandboxOptions::default();
+    let options = ClientOptions {
+        base_url: sandbox.url(),
+        scopes: String::new(),
+        max_requests_per_second: rate,
+    };
+    Arc::new(
+        LearnAmpClient::new(&options, Credentials::new(defaults.client_id, defaults.client_secret)).expect("client"),
+    )
 }
