@@ -2,8 +2,7 @@
 //! `store.keep_raw_days`: written back out byte for byte, and checked
 //! against the hash each snapshot recorded.
 
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
 use std::sync::mpsc;
 use std::thread::Scope;
 
@@ -24,12 +23,6 @@ pub enum RawError {
     #[error("the kept file of snapshot {id} cannot be decompressed")]
     Decompress {
         id: u64,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -158,18 +151,6 @@ fn kept(store: &Store, id: u64) -> Result<(Vec<u8>, [u8; 32]), RawError> {
     Ok((compressed, meta.file_hash))
 }
 
-/// Writes snapshot `id`'s exact bytes to `path` (fsynced); returns the length.
-pub fn export_snapshot(store: &Store, id: u64, path: &Path) -> Result<u64, RawError> {
-    let bytes = snapshot_bytes(store, id)?;
-    let write = |source| RawError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = std::fs::File::create(path).map_err(write)?;
-    file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(write)?;
-    Ok(bytes.len() as u64)
-}
-
 /// Every kept raw file checked against its snapshot's hash: the ids of the
 /// damaged ones, and how many were checked.
 pub fn verify_raw(store: &Store) -> Result<(u64, Vec<u64>), RawError> {
@@ -199,7 +180,7 @@ mod tests {
     fn verify_finds_kept_files_that_no_longer_match() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(&dir.path().join("s.redb")).expect("store");
-        let config = Config::parse("", Path::new("ampsync.toml")).expect("config");
+        let config = Config::parse("", std::path::Path::new("ampsync.toml")).expect("config");
         let mut hashes = Vec::new();
         for (n, text) in [
             "Email,First name,Last name\na@x.io,A,B\n",
