@@ -95,6 +95,7 @@ fn build(dir: &std::path::Path, people: usize, days: usize) -> (Store, String) {
             counts,
             absences: vec![],
             prune_raw_before: 0,
+            origin: Default::default(),
         };
         let based_on = store.log_end().expect("log end");
         store

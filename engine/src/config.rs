@@ -15,6 +15,7 @@ use croner::parser::{CronParser, Seconds};
 use serde::Deserialize;
 
 use crate::fields::{Field, LANGUAGES, ROLES};
+use crate::fingerprint::Fingerprint;
 use crate::learnamp::{ClientOptions, check_base_url, needed_scopes};
 
 /// The commented config `ampsync init` writes.
@@ -71,6 +72,9 @@ pub struct Config {
     /// The config file itself, for messages.
     #[serde(skip)]
     pub path: PathBuf,
+    /// How this config reads files (see [`Fingerprint`]).
+    #[serde(skip)]
+    pub fingerprint: Fingerprint,
 }
 
 /// `[store]`
@@ -549,6 +553,7 @@ impl Config {
         let mut config: Config = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.path = path.to_owned();
+        config.fingerprint = Fingerprint::of_text(text).map_err(|e| parse_error(path, text, &e))?;
         config.validate(path)?;
         Ok(config)
     }

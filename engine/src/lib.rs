@@ -6,6 +6,7 @@ pub mod clock;
 mod config;
 mod diff;
 mod fields;
+pub mod fingerprint;
 mod import;
 mod index;
 mod ingest;
@@ -36,6 +37,7 @@ pub use config::{
 };
 pub use diff::{DiffPolicy, Incoming, apply, decide, diff, field_changes};
 pub use fields::{Field, LANGUAGES, ROLES};
+pub use fingerprint::Fingerprint;
 pub use import::{ImportError, ImportOutcome, ImportReport, Input, import};
 pub use index::{Lookup, StateIndex};
 pub use ingest::{FileLayout, FileSummary, IngestError, MAX_FIELD_BYTES, Row, RowError, RowEvent, read_rows};

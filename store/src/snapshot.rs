@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::SnapshotOrigin;
+
 /// What became of an import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SnapshotStatus {
@@ -68,6 +70,8 @@ pub struct NewSnapshot {
     /// Raw files of snapshots received before this time (µs) are pruned in
     /// the same transaction; 0 prunes nothing.
     pub prune_raw_before: i64,
+    /// How the file was read (kept beside the snapshot, see `origin.rs`).
+    pub origin: SnapshotOrigin,
 }
 
 impl NewSnapshot {

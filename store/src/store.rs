@@ -250,12 +250,12 @@ impl Store {
         raw: Option<&mut dyn Read>,
         rows: Option<FileRows>,
     ) -> Result<AppendOutcome, StoreError> {
-        if self.snapshot_by_hash(&snapshot.file_hash)?.is_none() {
+        if self.already_read(&snapshot.file_hash, &snapshot.origin)?.is_none() {
             self.check_time_before_writing(snapshot.received)?;
         }
         let txn = self.write()?;
         let meta = {
-            if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
+            if let Some(meta) = crate::origin::already_read_in(&txn, &snapshot.file_hash, &snapshot.origin)? {
                 return Ok(AppendOutcome::AlreadyImported(meta));
             }
             check_log_end(&txn, based_on)?;
@@ -280,8 +280,9 @@ impl Store {
                 Some((_, last)) => last,
                 None => last_seq(&txn.open_table(EVENTS)?)?,
             };
+            let origin = snapshot.origin;
             let meta = snapshot.into_meta(id, SnapshotStatus::Applied, range, log_end, None);
-            record_snapshot(&txn, &meta)?;
+            record_snapshot(&txn, &meta, &origin)?;
             meta
         };
         txn.commit()?;
@@ -299,12 +300,12 @@ impl Store {
         events: impl IntoIterator<Item = (String, EventKind)>,
         raw: Option<&mut dyn Read>,
     ) -> Result<AppendOutcome, StoreError> {
-        if self.snapshot_by_hash(&snapshot.file_hash)?.is_none() {
+        if self.already_read(&snapshot.file_hash, &snapshot.origin)?.is_none() {
             self.check_time_before_writing(snapshot.received)?;
         }
         let txn = self.write()?;
         let meta = {
-            if let Some(meta) = imported_as(&txn, &snapshot.file_hash)? {
+            if let Some(meta) = crate::origin::already_read_in(&txn, &snapshot.file_hash, &snapshot.origin)? {
                 return Ok(AppendOutcome::AlreadyImported(meta));
             }
             check_time(&txn, snapshot.received)?;
@@ -316,8 +317,9 @@ impl Store {
                     held.insert((id, n as u64), codec::encode("held_events", &event)?.as_slice())?;
                 }
             }
+            let origin = snapshot.origin;
             let meta = snapshot.into_meta(id, SnapshotStatus::Held, None, based_on, Some(reason));
-            record_snapshot(&txn, &meta)?;
+            record_snapshot(&txn, &meta, &origin)?;
             meta
         };
         txn.commit()?;
@@ -373,8 +375,8 @@ impl Store {
             let mut meta = held_snapshot(&txn, id)?;
             txn.open_table(HELD_EVENTS)?
                 .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
-            txn.open_table(SNAPSHOT_BY_HASH)?.remove(&meta.file_hash)?;
             meta.status = SnapshotStatus::Rejected;
+            crate::origin::unindex_rejected(&txn, &meta)?;
             txn.open_table(SNAPSHOTS)?
                 .insert(id, codec::encode("snapshots", &meta)?.as_slice())?;
             meta
@@ -847,28 +849,18 @@ fn encode_events(
     Ok(())
 }
 
-/// The snapshot that imported a file with this hash, if any.
-fn imported_as(txn: &WriteTransaction, file_hash: &[u8; 32]) -> Result<Option<SnapshotMeta>, StoreError> {
-    let Some(id) = txn.open_table(SNAPSHOT_BY_HASH)?.get(file_hash)?.map(|g| g.value()) else {
-        return Ok(None);
-    };
-    match txn.open_table(SNAPSHOTS)?.get(id)? {
-        Some(v) => Ok(Some(codec::decode("snapshots", v.value())?)),
-        None => Err(StoreError::NoSuchSnapshot(id)),
-    }
-}
-
 /// The id the next snapshot gets.
 fn next_snapshot_id(txn: &WriteTransaction) -> Result<u64, StoreError> {
     Ok(txn.open_table(SNAPSHOTS)?.last()?.map_or(1, |(k, _)| k.value() + 1))
 }
 
-/// Stores a new snapshot and its hash → id entry.
-fn record_snapshot(txn: &WriteTransaction, meta: &SnapshotMeta) -> Result<(), StoreError> {
+/// Stores a new snapshot, how it read its file, and its hash → id entry
+/// (the latest read of the same bytes is the one the idempotency check sees).
+fn record_snapshot(txn: &WriteTransaction, meta: &SnapshotMeta, origin: &crate::SnapshotOrigin) -> Result<(), StoreError> {
     txn.open_table(SNAPSHOTS)?
         .insert(meta.id, codec::encode("snapshots", meta)?.as_slice())?;
     txn.open_table(SNAPSHOT_BY_HASH)?.insert(&meta.file_hash, meta.id)?;
-    Ok(())
+    crate::origin::record(txn, meta.id, origin)
 }
 
 /// Snapshot `id`, which must be held (for `approve` and `reject`).
@@ -954,6 +946,9 @@ const RAW_CHUNK: usize = (1 << 20) - 4096;
 fn store_raw(txn: &WriteTransaction, hash: &[u8; 32], raw: Option<&mut dyn Read>) -> Result<(), StoreError> {
     let Some(raw) = raw else { return Ok(()) };
     let mut table = txn.open_table(RAW)?;
+    // The same bytes kept before (a re-import): replaced whole, so no
+    // chunk of the old copy outlives it.
+    table.retain_in((hash, 0)..=(hash, u64::MAX), |_, _| false)?;
     let mut chunk = vec![0u8; RAW_CHUNK];
     for n in 0u64.. {
         let mut filled = 0;
@@ -976,12 +971,13 @@ fn store_raw(txn: &WriteTransaction, hash: &[u8; 32], raw: Option<&mut dyn Read>
     Ok(())
 }
 
-/// Drops the raw files of snapshots received before `before`.
+/// Drops the raw files of snapshots received before `before`, but for
+/// those a later snapshot (a re-import of the same bytes) still keeps.
 fn prune_raw(txn: &WriteTransaction, before: i64) -> Result<(), StoreError> {
     if before <= 0 {
         return Ok(());
     }
-    let old: Vec<[u8; 32]> = txn
+    let metas: Vec<SnapshotMeta> = txn
         .open_table(SNAPSHOTS)?
         .iter()?
         .map(|entry| {
@@ -989,9 +985,14 @@ fn prune_raw(txn: &WriteTransaction, before: i64) -> Result<(), StoreError> {
                 .map_err(StoreError::from)
                 .and_then(|(_, v)| codec::decode::<SnapshotMeta>("snapshots", v.value()))
         })
-        .filter(|m| m.as_ref().map_or(true, |m| m.received < before))
-        .map(|m| m.map(|m| m.file_hash))
         .collect::<Result<_, _>>()?;
+    let recent: std::collections::HashSet<[u8; 32]> =
+        metas.iter().filter(|m| m.received >= before).map(|m| m.file_hash).collect();
+    let old: std::collections::HashSet<[u8; 32]> = metas
+        .iter()
+        .filter(|m| m.received < before && !recent.contains(&m.file_hash))
+        .map(|m| m.file_hash)
+        .collect();
     let mut raw = txn.open_table(RAW)?;
     for hash in &old {
         raw.retain_in((hash, 0)..=(hash, u64::MAX), |_, _| false)?;
@@ -1017,6 +1018,7 @@ mod tests {
             counts: Counts::default(),
             absences: vec![],
             prune_raw_before: 0,
+            origin: Default::default(),
         }
     }
 

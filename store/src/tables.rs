@@ -33,3 +33,6 @@ pub(crate) const RAW: TableDefinition<(&[u8; 32], u64), &[u8]> = TableDefinition
 /// Block number → packed (key, active, record hash prefix) of every person
 /// in `state`, in key order: what an import reads (see `digest.rs`).
 pub(crate) const STATE_DIGEST: TableDefinition<u64, &[u8]> = TableDefinition::new("state_digest");
+/// Snapshot id → how it read its file: config fingerprint, re-import of
+/// which snapshot (see `origin.rs`). Snapshots from before it have none.
+pub(crate) const SNAPSHOT_ORIGIN: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshot_origin");

@@ -206,6 +206,7 @@ mod tests {
             counts: Counts::default(),
             absences: vec![],
             prune_raw_before: 0,
+            origin: Default::default(),
         };
         let events = ["a", "b", "c"].iter().map(|k| {
             (

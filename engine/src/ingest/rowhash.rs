@@ -18,7 +18,7 @@ use crate::fields::Field;
 /// means: row hashes made before then stop matching.
 /// 2: keys and emails NFKC without zero-width characters, text NFC,
 /// control characters refused, a UTF-8 byte-order mark over `csv.encoding`.
-const DECODING_RULES: u32 = 2;
+pub(crate) const DECODING_RULES: u32 = 2;
 
 /// The row-hash key of a file read with `config` and decoded as `encoding`
 /// (a byte-order mark may overrule the config), whose header resolved to
