@@ -41,6 +41,8 @@ enum Command {
     Init(commands::init::Args),
     /// Import a file: snapshot, diff, append events.
     Import(commands::import::Args),
+    /// Read snapshot N's kept file again through the current config (after a mapping fix).
+    Reimport(commands::reimport::Args),
     /// List imports: id, time, file hash, source, counts, status.
     Snapshots,
     /// The event log, filtered.
@@ -119,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Init(args) => commands::init::run(&cli.config, cli.format, args),
         Command::Import(args) => commands::import::run(&cli.config, cli.format, args),
+        Command::Reimport(args) => commands::reimport::run(&cli.config, cli.format, args),
         Command::Snapshots => commands::snapshots::run(&cli.config, cli.format),
         Command::Events(args) => commands::events::run(&cli.config, cli.format, args),
         Command::History(args) => commands::history::run(&cli.config, cli.format, args),

@@ -14,7 +14,7 @@ use std::io::Write;
 
 use ampsync_engine::FieldValue;
 use ampsync_engine::clock::format_micros;
-use ampsync_engine::store::{Cause, Delivery, Event, EventKind, FieldChange, SnapshotMeta};
+use ampsync_engine::store::{Cause, Delivery, Event, EventKind, FieldChange, SnapshotMeta, SnapshotOrigin};
 use serde_json::{Value, json};
 
 /// How many row errors are printed before "… and N more".
@@ -143,8 +143,35 @@ pub fn short_hex(bytes: &[u8]) -> String {
     hex(&bytes[..bytes.len().min(6)])
 }
 
-/// Snapshots by id, to name the file each event came from.
-pub type Snapshots = BTreeMap<u64, SnapshotMeta>;
+/// Snapshots by id, with how each read its file: to name the file each
+/// event came from, and the snapshot it re-imported.
+#[derive(Debug, Default)]
+pub struct Snapshots {
+    metas: BTreeMap<u64, SnapshotMeta>,
+    origins: BTreeMap<u64, SnapshotOrigin>,
+}
+
+impl Snapshots {
+    /// Snapshot `id`.
+    pub fn get(&self, id: &u64) -> Option<&SnapshotMeta> {
+        self.metas.get(id)
+    }
+
+    /// How snapshot `id` read its file (`None`: recorded before fingerprints).
+    pub fn origin(&self, id: u64) -> Option<&SnapshotOrigin> {
+        self.origins.get(&id)
+    }
+
+    /// The snapshot whose file an event's snapshot read again, if it was a re-import.
+    pub fn reimport_of(&self, event: &Event) -> Option<u64> {
+        event
+            .body
+            .cause
+            .snapshot()
+            .and_then(|id| self.origin(id))
+            .and_then(|o| o.reimport_of)
+    }
+}
 
 /// A cause as a phrase: "import of snapshot 2".
 pub fn cause_text(cause: &Cause) -> String {
@@ -231,6 +258,7 @@ pub fn event_json(event: &Event, delivery: &Delivery, snapshots: &Snapshots) -> 
         "cause": cause_json(&event.body.cause),
         "source": snapshot.map(|s| s.source.clone()),
         "file_hash": snapshot.map(|s| hex(&s.file_hash)),
+        "reimport_of": snapshots.reimport_of(event),
         "changes": event.body.kind.changes().iter().map(change_json).collect::<Vec<_>>(),
         "delivery": delivery_json(delivery),
         "prev_hash": hex(&event.prev_hash),
@@ -343,7 +371,10 @@ pub fn events_csv(events: &[(Event, Delivery)], snapshots: &Snapshots) -> anyhow
 
 /// All snapshots by id.
 pub fn snapshot_map(store: &ampsync_engine::store::Store) -> anyhow::Result<Snapshots> {
-    Ok(store.snapshots()?.into_iter().map(|s| (s.id, s)).collect())
+    Ok(Snapshots {
+        metas: store.snapshots()?.into_iter().map(|s| (s.id, s)).collect(),
+        origins: store.origins()?,
+    })
 }
 
 #[cfg(test)]

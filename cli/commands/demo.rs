@@ -89,7 +89,9 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             super::push::deliver(&config, store.clone(), credentials.clone())
         })?;
         if json {
-            days.push(json!({"time": now, "import": ImportSummary::from(&outcome), "push": report}));
+            let origin = store.origin(super::import::outcome_id(&outcome))?;
+            let summary = ImportSummary::from(&outcome).with_origin(origin.as_ref());
+            days.push(json!({"time": now, "import": summary, "push": report}));
         } else {
             super::push::print_report(&report, format)?;
         }

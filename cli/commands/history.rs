@@ -31,10 +31,13 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         Format::Table => {
             say!("history of {key}");
             for (e, d) in &events {
-                let source = match output::event_snapshot(e, &snapshots) {
+                let mut source = match output::event_snapshot(e, &snapshots) {
                     Some(s) => format!(" from {} (blake3 {})", s.source, short_hex(&s.file_hash)),
                     None => String::new(),
                 };
+                if let Some(n) = snapshots.reimport_of(e) {
+                    source.push_str(&format!(", re-import of snapshot {n}"));
+                }
                 say!(
                     "#{} {} {} by {}{} [{}]",
                     e.seq,

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use ampsync_engine::clock::format_micros;
+use ampsync_engine::fingerprint::short;
 use ampsync_engine::{ImportOutcome, ImportSummary, Input, import};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -44,8 +45,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         bar.finish_and_clear();
     }
     let outcome = outcome?;
+    let origin = store.origin(outcome_id(&outcome))?;
     if format == Format::Json {
-        output::json(&ImportSummary::from(&outcome))?;
+        output::json(&ImportSummary::from(&outcome).with_origin(origin.as_ref()))?;
         return Ok(match outcome {
             ImportOutcome::Held(_) => Exit::Held,
             _ => Exit::Success,
@@ -66,23 +68,39 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             );
             return Ok(Exit::Held);
         }
-        ImportOutcome::AlreadyImported(meta) => {
-            say!(
-                "{} was already imported as snapshot {} on {} (blake3 {}): nothing to do",
+        ImportOutcome::AlreadyImported(meta) => match origin {
+            Some(origin) => say!(
+                "{} was already imported as snapshot {} on {} (blake3 {}, config {}): nothing to do",
                 name,
                 meta.id,
                 format_micros(meta.received),
-                short_hex(&meta.file_hash)
-            );
-        }
+                short_hex(&meta.file_hash),
+                short(&origin.fingerprint)
+            ),
+            None => {
+                say!(
+                    "{} was already imported as snapshot {} on {} (blake3 {}): nothing to do",
+                    name,
+                    meta.id,
+                    format_micros(meta.received),
+                    short_hex(&meta.file_hash)
+                );
+                say!(
+                    "(it was read before config fingerprints were recorded: `ampsync reimport {}` reads it again \
+                     with the current config)",
+                    meta.id
+                );
+            }
+        },
         ImportOutcome::Imported(report) => {
             let s = &report.snapshot;
             let c = s.counts;
             say!(
-                "imported {} as snapshot {} (blake3 {}) in {:.2} s",
+                "imported {} as snapshot {} (blake3 {}, config {}) in {:.2} s",
                 name,
                 s.id,
                 short_hex(&s.file_hash),
+                config.fingerprint,
                 report.elapsed.as_secs_f64()
             );
             output::table(
@@ -106,4 +124,12 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }
     }
     Ok(Exit::Success)
+}
+
+/// The snapshot an import ended with (new, held or found).
+pub(crate) fn outcome_id(outcome: &ImportOutcome) -> u64 {
+    match outcome {
+        ImportOutcome::AlreadyImported(meta) | ImportOutcome::Held(meta) => meta.id,
+        ImportOutcome::Imported(report) => report.snapshot.id,
+    }
 }

@@ -15,6 +15,7 @@ pub mod keygen;
 pub mod plan;
 pub mod push;
 pub mod reconcile;
+pub mod reimport;
 pub mod retry;
 pub mod rollback;
 pub mod sandbox;

@@ -1,8 +1,12 @@
-//! `ampsync snapshots`: the imports, oldest first.
+//! `ampsync snapshots`: the imports, oldest first, each with the config
+//! fingerprint it read its file with and, for a re-import, the snapshot
+//! whose file it read again.
 
 use std::path::Path;
 
 use ampsync_engine::clock::format_micros;
+use ampsync_engine::fingerprint::short;
+use ampsync_engine::store::SnapshotMeta;
 use serde_json::json;
 
 use crate::Exit;
@@ -11,6 +15,8 @@ use crate::output::{self, Format, hex, short_hex};
 pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let (_, store) = super::open(config_path)?;
     let snapshots = store.snapshots()?;
+    let origins = store.origins()?;
+    let origin = |s: &SnapshotMeta| origins.get(&s.id);
     match format {
         Format::Json => output::json(&json!(
             snapshots
@@ -28,6 +34,8 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                     "reactivated": s.counts.reactivated,
                     "skipped": s.counts.skipped,
                     "status": s.status.name(),
+                    "fingerprint": origin(s).map(|o| hex(&o.fingerprint)),
+                    "reimport_of": origin(s).and_then(|o| o.reimport_of),
                 }))
                 .collect::<Vec<_>>()
         ))?,
@@ -47,10 +55,15 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                     "reactivated",
                     "skipped",
                     "status",
+                    "fingerprint",
+                    "reimport_of",
                 ],
             )?;
             for s in &snapshots {
-                output::csv_record(&mut w, row(s, hex(&s.file_hash)))?;
+                let mut row = row(s, hex(&s.file_hash));
+                row.push(origin(s).map(|o| hex(&o.fingerprint)).unwrap_or_default());
+                row.push(origin(s).and_then(|o| o.reimport_of).map(|n| n.to_string()).unwrap_or_default());
+                output::csv_record(&mut w, row)?;
             }
             w.flush()?;
         }
@@ -67,8 +80,21 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
                 "REACTIVATED",
                 "SKIPPED",
                 "STATUS",
+                "CONFIG",
+                "ORIGIN",
             ],
-            snapshots.iter().map(|s| row(s, short_hex(&s.file_hash))),
+            snapshots.iter().map(|s| {
+                let mut row = row(s, short_hex(&s.file_hash));
+                // A snapshot from before fingerprints: its config is not known.
+                row.push(origin(s).map_or_else(|| "-".to_owned(), |o| short(&o.fingerprint)));
+                row.push(
+                    origin(s)
+                        .and_then(|o| o.reimport_of)
+                        .map(|n| format!("reimport of {n}"))
+                        .unwrap_or_default(),
+                );
+                row
+            }),
         )?,
     }
     Ok(Exit::Success)
@@ -76,7 +102,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
 
 /// One snapshot's columns, with its hash as given (full for CSV, short for
 /// the table).
-fn row(s: &ampsync_engine::store::SnapshotMeta, hash: String) -> Vec<String> {
+fn row(s: &SnapshotMeta, hash: String) -> Vec<String> {
     let c = s.counts;
     vec![
         s.id.to_string(),

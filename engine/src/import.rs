@@ -1,6 +1,7 @@
 //! An import: one file turned into a snapshot and its events.
 //!
-//! 1. blake3 of the exact bytes; a file already imported stops here.
+//! 1. blake3 of the exact bytes; a file already read with the same config
+//!    fingerprint stops here (see `ampsync_store::Store::already_read`).
 //! 2. The state index is loaded from the store (keys, active flags, hashes).
 //! 3. The file is streamed through ingest; each row is looked up in the
 //!    index, first by its row hash (yesterday's exact bytes need no
@@ -19,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ampsync_store::{
-    AppendOutcome, Counts, EventKind, FileRows, NewSnapshot, RowHash, SnapshotMeta, SnapshotStatus, Store, StoreError,
+    AppendOutcome, Counts, EventKind, FileRows, NewSnapshot, RowHash, SnapshotMeta, SnapshotOrigin, SnapshotStatus, Store,
+    StoreError,
 };
 
 use crate::clock::{self, ClockError};
@@ -89,6 +91,18 @@ pub fn import(
     input: &Input,
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<ImportOutcome, ImportError> {
+    import_as(store, config, input, progress, None)
+}
+
+/// [`import`], recording the snapshot as a re-import of `reimport_of`
+/// when given (see `reimport.rs`).
+pub(crate) fn import_as(
+    store: &Store,
+    config: &Config,
+    input: &Input,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    reimport_of: Option<u64>,
+) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let received = clock::now_micros()?;
     let name = input.name();
@@ -103,7 +117,12 @@ pub fn import(
     let (file_hash, bytes) = opened.hash().map_err(read_error)?;
     #[cfg(test)]
     tests::after_hash();
-    if let Some(meta) = store.snapshot_by_hash(&file_hash)? {
+    // The same bytes read the same way before: nothing to do.
+    let origin = SnapshotOrigin {
+        fingerprint: config.fingerprint.bytes(),
+        reimport_of,
+    };
+    if let Some(meta) = store.already_read(&file_hash, &origin)? {
         tracing::info!(snapshot = meta.id, "{name} was already imported");
         return Ok(ImportOutcome::AlreadyImported(meta));
     }
@@ -122,6 +141,7 @@ pub fn import(
             file_hash,
             bytes,
             received,
+            origin,
         };
         let stream = Tee::new(opened.reader(), to_raw);
         import_new(store, config, stream, progress, new, raw).map(|outcome| match outcome {
@@ -140,6 +160,7 @@ struct NewFile<'a> {
     file_hash: [u8; 32],
     bytes: u64,
     received: i64,
+    origin: SnapshotOrigin,
 }
 
 fn import_new(
@@ -155,6 +176,7 @@ fn import_new(
         file_hash,
         bytes,
         received,
+        origin,
     } = new;
     let read_error = |source| ImportError::Read {
         path: PathBuf::from(name),
@@ -273,6 +295,7 @@ fn import_new(
             0 => 0,
             days => received - i64::from(days) * 86_400_000_000,
         },
+        origin,
     };
     let reason = hold_reason(store, config, &summary, counts, index.active() as u64)?;
     tracing::debug!(events = counts.events(), "writing the snapshot and its events");

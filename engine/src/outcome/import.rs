@@ -1,7 +1,7 @@
 //! What one import did, as a value: imported, held or already imported,
 //! with the snapshot's counts and the rows it skipped.
 
-use ampsync_store::{Counts, SnapshotMeta};
+use ampsync_store::{Counts, SnapshotMeta, SnapshotOrigin};
 use serde::Serialize;
 
 use crate::clock::format_micros;
@@ -43,6 +43,22 @@ pub struct ImportSummary {
     /// What the reading noticed without refusing the file (a legacy code
     /// page over valid UTF-8, and the like).
     pub warnings: Vec<String>,
+    /// The config fingerprint the snapshot read its file with, lower-case
+    /// hex (`None`: recorded before fingerprints were).
+    pub fingerprint: Option<String>,
+    /// The snapshot whose kept file this one read again (`reimport N`).
+    pub reimport_of: Option<u64>,
+}
+
+impl ImportSummary {
+    /// The summary with how the snapshot read its file (`Store::origin`).
+    pub fn with_origin(self, origin: Option<&SnapshotOrigin>) -> Self {
+        ImportSummary {
+            fingerprint: origin.map(|o| o.fingerprint.iter().map(|b| format!("{b:02x}")).collect()),
+            reimport_of: origin.and_then(|o| o.reimport_of),
+            ..self
+        }
+    }
 }
 
 impl ImportSummary {
@@ -59,6 +75,8 @@ impl ImportSummary {
             skipped_rows: Vec::new(),
             elapsed_ms: None,
             warnings: Vec::new(),
+            fingerprint: None,
+            reimport_of: None,
         }
     }
 }
