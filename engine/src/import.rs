@@ -351,9 +351,10 @@ fn hold_reason(
     let last_applied = snapshots.iter().rev().find(|s| s.status == SnapshotStatus::Applied);
     let lost: Vec<String> = last_applied
         .map(|s| {
+            // Lost from the file, not merely no longer mapped (a mapping fix).
             s.mapped_columns
                 .iter()
-                .filter(|c| !summary.mapped_columns.contains(c))
+                .filter(|c| !summary.mapped_columns.contains(c) && !summary.header.contains(c))
                 .cloned()
                 .collect()
         })
