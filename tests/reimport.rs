@@ -141,10 +141,14 @@ fn importing_the_same_file_after_a_mapping_fix_reads_it_again() {
         ]
     );
     let table = env.run(&["snapshots"]).expect_code(0).stdout;
-    assert!(table.contains("CONFIG") && table.contains(&fixed_fingerprint[..8]), "{table}");
+    assert!(
+        table.contains("CONFIG") && table.contains(&fixed_fingerprint[..8]),
+        "{table}"
+    );
     let text = env.run(&["import", "day1.csv"]).expect_code(0).stdout;
     assert!(
-        text.contains("already imported as snapshot 2") && text.contains(&format!("config {}", &fixed_fingerprint[..8])),
+        text.contains("already imported as snapshot 2")
+            && text.contains(&format!("config {}", &fixed_fingerprint[..8])),
         "{text}"
     );
 }
@@ -177,7 +181,10 @@ fn reimport_reads_the_kept_file_through_the_fixed_config_and_names_its_origin() 
     assert_eq!(outcome(&again), ("already_imported", 2, Some(1)));
     let out = env.run(&["snapshots", "--format", "json"]).expect_code(0).json();
     assert_eq!(out.as_array().map(Vec::len), Some(2));
-    assert_eq!((&out[1]["reimport_of"], &out[0]["reimport_of"]), (&json!(1), &Value::Null));
+    assert_eq!(
+        (&out[1]["reimport_of"], &out[0]["reimport_of"]),
+        (&json!(1), &Value::Null)
+    );
 
     // Where the change came from: snapshots, history, events.
     let table = env.run(&["snapshots"]).expect_code(0).stdout;
@@ -207,12 +214,17 @@ fn a_reimport_is_held_by_the_safeguards_like_an_import() {
     let file = env.write("day1.csv", DAY1);
     env.import_at("2026-11-24T06:30:00Z", &file);
     // The default policy: changing everyone's title is above max_change_percent.
-    set_config(&env, "[store]\npath = \"ampsync.redb\"\n[mapping]\njobTitle = \"Job title\"\n");
+    set_config(
+        &env,
+        "[store]\npath = \"ampsync.redb\"\n[mapping]\njobTitle = \"Job title\"\n",
+    );
     env.now = "2026-11-24T07:00:00Z".into();
     let held = env.run(&["reimport", "1", "--format", "json"]).expect_code(3).json();
     assert_eq!(outcome(&held), ("held", 2, Some(1)));
     assert!(
-        held["reason"].as_str().is_some_and(|r| r.contains("max_change_percent")),
+        held["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("max_change_percent")),
         "{held}"
     );
     assert_eq!(env.json(&["show", "E1"])["record"]["jobTitle"], json!("CC-10"));
@@ -224,7 +236,10 @@ fn a_reimport_is_held_by_the_safeguards_like_an_import() {
     env.run(&["approve", "2", "--no-push"]).expect_code(0);
     assert_eq!(env.json(&["show", "E1"])["record"]["jobTitle"], json!("Engineer"));
     let history = env.json(&["history", "E1"]);
-    assert_eq!(history["events"][1]["cause"], json!({"type": "approval", "snapshot": 2}));
+    assert_eq!(
+        history["events"][1]["cause"],
+        json!({"type": "approval", "snapshot": 2})
+    );
     assert_eq!(history["events"][1]["reimport_of"], json!(1));
 }
 
@@ -243,9 +258,15 @@ fn a_reimport_that_cannot_happen_says_why_and_changes_nothing() {
 
     env.now = "2026-11-23T08:00:00Z".into();
     let cases = [
-        ("1", "the file of snapshot 1 is no longer kept: kept files are pruned after store.keep_raw_days (now 1)"),
+        (
+            "1",
+            "the file of snapshot 1 is no longer kept: kept files are pruned after store.keep_raw_days (now 1)",
+        ),
         ("99", "no snapshot 99: see `ampsync snapshots`"),
-        ("3", "snapshot 3 is held by a safeguard: approve it (`ampsync approve 3`)"),
+        (
+            "3",
+            "snapshot 3 is held by a safeguard: approve it (`ampsync approve 3`)",
+        ),
     ];
     for (n, says) in cases {
         let before = store_bytes(&env);
@@ -253,7 +274,11 @@ fn a_reimport_that_cannot_happen_says_why_and_changes_nothing() {
         assert!(run.stderr.contains(says), "reimport {n}: {}", run.stderr);
         assert_eq!(store_bytes(&env), before, "reimport {n} wrote to the store");
         let json = env.run(&["reimport", n, "--format", "json"]).expect_code(1);
-        assert!(json.stderr.contains(says), "reimport {n} --format json: {}", json.stderr);
+        assert!(
+            json.stderr.contains(says),
+            "reimport {n} --format json: {}",
+            json.stderr
+        );
     }
     env.run(&["reject", "3"]).expect_code(0);
     let before = store_bytes(&env);
@@ -299,7 +324,12 @@ fn the_v0_1_0_store_reruns_its_last_file_as_a_no_op_and_reimports_it_on_request(
     let reread = env.json(&["reimport", "4"]);
     assert_eq!(outcome(&reread), ("imported", 5, Some(4)));
     assert_eq!(
-        [&reread["created"], &reread["updated"], &reread["deactivated"], &reread["reactivated"]],
+        [
+            &reread["created"],
+            &reread["updated"],
+            &reread["deactivated"],
+            &reread["reactivated"]
+        ],
         [&json!(0), &json!(0), &json!(0), &json!(0)]
     );
     assert_eq!(reread["source"], json!("day3.csv"));

@@ -44,7 +44,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }
         ImportOutcome::AlreadyImported(meta) => {
             say!(
-                "the file of snapshot {n} was already read with this config (config {}) as snapshot {}: nothing to do",
+                "the file of snapshot {n} was already read with config {} as snapshot {}: nothing to do",
                 config.fingerprint,
                 meta.id
             );
@@ -79,7 +79,10 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                 );
             }
             if c.events() > 0 {
-                say!("review the changes with `ampsync events --snapshot {}`; `ampsync push` sends them.", s.id);
+                say!(
+                    "review the changes with `ampsync events --snapshot {}`; `ampsync push` sends them.",
+                    s.id
+                );
             }
         }
     }

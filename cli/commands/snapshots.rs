@@ -62,7 +62,12 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             for s in &snapshots {
                 let mut row = row(s, hex(&s.file_hash));
                 row.push(origin(s).map(|o| hex(&o.fingerprint)).unwrap_or_default());
-                row.push(origin(s).and_then(|o| o.reimport_of).map(|n| n.to_string()).unwrap_or_default());
+                row.push(
+                    origin(s)
+                        .and_then(|o| o.reimport_of)
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                );
                 output::csv_record(&mut w, row)?;
             }
             w.flush()?;

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ampsync_store::{
-    AppendOutcome, Counts, EventKind, FileRows, NewSnapshot, RowHash, SnapshotMeta, SnapshotOrigin, SnapshotStatus, Store,
-    StoreError,
+    AppendOutcome, Counts, EventKind, FileRows, NewSnapshot, RowHash, SnapshotMeta, SnapshotOrigin, SnapshotStatus,
+    Store, StoreError,
 };
 
 use crate::clock::{self, ClockError};

@@ -31,7 +31,10 @@ pub struct SnapshotOrigin {
 /// release's values stay readable.
 #[derive(Debug, Serialize, Deserialize)]
 enum Stored {
-    V1 { fingerprint: [u8; 32], reimport_of: Option<u64> },
+    V1 {
+        fingerprint: [u8; 32],
+        reimport_of: Option<u64>,
+    },
 }
 
 const TABLE: &str = "snapshot_origin";
@@ -97,7 +100,11 @@ impl Store {
     /// fingerprint for an import (a nightly rerun right after an upgrade
     /// stays a no-op) and with none for a re-import (`reimport N` of such
     /// a snapshot always reads its file again).
-    pub fn already_read(&self, file_hash: &[u8; 32], origin: &SnapshotOrigin) -> Result<Option<SnapshotMeta>, StoreError> {
+    pub fn already_read(
+        &self,
+        file_hash: &[u8; 32],
+        origin: &SnapshotOrigin,
+    ) -> Result<Option<SnapshotMeta>, StoreError> {
         let txn = self.read()?;
         let Some(id) = txn.open_table(SNAPSHOT_BY_HASH)?.get(file_hash)?.map(|g| g.value()) else {
             return Ok(None);
@@ -252,7 +259,10 @@ mod tests {
             .expect("append");
         assert_eq!(id(outcome), (true, 3));
         assert_eq!(
-            store.already_read(&[1; 32], &read(1, 5, 10, None).origin).expect("check").map(|m| m.id),
+            store
+                .already_read(&[1; 32], &read(1, 5, 10, None).origin)
+                .expect("check")
+                .map(|m| m.id),
             Some(3)
         );
     }
@@ -261,7 +271,9 @@ mod tests {
     fn a_rejected_reading_gives_the_check_back_to_the_one_before() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.redb")).expect("open");
-        store.append_import(0, read(1, 1, 10, None), created("a"), None, None).expect("append");
+        store
+            .append_import(0, read(1, 1, 10, None), created("a"), None, None)
+            .expect("append");
         store
             .append_held(1, read(1, 2, 11, Some(1)), "held".into(), created("b"), None)
             .expect("hold");
@@ -269,12 +281,19 @@ mod tests {
             fingerprint: [f; 32],
             reimport_of: None,
         };
-        let found = |f: u8| store.already_read(&[1; 32], &fingerprint(f)).expect("check").map(|m| m.id);
+        let found = |f: u8| {
+            store
+                .already_read(&[1; 32], &fingerprint(f))
+                .expect("check")
+                .map(|m| m.id)
+        };
         assert_eq!((found(10), found(11)), (None, Some(2)));
         store.reject(2).expect("reject");
         assert_eq!((found(10), found(11)), (Some(1), None));
         // A file read once and rejected is not read at all.
-        store.append_held(1, read(2, 3, 10, None), "held".into(), created("c"), None).expect("hold");
+        store
+            .append_held(1, read(2, 3, 10, None), "held".into(), created("c"), None)
+            .expect("hold");
         store.reject(3).expect("reject");
         assert_eq!(store.already_read(&[2; 32], &fingerprint(10)).expect("check"), None);
     }
@@ -318,7 +337,10 @@ mod tests {
         assert_eq!(origin.encode().expect("encode"), want);
         assert_eq!(SnapshotOrigin::decode(&want).expect("decode"), origin);
         let plain = SnapshotOrigin::default();
-        assert_eq!(SnapshotOrigin::decode(&plain.encode().expect("encode")).expect("decode"), plain);
+        assert_eq!(
+            SnapshotOrigin::decode(&plain.encode().expect("encode")).expect("decode"),
+            plain
+        );
     }
 
     #[test]
@@ -339,6 +361,9 @@ mod tests {
         assert!(same_reading(Some(&read), &reimport), "same config: nothing to re-read");
         assert!(!same_reading(Some(&read), &other));
         assert!(same_reading(None, &other), "an old snapshot: a rerun stays a no-op");
-        assert!(!same_reading(None, &reimport), "an old snapshot: `reimport` reads it again");
+        assert!(
+            !same_reading(None, &reimport),
+            "an old snapshot: `reimport` reads it again"
+        );
     }
 }

@@ -856,7 +856,11 @@ fn next_snapshot_id(txn: &WriteTransaction) -> Result<u64, StoreError> {
 
 /// Stores a new snapshot, how it read its file, and its hash → id entry
 /// (the latest read of the same bytes is the one the idempotency check sees).
-fn record_snapshot(txn: &WriteTransaction, meta: &SnapshotMeta, origin: &crate::SnapshotOrigin) -> Result<(), StoreError> {
+fn record_snapshot(
+    txn: &WriteTransaction,
+    meta: &SnapshotMeta,
+    origin: &crate::SnapshotOrigin,
+) -> Result<(), StoreError> {
     txn.open_table(SNAPSHOTS)?
         .insert(meta.id, codec::encode("snapshots", meta)?.as_slice())?;
     txn.open_table(SNAPSHOT_BY_HASH)?.insert(&meta.file_hash, meta.id)?;
@@ -986,8 +990,11 @@ fn prune_raw(txn: &WriteTransaction, before: i64) -> Result<(), StoreError> {
                 .and_then(|(_, v)| codec::decode::<SnapshotMeta>("snapshots", v.value()))
         })
         .collect::<Result<_, _>>()?;
-    let recent: std::collections::HashSet<[u8; 32]> =
-        metas.iter().filter(|m| m.received >= before).map(|m| m.file_hash).collect();
+    let recent: std::collections::HashSet<[u8; 32]> = metas
+        .iter()
+        .filter(|m| m.received >= before)
+        .map(|m| m.file_hash)
+        .collect();
     let old: std::collections::HashSet<[u8; 32]> = metas
         .iter()
         .filter(|m| m.received < before && !recent.contains(&m.file_hash))
