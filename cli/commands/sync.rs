@@ -87,10 +87,17 @@ pub fn step_text(step: &SyncStep) -> String {
             file,
             snapshot,
             counts: c,
-        } => format!(
-            "imported {file} as snapshot {snapshot}: {} created, {} updated, {} deactivated, {} reactivated, {} skipped",
-            c.created, c.updated, c.deactivated, c.reactivated, c.skipped
-        ),
+            warnings,
+        } => {
+            let mut text = format!(
+                "imported {file} as snapshot {snapshot}: {} created, {} updated, {} deactivated, {} reactivated, {} skipped",
+                c.created, c.updated, c.deactivated, c.reactivated, c.skipped
+            );
+            for w in warnings {
+                text.push_str(&format!("\nwarning: {w}"));
+            }
+            text
+        }
         SyncStep::Held { file, snapshot, reason } => format!(
             "{file} is held as snapshot {snapshot}: {reason}; review it with `ampsync events --snapshot {snapshot}`, \
              then `ampsync approve {snapshot}` or `ampsync reject {snapshot}`"

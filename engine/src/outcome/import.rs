@@ -43,6 +43,9 @@ pub struct ImportSummary {
     /// What the reading noticed without refusing the file (a legacy code
     /// page over valid UTF-8, and the like).
     pub warnings: Vec<String>,
+    /// Rows with nothing in them (blank lines, `;;;;`), ignored (new
+    /// snapshots only; 0 otherwise).
+    pub empty_rows: u64,
 }
 
 impl ImportSummary {
@@ -59,6 +62,7 @@ impl ImportSummary {
             skipped_rows: Vec::new(),
             elapsed_ms: None,
             warnings: Vec::new(),
+            empty_rows: 0,
         }
     }
 }
@@ -72,6 +76,7 @@ impl From<&ImportOutcome> for ImportSummary {
                 skipped_rows: report.skipped.clone(),
                 elapsed_ms: Some(report.elapsed.as_millis() as u64),
                 warnings: report.warnings.clone(),
+                empty_rows: report.empty_rows,
                 ..ImportSummary::of(ImportKind::Imported, &report.snapshot)
             },
         }
