@@ -1054,6 +1054,164 @@ mod tests {
         ))
     );
 
+    parses_to!(
+        skipped_lines_keep_the_files_line_numbers,
+        b"version:v1.0\nExported by \"HR\", 24/11/2026\nEmail,First name,Last name\n\na@x.io,Ann,Lee\nb@x.io,Bo,\n",
+        "[csv]\nskip_lines = 2\n",
+        Ok((
+            vec![(
+                5,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann"), ("lastName", "Lee")])
+            )],
+            vec!["line 6, column \"Last name\": lastName is empty".into()]
+        ))
+    );
+    parses_to!(
+        empty_lines_keep_line_numbers_exact,
+        b"\n\nEmail,First name,Last name\n\n\na@x.io,Ann,Lee\n \n\r\nb@x.io,\"Bo\n\nJo\",\n\n",
+        "",
+        Ok((
+            vec![(
+                6,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann"), ("lastName", "Lee")])
+            )],
+            vec!["line 9, column \"Last name\": lastName is empty".into()]
+        ))
+    );
+    parses_to!(
+        delimiter_auto_takes_the_headers,
+        b"Email;First name;Last name\na@x.io;Lee, Ann;Lee\n",
+        "[csv]\ndelimiter = \"auto\"\n",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Lee, Ann"), ("lastName", "Lee")])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        windows_1250_is_read_as_configured_and_detected,
+        &encoding_rs::WINDOWS_1250.encode("Email,First name,Last name\nlw@x.io,Łukasz,Wiśniewski\n").0,
+        "[csv]\nencoding = \"auto\"\n",
+        Ok((
+            vec![(
+                2,
+                "lw@x.io".into(),
+                pairs(&[("email", "lw@x.io"), ("firstName", "Łukasz"), ("lastName", "Wiśniewski")])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        shift_jis_is_read_and_its_bad_bytes_named,
+        &[
+            encoding_rs::SHIFT_JIS.encode("Email,First name,Last name\nk@x.io,健太,山田\nb@x.io,A,").0.as_ref(),
+            b"\x81\n",
+        ]
+        .concat(),
+        "[csv]\nencoding = \"shift_jis\"\n",
+        Ok((
+            vec![(
+                2,
+                "k@x.io".into(),
+                pairs(&[("email", "k@x.io"), ("firstName", "健太"), ("lastName", "山田")])
+            )],
+            vec!["line 3, column \"Last name\": not valid shift_jis text".into()]
+        ))
+    );
+    parses_to!(
+        not_utf8_names_the_detectors_guess,
+        &encoding_rs::WINDOWS_1250.encode("Email,First name,Last name\nlw@x.io,Łukasz,Wiśniewski\nzw@x.io,Zofia,Wójcik\nmd@x.io,Małgorzata,Dąbrowska\n").0,
+        "",
+        Ok((
+            vec![],
+            vec![
+                "line 2, column \"First name\": not valid UTF-8 (byte 0xA3 at position 1 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 2, column \"Last name\": not valid UTF-8 (byte 0x9C at position 3 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 3, column \"Last name\": not valid UTF-8 (byte 0xF3 at position 2 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 4, column \"First name\": not valid UTF-8 (byte 0xB3 at position 3 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 4, column \"Last name\": not valid UTF-8 (byte 0xB9 at position 2 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+            ]
+        ))
+    );
+
+    /// The summary of reading `text` under `config`.
+    fn summary(text: &[u8], config: &str) -> Result<FileSummary, String> {
+        let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
+        let mut rows = Rows::new(0, |_| {});
+        read_rows(text, "t.csv", &config, 0, &mut rows).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn empty_rows_are_counted_apart_and_invalid_rows_are_rows() {
+        // (file, config, rows, empty rows, invalid rows, errors)
+        let cases: &[(&[u8], &str, u64, u64, u64, u64)] = &[
+            (b"Email;First name;Last name\na@x.io;A;B\n;;\n;;\n ; ;\n", "[csv]\ndelimiter = \";\"\n", 1, 3, 0, 0),
+            (b"Email,First name,Last name\r\na@x.io,A,B\r\n\r\n,,\r\n", "", 1, 2, 0, 0),
+            (b"Email,First name,Last name\na@x.io,A,B\n\n\n", "", 1, 2, 0, 0),
+            // One row with three errors is one invalid row.
+            (b"Email,First name,Last name,Role\nbad,,,boss\nb@x.io,B,C,viewer\n", "", 2, 0, 1, 3),
+            (b"version:v1.0\n\nEmail,First name,Last name\na@x.io,A,B\n", "[csv]\nskip_lines = 1\n", 1, 0, 0, 0),
+        ];
+        for &(text, config, rows, empty, invalid, errors) in cases {
+            let s = summary(text, config).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                (s.rows, s.empty_rows, s.invalid_rows, s.error_count),
+                (rows, empty, invalid, errors),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn file_level_errors_name_the_real_line_and_what_to_set() {
+        for (text, config, want) in [
+            (
+                b"Email;First name;Last name\na@x.io;A;B\n".as_slice(),
+                "",
+                "t.csv, line 1: no Email (or Employee ID) column; the header has: \"Email;First name;Last name\"; the header looks \";\"-separated: set csv.delimiter = \";\" (or \"auto\")",
+            ),
+            // An explicit mapping's column is missing for the same reason.
+            (
+                b"Email\tGiven\tLast name\na@x.io\tA\tB\n",
+                "[mapping]\nfirstName = \"Given\"\n",
+                "t.csv, line 1: no \"Given\" column (mapping.firstName); the header has: \"Email\\tGiven\\tLast name\"; the header looks \"\\t\"-separated: set csv.delimiter = \"\\t\" (or \"auto\")",
+            ),
+            (
+                b"version:v1.0\nEmail|First name|Last name\na@x.io|A|B\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv, line 2: no Email (or Employee ID) column; the header has: \"Email|First name|Last name\"; the header looks \"|\"-separated: set csv.delimiter = \"|\" (or \"auto\")",
+            ),
+            (
+                b"version:v1.0\n\nEmail,Mail,First name,Last name\na@x.io,b@x.io,A,B\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv, line 3: columns \"Email\" and \"Mail\" both give Learn Amp's email",
+            ),
+            (
+                b"version:v1.0\nEmail,First name,Last name\n;;\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv: the file has a header (line 2) but no rows",
+            ),
+            (
+                b"version:v1.0\n",
+                "[csv]\nskip_lines = 3\n",
+                "t.csv: no header line after the 3 line(s) skipped (csv.skip_lines = 3)",
+            ),
+            (
+                b"x\nEm\xE9il,First name\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv, line 2, column 1: the header is not valid UTF-8; it looks like windows-1252 text: set csv.encoding = \"windows-1252\" (or \"auto\")",
+            ),
+        ] {
+            assert_eq!(summary(text, config).err().as_deref(), Some(want), "{config}");
+        }
+    }
+
     #[test]
     fn duplicates_are_found_across_batches() {
         let mut text = String::from("Employee ID,Email,First name,Last name\n");
