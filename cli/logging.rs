@@ -146,7 +146,11 @@ mod tests {
             (false, None, false),
             (false, Some("1"), false),
         ] {
-            assert_eq!(colours(terminal, no_color.map(Into::into)), want, "{terminal} {no_color:?}");
+            assert_eq!(
+                colours(terminal, no_color.map(Into::into)),
+                want,
+                "{terminal} {no_color:?}"
+            );
         }
     }
 

@@ -92,7 +92,10 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     .to_vec()],
             )?;
             if report.empty_rows > 0 {
-                say!("ignored {} empty row(s) (blank lines, or only delimiters)", report.empty_rows);
+                say!(
+                    "ignored {} empty row(s) (blank lines, or only delimiters)",
+                    report.empty_rows
+                );
             }
             for w in &report.warnings {
                 say!("warning: {w}");

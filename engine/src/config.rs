@@ -631,11 +631,20 @@ impl Config {
         // `|`: the file would split inside a name.
         if self.csv.delimiter == Delimiter::Pipe
             && let Encoding::Fixed(e) = self.csv.encoding
-            && [encoding_rs::SHIFT_JIS, encoding_rs::BIG5, encoding_rs::GBK, encoding_rs::GB18030].contains(&e)
+            && [
+                encoding_rs::SHIFT_JIS,
+                encoding_rs::BIG5,
+                encoding_rs::GBK,
+                encoding_rs::GB18030,
+            ]
+            .contains(&e)
         {
             return Err(invalid(
                 "csv.delimiter",
-                format!("\"|\" cannot separate fields in {} text: use \",\", \";\" or \"\\t\"", e.name()),
+                format!(
+                    "\"|\" cannot separate fields in {} text: use \",\", \";\" or \"\\t\"",
+                    e.name()
+                ),
             ));
         }
         if self.csv.list_separator.chars().count() != 1 {

@@ -90,8 +90,8 @@ impl ColumnPlan {
         // The key: csv.key, else the employee ID column, else email.
         let (key_column, key_is_email) = match &config.csv.key {
             Some(column) => {
-                let index = find(column)
-                    .ok_or_else(|| missing(format!("{column:?} column (csv.key)"), String::new()))?;
+                let index =
+                    find(column).ok_or_else(|| missing(format!("{column:?} column (csv.key)"), String::new()))?;
                 (index, field_columns.get(&Field::Email) == Some(&index))
             }
             None => match field_columns.get(&Field::IntegrationExternalId) {

@@ -71,11 +71,12 @@ impl<'a> Decoder<'a> {
         // A record valid as UTF-8 as a whole (csv checks it in one pass)
         // gives its fields as `&str` for free; others are decoded by field,
         // which names the field at fault.
-        let text = match self.text.is_utf8() {
-            true => csv::StringRecord::from_byte_record(std::mem::take(record))
+        let text = if self.text.is_utf8() {
+            csv::StringRecord::from_byte_record(std::mem::take(record))
                 .map_err(|e| *record = e.into_byte_record())
-                .ok(),
-            false => None,
+                .ok()
+        } else {
+            None
         };
         let fields = match &text {
             Some(text) => Fields::Text(text),

@@ -580,9 +580,8 @@ pub fn read_rows<R: Read + Send>(
     let mut warnings: Vec<String> = sniffed.warning.into_iter().collect();
     if utf8_rows > 0 && legacy_rows == 0 {
         let name = sniff::label(encoding);
-        let legacy = encoding.name();
         warnings.push(format!(
-            "{file}: {utf8_rows} row(s) have non-ASCII text that is valid UTF-8, and none is {legacy} only, \
+            "{file}: {utf8_rows} row(s) have non-ASCII text that is valid UTF-8, and none is {name} only, \
              but csv.encoding = \"{name}\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: \
              set csv.encoding = \"utf-8\""
         ));
@@ -1095,13 +1094,19 @@ mod tests {
     );
     parses_to!(
         windows_1250_is_read_as_configured_and_detected,
-        &encoding_rs::WINDOWS_1250.encode("Email,First name,Last name\nlw@x.io,Łukasz,Wiśniewski\n").0,
+        &encoding_rs::WINDOWS_1250
+            .encode("Email,First name,Last name\nlw@x.io,Łukasz,Wiśniewski\n")
+            .0,
         "[csv]\nencoding = \"auto\"\n",
         Ok((
             vec![(
                 2,
                 "lw@x.io".into(),
-                pairs(&[("email", "lw@x.io"), ("firstName", "Łukasz"), ("lastName", "Wiśniewski")])
+                pairs(&[
+                    ("email", "lw@x.io"),
+                    ("firstName", "Łukasz"),
+                    ("lastName", "Wiśniewski")
+                ])
             )],
             vec![]
         ))
@@ -1109,7 +1114,10 @@ mod tests {
     parses_to!(
         shift_jis_is_read_and_its_bad_bytes_named,
         &[
-            encoding_rs::SHIFT_JIS.encode("Email,First name,Last name\nk@x.io,健太,山田\nb@x.io,A,").0.as_ref(),
+            encoding_rs::SHIFT_JIS
+                .encode("Email,First name,Last name\nk@x.io,健太,山田\nb@x.io,A,")
+                .0
+                .as_ref(),
             b"\x81\n",
         ]
         .concat(),
@@ -1150,12 +1158,40 @@ mod tests {
     fn empty_rows_are_counted_apart_and_invalid_rows_are_rows() {
         // (file, config, rows, empty rows, invalid rows, errors)
         let cases: &[(&[u8], &str, u64, u64, u64, u64)] = &[
-            (b"Email;First name;Last name\na@x.io;A;B\n;;\n;;\n ; ;\n", "[csv]\ndelimiter = \";\"\n", 1, 3, 0, 0),
-            (b"Email,First name,Last name\r\na@x.io,A,B\r\n\r\n,,\r\n", "", 1, 2, 0, 0),
+            (
+                b"Email;First name;Last name\na@x.io;A;B\n;;\n;;\n ; ;\n",
+                "[csv]\ndelimiter = \";\"\n",
+                1,
+                3,
+                0,
+                0,
+            ),
+            (
+                b"Email,First name,Last name\r\na@x.io,A,B\r\n\r\n,,\r\n",
+                "",
+                1,
+                2,
+                0,
+                0,
+            ),
             (b"Email,First name,Last name\na@x.io,A,B\n\n\n", "", 1, 2, 0, 0),
-            // One row with three errors is one invalid row.
-            (b"Email,First name,Last name,Role\nbad,,,boss\nb@x.io,B,C,viewer\n", "", 2, 0, 1, 3),
-            (b"version:v1.0\n\nEmail,First name,Last name\na@x.io,A,B\n", "[csv]\nskip_lines = 1\n", 1, 0, 0, 0),
+            // One row with four errors is one invalid row.
+            (
+                b"Email,First name,Last name,Role\nbad,,,boss\nb@x.io,B,C,viewer\n",
+                "",
+                2,
+                0,
+                1,
+                4,
+            ),
+            (
+                b"version:v1.0\n\nEmail,First name,Last name\na@x.io,A,B\n",
+                "[csv]\nskip_lines = 1\n",
+                1,
+                0,
+                0,
+                0,
+            ),
         ];
         for &(text, config, rows, empty, invalid, errors) in cases {
             let s = summary(text, config).unwrap_or_else(|e| panic!("{e}"));
@@ -1188,12 +1224,12 @@ mod tests {
                 "t.csv, line 2: no Email (or Employee ID) column; the header has: \"Email|First name|Last name\"; the header looks \"|\"-separated: set csv.delimiter = \"|\" (or \"auto\")",
             ),
             (
-                b"version:v1.0\n\nEmail,Mail,First name,Last name\na@x.io,b@x.io,A,B\n",
+                b"version:v1.0\n\nEmail,Work email,First name,Last name\na@x.io,b@x.io,A,B\n",
                 "[csv]\nskip_lines = 1\n",
-                "t.csv, line 3: columns \"Email\" and \"Mail\" both give Learn Amp's email",
+                "t.csv, line 3: columns \"Email\" and \"Work email\" both give Learn Amp's email",
             ),
             (
-                b"version:v1.0\nEmail,First name,Last name\n;;\n",
+                b"version:v1.0\nEmail,First name,Last name\n,,\n\n",
                 "[csv]\nskip_lines = 1\n",
                 "t.csv: the file has a header (line 2) but no rows",
             ),

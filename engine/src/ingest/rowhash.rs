@@ -37,13 +37,7 @@ pub(super) fn file_key(
     // `Debug` of these is deterministic: maps in the plan are `BTreeMap`s.
     let settings = format!(
         "{:?}",
-        (
-            delimiter,
-            encoding.name(),
-            &config.csv.list_separator,
-            key_field,
-            plan
-        )
+        (delimiter, encoding.name(), &config.csv.list_separator, key_field, plan)
     );
     hasher.update(settings.as_bytes());
     *hasher.finalize().as_bytes()

@@ -99,13 +99,7 @@ pub(super) fn detect(bytes: &[u8], complete: bool) -> &'static TextEncoding {
 
 /// A warning when `head`, read as the single-byte `configured` code page,
 /// looks like another one that would read it differently.
-fn unlikely(
-    head: &[u8],
-    complete: bool,
-    configured: &'static TextEncoding,
-    utf8: bool,
-    file: &str,
-) -> Option<String> {
+fn unlikely(head: &[u8], complete: bool, configured: &'static TextEncoding, utf8: bool, file: &str) -> Option<String> {
     // Valid UTF-8 over a legacy code page has a warning of its own, by row.
     if !configured.is_single_byte() || head.is_ascii() || utf8 {
         return None;
@@ -181,10 +175,7 @@ pub(super) fn delimiter_of(lines: &[u8]) -> Option<Delimiter> {
             .terminator(csv::Terminator::Any(b'\n'))
             .from_reader(lines);
         let mut records = reader.byte_records().take(SAMPLE_ROWS + 1).map_while(Result::ok);
-        let Some(header) = records.next() else {
-            return None;
-        };
-        let fields = header.len();
+        let fields = records.next()?.len();
         if fields < 2 {
             continue;
         }
@@ -246,7 +237,11 @@ mod tests {
     fn first_bytes_decide_how_a_file_is_read() {
         let polish = polish();
         for (head, encoding, want) in [
-            (b"\xEF\xBB\xBFEmail\na@x.io\n".as_slice(), "windows-1252", Some(("UTF-8", false))),
+            (
+                b"\xEF\xBB\xBFEmail\na@x.io\n".as_slice(),
+                "windows-1252",
+                Some(("UTF-8", false)),
+            ),
             (b"Email\na@x.io\n", "windows-1252", Some(("windows-1252", false))),
             (b"Email\ra@x.io\r", "utf-8", Some(("UTF-8", true))),
             (b"Email\r\na@x.io\r\n", "utf-8", Some(("UTF-8", false))),
@@ -258,7 +253,11 @@ mod tests {
             ("Email,Name\nzoe@x.io,Zoë\n".as_bytes(), "auto", Some(("UTF-8", false))),
             (&polish, "auto", Some(("windows-1250", false))),
             (&polish, "windows-1252", Some(("windows-1252", false))),
-            (b"\xEF\xBB\xBFEmail,Name\nzoe@x.io,Zo\xC3\xAB\n", "auto", Some(("UTF-8", false))),
+            (
+                b"\xEF\xBB\xBFEmail,Name\nzoe@x.io,Zo\xC3\xAB\n",
+                "auto",
+                Some(("UTF-8", false)),
+            ),
             // binary noise with a NUL here and there is not UTF-16
             (
                 b"8\xb4\xe6R\xe4M\xa7\xf27\r\x9e&\x0e'\x13e\x00P",
