@@ -961,6 +961,83 @@ mod tests {
     }
 
     #[test]
+    fn csv_shape_settings_read_into_their_types_or_name_the_setting() {
+        use encoding_rs::{SHIFT_JIS, UTF_8, WINDOWS_1250, WINDOWS_1252};
+        for (text, encoding, delimiter, skip_lines) in [
+            ("", Encoding::Fixed(UTF_8), Delimiter::Comma, 0),
+            ("encoding = \"utf8\"", Encoding::Fixed(UTF_8), Delimiter::Comma, 0),
+            (
+                "encoding = \"Windows-1252\"",
+                Encoding::Fixed(WINDOWS_1252),
+                Delimiter::Comma,
+                0,
+            ),
+            // WHATWG: latin1 is read as windows-1252.
+            (
+                "encoding = \"latin1\"",
+                Encoding::Fixed(WINDOWS_1252),
+                Delimiter::Comma,
+                0,
+            ),
+            (
+                "encoding = \"cp1250\"",
+                Encoding::Fixed(WINDOWS_1250),
+                Delimiter::Comma,
+                0,
+            ),
+            (
+                "encoding = \"windows-1250\"\nskip_lines = 2",
+                Encoding::Fixed(WINDOWS_1250),
+                Delimiter::Comma,
+                2,
+            ),
+            (
+                "encoding = \"shift_jis\"\ndelimiter = \";\"",
+                Encoding::Fixed(SHIFT_JIS),
+                Delimiter::Semicolon,
+                0,
+            ),
+            (
+                "encoding = \"auto\"\ndelimiter = \"auto\"",
+                Encoding::Auto,
+                Delimiter::Auto,
+                0,
+            ),
+        ] {
+            let c = parse(&format!("[csv]\n{text}\n")).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (c.csv.encoding, c.csv.delimiter, c.csv.skip_lines),
+                (encoding, delimiter, skip_lines),
+                "{text}"
+            );
+        }
+        assert_eq!(parse("[csv]\ndelimiter = \"auto\"\n").expect("valid").delimiter(), None);
+        for (text, message) in [
+            (
+                "encoding = \"polish\"",
+                "invalid setting `csv.encoding`: \"polish\" is not an encoding label",
+            ),
+            (
+                "encoding = \"utf-16le\"",
+                "invalid setting `csv.encoding`: \"utf-16le\" (UTF-16LE) cannot be read as CSV",
+            ),
+            (
+                "skip_lines = -1",
+                "line 2, column 14: invalid value: integer `-1`, expected u32",
+            ),
+            (
+                "encoding = \"shift_jis\"\ndelimiter = \"|\"",
+                "invalid setting `csv.delimiter` in /etc/ampsync/ampsync.toml: \"|\" cannot separate fields in Shift_JIS text",
+            ),
+        ] {
+            match parse(&format!("[csv]\n{text}\n")) {
+                Err(e) => assert!(e.to_string().contains(message), "{text}: {e}"),
+                Ok(_) => panic!("{text}: expected a refusal"),
+            }
+        }
+    }
+
+    #[test]
     fn sources_schedules_and_delimiters_read_into_their_types() {
         let c = parse(
             "[csv]\ndelimiter = \"tab\"\n[source]\nkind = \"dir\"\nremote_dir = \"drop\"\nafter_import = \"move:done\"\n\

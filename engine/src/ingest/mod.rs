@@ -210,8 +210,8 @@ pub struct FileSummary {
     /// How many row errors there were in all (a row may have several).
     pub error_count: u64,
     /// What looks wrong with the file as a whole, though it was read (a
-    /// file that looks UTF-8, or like another code page, read as
-    /// Windows-1252).
+    /// file that looks UTF-8, or like another code page, read as a legacy
+    /// code page).
     pub warnings: Vec<String>,
 }
 
@@ -303,7 +303,7 @@ impl Cut {
 const FEED_CHUNK: usize = 64 * 1024;
 
 /// The input as the csv reader gets it: old-Mac line ends (CR) read as
-/// `\n`, the lines before the header emptied, a space put in every empty
+/// `\n`, the lines before the header blanked, a space put in every empty
 /// line, and an end where a record grows past its [`Cut`] (csv then ends
 /// the record there, and the parser reports it).
 ///
