@@ -260,3 +260,55 @@ fn no_colour_codes_off_a_terminal_or_with_no_color() {
         "{plain:?}"
     );
 }
+
+/// `sync` says an import's warning in its steps (and its JSON), once, and
+/// does not log it again.
+#[test]
+fn sync_says_an_imports_warning_once() {
+    let sandbox = common::sandbox::TestSandbox::with_example_teams();
+    let mut env = TestEnv::new();
+    let drop = env.path().join("drop");
+    std::fs::create_dir_all(&drop).expect("drop folder");
+    sandbox.configure(
+        &mut env,
+        "[source]\nkind = \"dir\"\ndir = \"drop\"\npattern = \"users_*.csv\"\nsettle_seconds = 0\n",
+    );
+    let config = std::fs::read_to_string(env.path().join("ampsync.toml")).expect("config");
+    env.write(
+        "ampsync.toml",
+        config.replace("[csv]\n", "[csv]\nencoding = \"windows-1252\"\n"),
+    );
+    std::fs::write(drop.join("users_1.csv"), windows_1250(POLISH)).expect("write");
+    let run = env.run(&["sync"]).expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "\nwarning: users_1.csv: read as csv.encoding = \"windows-1252\", but the text looks like windows-1250"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("looks like windows-1250").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stderr.contains("windows-1250"), "{}", run.stderr);
+
+    std::fs::write(
+        drop.join("users_2.csv"),
+        windows_1250(&POLISH.replace("Analityk", "Analityczka")),
+    )
+    .expect("write");
+    let steps = env.json(&["sync"])["steps"].clone();
+    let imported = steps
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == json!("imported")))
+        .unwrap_or_else(|| panic!("an imported step: {steps}"));
+    assert!(
+        imported["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("users_2.csv: read as csv.encoding = \"windows-1252\"")),
+        "{imported}"
+    );
+}
