@@ -8,7 +8,11 @@
 //!
 //! Log lines quote file names and server texts: their control characters
 //! are escaped as on stdout (a name with a newline cannot forge a line), and
-//! colours are used only on a terminal.
+//! colours are used only on a terminal, and not when `NO_COLOR` is set.
+//!
+//! At the default level (`warn`) nothing is logged that a command also
+//! prints on stdout: what it reports (an import's warnings, a hold) is
+//! logged at `info` or `debug`.
 
 use std::io::{IsTerminal, Write};
 
@@ -20,6 +24,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// The variable that sets the filter.
 pub const LOG_ENV: &str = "AMPSYNC_LOG";
 
+/// Set to anything but empty, no colours (<https://no-color.org>).
+const NO_COLOR_ENV: &str = "NO_COLOR";
+
 /// The targets of ampsync's own crates all start with this.
 const OURS: &str = "ampsync";
 
@@ -27,7 +34,7 @@ const OURS: &str = "ampsync";
 pub fn init() {
     let spec = std::env::var(LOG_ENV).unwrap_or_default();
     let filter = EnvFilter::try_new(directives(&spec)).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let ansi = std::io::stderr().is_terminal();
+    let ansi = colours(std::io::stderr().is_terminal(), std::env::var_os(NO_COLOR_ENV));
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(FilterFn::new(|meta| !never_logged(meta.target())))
@@ -76,6 +83,12 @@ impl<W: Write> Write for Escaping<W> {
     }
 }
 
+/// Whether log lines are coloured: on a terminal, unless `NO_COLOR` is set
+/// to something.
+fn colours(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// True for the targets nothing is logged from.
 fn never_logged(target: &str) -> bool {
     target == "pgp" || target.starts_with("pgp::")
@@ -121,6 +134,24 @@ mod tests {
             String::from_utf8(out.inner).expect("utf-8"),
             "WARN held a\\u{a}error: forged\\u{d}\\u{1b}[2J.csv\n"
         );
+    }
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        for (terminal, no_color, want) in [
+            (true, None, true),
+            (true, Some(""), true),
+            (true, Some("1"), false),
+            (true, Some("0"), false),
+            (false, None, false),
+            (false, Some("1"), false),
+        ] {
+            assert_eq!(
+                colours(terminal, no_color.map(Into::into)),
+                want,
+                "{terminal} {no_color:?}"
+            );
+        }
     }
 
     #[test]

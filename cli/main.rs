@@ -163,8 +163,9 @@ fn report(e: &anyhow::Error, format: Format) {
         for row in errors.iter().take(output::MAX_LISTED_ERRORS) {
             let _ = writeln!(err, "  {}", output::clean(&row.to_string()));
         }
-        if *count > output::MAX_LISTED_ERRORS as u64 {
-            let _ = writeln!(err, "  … and {} more", count - output::MAX_LISTED_ERRORS as u64);
+        if errors.len() > output::MAX_LISTED_ERRORS {
+            let more = errors.len() - output::MAX_LISTED_ERRORS;
+            let _ = writeln!(err, "  … and {more} more ({count} invalid row(s) in all)");
         }
     }
 }

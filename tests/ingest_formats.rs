@@ -274,7 +274,7 @@ fn a_utf8_byte_order_mark_wins_over_a_legacy_encoding() {
     assert_eq!(
         report["warnings"],
         json!([
-            "utf8.csv: 1 row(s) have non-ASCII text that is valid UTF-8, and none is Windows-1252 only, but csv.encoding = \"windows-1252\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: set csv.encoding = \"utf-8\""
+            "utf8.csv: 1 row(s) have non-ASCII text that is valid UTF-8, and none is windows-1252 only, but csv.encoding = \"windows-1252\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: set csv.encoding = \"utf-8\""
         ])
     );
 }

@@ -138,8 +138,8 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             if json {
                 output::json_line(&report)?;
             } else {
-                for step in &report.steps {
-                    say!("{}", super::sync::step_text(step));
+                for line in report.steps.iter().flat_map(super::sync::step_lines) {
+                    say!("{line}");
                 }
                 for line in super::sync::row_error_lines(&report.run) {
                     say!("{line}");

@@ -109,17 +109,20 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     .map(|n| n.to_string())
                     .to_vec()],
             )?;
+            if report.empty_rows > 0 {
+                say!(
+                    "ignored {} empty row(s) (blank lines, or only delimiters)",
+                    report.empty_rows
+                );
+            }
             for w in &report.warnings {
                 say!("warning: {w}");
             }
             for e in report.skipped.iter().take(output::MAX_LISTED_ERRORS) {
                 say!("skipped {e}");
             }
-            if c.skipped > output::MAX_LISTED_ERRORS as u64 {
-                say!(
-                    "… and {} more skipped rows",
-                    c.skipped - output::MAX_LISTED_ERRORS as u64
-                );
+            if report.skipped.len() > output::MAX_LISTED_ERRORS {
+                say!("… and more: {} skipped row(s) in all", c.skipped);
             }
         }
     }

@@ -41,8 +41,8 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     if format == Format::Json {
         output::json(&report)?;
     } else {
-        for step in &report.steps {
-            say!("{}", step_text(step));
+        for line in report.steps.iter().flat_map(step_lines) {
+            say!("{line}");
         }
         for line in row_error_lines(&report.run) {
             say!("{line}");
@@ -73,6 +73,15 @@ pub fn row_error_lines(run: &ampsync_engine::runlog::RunRecord) -> Vec<String> {
         .collect()
 }
 
+/// A step of a run as lines: its sentence, then its warnings.
+pub fn step_lines(step: &SyncStep) -> Vec<String> {
+    let mut lines = vec![step_text(step)];
+    if let SyncStep::Imported { warnings, .. } = step {
+        lines.extend(warnings.iter().map(|w| format!("warning: {w}")));
+    }
+    lines
+}
+
 pub fn step_text(step: &SyncStep) -> String {
     match step {
         SyncStep::NoFile { place, pattern } => format!("no file matching {pattern:?} in {place}"),
@@ -87,6 +96,7 @@ pub fn step_text(step: &SyncStep) -> String {
             file,
             snapshot,
             counts: c,
+            ..
         } => format!(
             "imported {file} as snapshot {snapshot}: {} created, {} updated, {} deactivated, {} reactivated, {} skipped",
             c.created, c.updated, c.deactivated, c.reactivated, c.skipped

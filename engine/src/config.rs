@@ -241,6 +241,9 @@ pub struct CsvConfig {
     pub list_separator: String,
     #[serde(default)]
     pub encoding: Encoding,
+    /// Lines before the header (Entra's `version:v1.0`), skipped unread.
+    #[serde(default)]
+    pub skip_lines: u32,
 }
 
 impl Default for CsvConfig {
@@ -250,6 +253,7 @@ impl Default for CsvConfig {
             key: None,
             list_separator: default_list_separator(),
             encoding: Encoding::default(),
+            skip_lines: 0,
         }
     }
 }
@@ -258,7 +262,7 @@ fn default_list_separator() -> String {
     ",".into()
 }
 
-/// `csv.delimiter`: the field separator.
+/// `csv.delimiter`: the field separator, or `"auto"`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 #[non_exhaustive]
@@ -268,16 +272,33 @@ pub enum Delimiter {
     Semicolon,
     Tab,
     Pipe,
+    /// Taken from each file's header line.
+    Auto,
 }
 
 impl Delimiter {
-    /// The separator byte.
-    pub fn byte(self) -> u8 {
+    /// The separators `"auto"` chooses from, in the order ties are broken.
+    pub const CANDIDATES: [Delimiter; 4] = [Delimiter::Comma, Delimiter::Semicolon, Delimiter::Tab, Delimiter::Pipe];
+
+    /// The separator byte; `None` for [`Delimiter::Auto`].
+    pub fn byte(self) -> Option<u8> {
         match self {
-            Delimiter::Comma => b',',
-            Delimiter::Semicolon => b';',
-            Delimiter::Tab => b'\t',
-            Delimiter::Pipe => b'|',
+            Delimiter::Comma => Some(b','),
+            Delimiter::Semicolon => Some(b';'),
+            Delimiter::Tab => Some(b'\t'),
+            Delimiter::Pipe => Some(b'|'),
+            Delimiter::Auto => None,
+        }
+    }
+
+    /// The setting's value as it is written in the config.
+    pub fn config_value(self) -> &'static str {
+        match self {
+            Delimiter::Comma => "\",\"",
+            Delimiter::Semicolon => "\";\"",
+            Delimiter::Tab => "\"\\t\"",
+            Delimiter::Pipe => "\"|\"",
+            Delimiter::Auto => "\"auto\"",
         }
     }
 }
@@ -291,21 +312,54 @@ impl TryFrom<String> for Delimiter {
             ";" => Ok(Delimiter::Semicolon),
             "\t" | "\\t" | "tab" => Ok(Delimiter::Tab),
             "|" => Ok(Delimiter::Pipe),
+            "auto" => Ok(Delimiter::Auto),
             _ => Err(format!(
-                "invalid setting `csv.delimiter`: must be \",\", \";\", \"|\" or \"\\t\" (or \"tab\"), not {value:?}"
+                "invalid setting `csv.delimiter`: must be \",\", \";\", \"|\", \"\\t\" (or \"tab\") or \"auto\", not {value:?}"
             )),
         }
     }
 }
 
-/// `csv.encoding`
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+/// `csv.encoding`: a WHATWG encoding label (`"utf-8"`, `"windows-1250"`,
+/// `"iso-8859-2"`, `"shift_jis"`, …), or `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum Encoding {
-    #[default]
-    #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
-    Utf8,
-    #[serde(rename = "windows-1252", alias = "cp1252", alias = "Windows-1252")]
-    Windows1252,
+    /// Detected from each file's first bytes (a UTF-8 byte-order mark, or
+    /// valid UTF-8, means UTF-8).
+    Auto,
+    /// This encoding.
+    Fixed(&'static encoding_rs::Encoding),
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Encoding::Fixed(encoding_rs::UTF_8)
+    }
+}
+
+impl TryFrom<String> for Encoding {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if value.trim().eq_ignore_ascii_case("auto") {
+            return Ok(Encoding::Auto);
+        }
+        let encoding = encoding_rs::Encoding::for_label(value.as_bytes()).ok_or_else(|| {
+            format!(
+                "invalid setting `csv.encoding`: {value:?} is not an encoding label (e.g. \"utf-8\", \"windows-1252\", \"windows-1250\", \"iso-8859-2\", \"shift_jis\"), nor \"auto\""
+            )
+        })?;
+        // CSV is split into fields byte by byte: the delimiters, quotes and
+        // line ends must be the ASCII bytes they look like.
+        if !encoding.is_ascii_compatible() {
+            return Err(format!(
+                "invalid setting `csv.encoding`: {value:?} ({}) cannot be read as CSV: save the file as UTF-8",
+                encoding.name()
+            ));
+        }
+        Ok(Encoding::Fixed(encoding))
+    }
 }
 
 /// `[mapping]`: Learn Amp field = CSV column, plus custom fields and value
@@ -578,6 +632,26 @@ impl Config {
             setting: setting.to_owned(),
             reason,
         };
+        // In Shift_JIS, Big5 and GBK the second byte of a character may be
+        // `|`: the file would split inside a name.
+        if self.csv.delimiter == Delimiter::Pipe
+            && let Encoding::Fixed(e) = self.csv.encoding
+            && [
+                encoding_rs::SHIFT_JIS,
+                encoding_rs::BIG5,
+                encoding_rs::GBK,
+                encoding_rs::GB18030,
+            ]
+            .contains(&e)
+        {
+            return Err(invalid(
+                "csv.delimiter",
+                format!(
+                    "\"|\" cannot separate fields in {} text: use \",\", \";\" or \"\\t\"",
+                    e.name()
+                ),
+            ));
+        }
         if self.csv.list_separator.chars().count() != 1 {
             return Err(invalid(
                 "csv.list_separator",
@@ -724,8 +798,8 @@ impl Config {
             .map_err(|reason| invalid("source.known_host_key", reason))
     }
 
-    /// The delimiter as a byte.
-    pub fn delimiter(&self) -> u8 {
+    /// The delimiter as a byte; `None` when it is taken from each file.
+    pub fn delimiter(&self) -> Option<u8> {
         self.csv.delimiter.byte()
     }
 }
@@ -769,7 +843,7 @@ mod tests {
     fn empty_config_has_the_documented_defaults() {
         let c = parse("").expect("empty config is valid");
         assert_eq!(c.store_path(), PathBuf::from("/etc/ampsync/ampsync.redb"));
-        assert_eq!(c.delimiter(), b',');
+        assert_eq!(c.delimiter(), Some(b','));
         assert_eq!(c.policy.on_invalid_row, OnInvalidRow::RejectFile);
         assert!(c.policy.deactivate_missing);
         assert_eq!(c.learnamp.concurrency, 8);
@@ -892,6 +966,83 @@ mod tests {
     }
 
     #[test]
+    fn csv_shape_settings_read_into_their_types_or_name_the_setting() {
+        use encoding_rs::{SHIFT_JIS, UTF_8, WINDOWS_1250, WINDOWS_1252};
+        for (text, encoding, delimiter, skip_lines) in [
+            ("", Encoding::Fixed(UTF_8), Delimiter::Comma, 0),
+            ("encoding = \"utf8\"", Encoding::Fixed(UTF_8), Delimiter::Comma, 0),
+            (
+                "encoding = \"Windows-1252\"",
+                Encoding::Fixed(WINDOWS_1252),
+                Delimiter::Comma,
+                0,
+            ),
+            // WHATWG: latin1 is read as windows-1252.
+            (
+                "encoding = \"latin1\"",
+                Encoding::Fixed(WINDOWS_1252),
+                Delimiter::Comma,
+                0,
+            ),
+            (
+                "encoding = \"cp1250\"",
+                Encoding::Fixed(WINDOWS_1250),
+                Delimiter::Comma,
+                0,
+            ),
+            (
+                "encoding = \"windows-1250\"\nskip_lines = 2",
+                Encoding::Fixed(WINDOWS_1250),
+                Delimiter::Comma,
+                2,
+            ),
+            (
+                "encoding = \"shift_jis\"\ndelimiter = \";\"",
+                Encoding::Fixed(SHIFT_JIS),
+                Delimiter::Semicolon,
+                0,
+            ),
+            (
+                "encoding = \"auto\"\ndelimiter = \"auto\"",
+                Encoding::Auto,
+                Delimiter::Auto,
+                0,
+            ),
+        ] {
+            let c = parse(&format!("[csv]\n{text}\n")).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (c.csv.encoding, c.csv.delimiter, c.csv.skip_lines),
+                (encoding, delimiter, skip_lines),
+                "{text}"
+            );
+        }
+        assert_eq!(parse("[csv]\ndelimiter = \"auto\"\n").expect("valid").delimiter(), None);
+        for (text, message) in [
+            (
+                "encoding = \"polish\"",
+                "invalid setting `csv.encoding`: \"polish\" is not an encoding label",
+            ),
+            (
+                "encoding = \"utf-16le\"",
+                "invalid setting `csv.encoding`: \"utf-16le\" (UTF-16LE) cannot be read as CSV",
+            ),
+            (
+                "skip_lines = -1",
+                "line 2, column 14: invalid value: integer `-1`, expected u32",
+            ),
+            (
+                "encoding = \"shift_jis\"\ndelimiter = \"|\"",
+                "invalid setting `csv.delimiter` in /etc/ampsync/ampsync.toml: \"|\" cannot separate fields in Shift_JIS text",
+            ),
+        ] {
+            match parse(&format!("[csv]\n{text}\n")) {
+                Err(e) => assert!(e.to_string().contains(message), "{text}: {e}"),
+                Ok(_) => panic!("{text}: expected a refusal"),
+            }
+        }
+    }
+
+    #[test]
     fn sources_schedules_and_delimiters_read_into_their_types() {
         let c = parse(
             "[csv]\ndelimiter = \"tab\"\n[source]\nkind = \"dir\"\nremote_dir = \"drop\"\nafter_import = \"move:done\"\n\
@@ -899,7 +1050,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(c.csv.delimiter, Delimiter::Tab);
-        assert_eq!(c.delimiter(), b'\t');
+        assert_eq!(c.delimiter(), Some(b'\t'));
         match &c.source {
             Some(SourceConfig::Dir(d)) => {
                 assert_eq!(d.dir, PathBuf::from("drop"));

@@ -80,6 +80,8 @@ pub struct ImportReport {
     pub skipped: Vec<RowError>,
     /// What looks wrong with the file, though it was imported.
     pub warnings: Vec<String>,
+    /// Rows with nothing in them (blank lines, `;;;;`), ignored.
+    pub empty_rows: u64,
     pub elapsed: Duration,
 }
 
@@ -243,15 +245,16 @@ fn import_new(
         });
     }
     tracing::debug!(rows = summary.rows, kept = arena.rows.len(), "parsed the file");
+    // Returned in the report, which the front ends show: not logged twice.
     for warning in &summary.warnings {
-        tracing::warn!("{warning}");
+        tracing::debug!("{warning}");
     }
 
     if summary.error_count > 0 && config.policy.on_invalid_row == OnInvalidRow::RejectFile {
         return Err(ImportError::InvalidRows {
             file: display_name(name),
             errors: summary.errors,
-            count: summary.error_count,
+            count: summary.invalid_rows,
         });
     }
 
@@ -269,7 +272,7 @@ fn import_new(
     decided.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
     let mut counts = Counts {
-        skipped: summary.error_count,
+        skipped: summary.invalid_rows,
         created: creates.len() as u64,
         ..Counts::default()
     };
@@ -315,7 +318,7 @@ fn import_new(
     // The exact bytes, compressed meanwhile, go into the same transaction.
     let raw = raw.as_mut().map(|r| r as &mut dyn Read);
     if let Some(reason) = reason {
-        tracing::warn!("held {name}: {reason}");
+        tracing::info!("held {name}: {reason}");
         let events = events.map(|(key, kind, _)| (key, kind));
         return Ok(match store.append_held(based_on, snapshot, reason, events, raw)? {
             AppendOutcome::Appended(meta) => ImportOutcome::Held(meta),
@@ -331,6 +334,7 @@ fn import_new(
         snapshot: meta,
         skipped: summary.errors,
         warnings: summary.warnings,
+        empty_rows: summary.empty_rows,
         elapsed: Duration::ZERO, // Set by `import`.
     }))
 }

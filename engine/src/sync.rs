@@ -118,6 +118,9 @@ pub enum SyncStep {
         file: String,
         snapshot: u64,
         counts: RunCounts,
+        /// What looks wrong with the file, though it was imported.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
     /// Stopped by a safeguard: nothing applied until approved or rejected.
     Held {
@@ -164,9 +167,7 @@ pub async fn sync_once(
         Ok(()) => {}
         Err(SyncError::Stopped(_)) => interrupted(&mut report),
         Err(e) => match &e {
-            SyncError::Import(ImportError::InvalidRows { errors, count, .. }) => {
-                invalid_rows(&mut report, &chain(&e), errors, *count)
-            }
+            SyncError::Import(ImportError::InvalidRows { errors, .. }) => invalid_rows(&mut report, &chain(&e), errors),
             _ => fail(&mut report, chain(&e)),
         },
     }
@@ -255,9 +256,10 @@ const ERROR_LINE_ROWS: usize = 3;
 
 /// A file refused for its rows: the first of them go into the run's
 /// error, its record and its output, each with its line and column.
-fn invalid_rows(report: &mut SyncReport, message: &str, errors: &[RowError], count: u64) {
+/// `message` already says how many rows.
+fn invalid_rows(report: &mut SyncReport, message: &str, errors: &[RowError]) {
     let named: Vec<String> = errors.iter().take(ERROR_LINE_ROWS).map(ToString::to_string).collect();
-    let more = match count.saturating_sub(named.len() as u64) {
+    let more = match errors.len().saturating_sub(named.len()) {
         0 => String::new(),
         n => format!("; and {n} more"),
     };
@@ -506,6 +508,7 @@ async fn import_input(
                 file: name.to_owned(),
                 snapshot: r.snapshot.id,
                 counts,
+                warnings: r.warnings.clone(),
             });
             report.run.outcome = RunOutcome::Imported;
             report.run.counts = Some(counts);

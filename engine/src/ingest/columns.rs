@@ -36,8 +36,11 @@ impl ColumnPlan {
     pub(crate) fn resolve(header: Vec<String>, config: &Config, file: &str) -> Result<ColumnPlan, IngestError> {
         let folded: Vec<String> = header.iter().map(|h| fold_header(h)).collect();
         let find = |column: &str| folded.iter().position(|h| *h == fold_header(column));
+        // `read_rows` sets the header's line, and the hint when the header
+        // looks split by another delimiter.
         let missing = |what: String, hint: String| IngestError::MissingColumn {
             file: file.to_owned(),
+            line: 1,
             what,
             found: header.clone(),
             hint,
@@ -64,6 +67,7 @@ impl ColumnPlan {
             if let Some(&first) = field_columns.get(&field) {
                 return Err(IngestError::DuplicateColumn {
                     file: file.to_owned(),
+                    line: 1,
                     field: field.api_name().to_owned(),
                     first: header[first].clone(),
                     second: h.clone(),
@@ -83,19 +87,11 @@ impl ColumnPlan {
             custom.push((custom_field_name(name), index));
         }
 
-        let semicolon_hint = if header.len() == 1 && header[0].contains(';') {
-            "; the header looks `;`-separated: set csv.delimiter = \";\"".to_owned()
-        } else if header.len() == 1 && header[0].contains('\t') {
-            "; the header looks tab-separated: set csv.delimiter = \"\\t\"".to_owned()
-        } else {
-            String::new()
-        };
-
         // The key: csv.key, else the employee ID column, else email.
         let (key_column, key_is_email) = match &config.csv.key {
             Some(column) => {
-                let index = find(column)
-                    .ok_or_else(|| missing(format!("{column:?} column (csv.key)"), semicolon_hint.clone()))?;
+                let index =
+                    find(column).ok_or_else(|| missing(format!("{column:?} column (csv.key)"), String::new()))?;
                 (index, field_columns.get(&Field::Email) == Some(&index))
             }
             None => match field_columns.get(&Field::IntegrationExternalId) {
@@ -103,7 +99,7 @@ impl ColumnPlan {
                 None => match field_columns.get(&Field::Email) {
                     Some(&index) => (index, true),
                     None => {
-                        return Err(missing("Email (or Employee ID) column".into(), semicolon_hint));
+                        return Err(missing("Email (or Employee ID) column".into(), String::new()));
                     }
                 },
             },
@@ -114,14 +110,14 @@ impl ColumnPlan {
         }
 
         if !field_columns.contains_key(&Field::Email) {
-            return Err(missing("Email column".into(), semicolon_hint));
+            return Err(missing("Email column".into(), String::new()));
         }
         let has_name = field_columns.contains_key(&Field::Name);
         for (field, label) in [(Field::FirstName, "First name"), (Field::LastName, "Last name")] {
             if !field_columns.contains_key(&field) && !has_name {
                 return Err(missing(
                     format!("{label} column (nor a Name column to split)"),
-                    semicolon_hint,
+                    String::new(),
                 ));
             }
         }

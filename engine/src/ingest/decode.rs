@@ -1,6 +1,6 @@
-//! One CSV record decoded into a canonical row: text (UTF-8, or
-//! Windows-1252 when configured), mapped onto Learn Amp's fields by the
-//! file's [`ColumnPlan`], normalised, validated and packed into a batch.
+//! One CSV record decoded into a canonical row: text (UTF-8, or the
+//! file's legacy encoding), mapped onto Learn Amp's fields by the file's
+//! [`ColumnPlan`], normalised, validated and packed into a batch.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -8,13 +8,29 @@ use std::ops::Range;
 use ampsync_store::RowHash;
 
 use super::columns::{ColumnPlan, Slot};
-use super::{Batch, Errors, IngestError, MAX_FIELD_BYTES, PackedRow, RowError, normalize, push_len};
-use crate::config::{Config, Encoding};
+use super::{Batch, Errors, IngestError, MAX_FIELD_BYTES, PackedRow, RowError, normalize, push_len, sniff};
+use crate::config::Config;
 use crate::fields::Field;
+
+/// How a file's bytes become text.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Text {
+    /// The file's encoding.
+    pub encoding: &'static encoding_rs::Encoding,
+    /// Read as UTF-8 though its first bytes are not: what the detector
+    /// takes it for, for the hint of a decoding error.
+    pub guess: Option<&'static encoding_rs::Encoding>,
+}
+
+impl Text {
+    fn is_utf8(self) -> bool {
+        self.encoding == encoding_rs::UTF_8
+    }
+}
 
 /// Decodes the records of one file, with buffers reused from row to row.
 pub(super) struct Decoder<'a> {
-    encoding: Encoding,
+    text: Text,
     plan: &'a ColumnPlan,
     key_field: Field,
     list_sep: char,
@@ -23,11 +39,11 @@ pub(super) struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    /// A decoder of rows in `encoding` (the file's, which a byte-order mark
-    /// may have set over the config's).
-    pub(super) fn new(config: &Config, encoding: Encoding, plan: &'a ColumnPlan, key_field: Field) -> Decoder<'a> {
+    /// A decoder of rows in `text`'s encoding (the file's, which a
+    /// byte-order mark may have set over the config's).
+    pub(super) fn new(config: &Config, text: Text, plan: &'a ColumnPlan, key_field: Field) -> Decoder<'a> {
         Decoder {
-            encoding,
+            text,
             plan,
             key_field,
             list_sep: config.csv.list_separator.chars().next().unwrap_or(','),
@@ -55,15 +71,16 @@ impl<'a> Decoder<'a> {
         // A record valid as UTF-8 as a whole (csv checks it in one pass)
         // gives its fields as `&str` for free; others are decoded by field,
         // which names the field at fault.
-        let text = match self.encoding {
-            Encoding::Utf8 => csv::StringRecord::from_byte_record(std::mem::take(record))
+        let text = if self.text.is_utf8() {
+            csv::StringRecord::from_byte_record(std::mem::take(record))
                 .map_err(|e| *record = e.into_byte_record())
-                .ok(),
-            Encoding::Windows1252 => None,
+                .ok()
+        } else {
+            None
         };
         let fields = match &text {
             Some(text) => Fields::Text(text),
-            None => Fields::Bytes(record, self.encoding),
+            None => Fields::Bytes(record, self.text),
         };
         check_row(
             &fields,
@@ -117,7 +134,7 @@ impl<'a> Decoder<'a> {
         }
         let out = self.values.field(Field::Email);
         out.clear();
-        let fields = Fields::Bytes(record, self.encoding);
+        let fields = Fields::Bytes(record, self.text);
         field_value(&fields, Field::Email, column, self.plan, self.list_sep, true, out).ok()?;
         (!out.is_empty()).then(|| batch.push_str(&self.values.fields[Field::Email as usize]))
     }
@@ -149,7 +166,7 @@ impl RowValues {
 /// A record's fields: already checked as UTF-8, or bytes to decode.
 enum Fields<'r> {
     Text(&'r csv::StringRecord),
-    Bytes(&'r csv::ByteRecord, Encoding),
+    Bytes(&'r csv::ByteRecord, Text),
 }
 
 impl Fields<'_> {
@@ -172,7 +189,7 @@ impl Fields<'_> {
     fn get(&self, i: usize) -> Result<Cow<'_, str>, String> {
         match self {
             Fields::Text(r) => Ok(Cow::Borrowed(r.get(i).unwrap_or_default())),
-            Fields::Bytes(r, encoding) => decode_field(r.get(i).unwrap_or_default(), *encoding),
+            Fields::Bytes(r, text) => decode_field(r.get(i).unwrap_or_default(), *text),
         }
     }
 }
@@ -352,10 +369,13 @@ fn derive_fields(values: &mut RowValues, plan: &ColumnPlan, list_sep: char) {
     *teams = normalize::join_list(items);
 }
 
+/// The header's fields, decoded and trimmed (a UTF-8 byte-order mark
+/// dropped); the header is on `line`.
 pub(super) fn decode_header(
     record: &csv::ByteRecord,
-    encoding: Encoding,
+    text: Text,
     file: &str,
+    line: u64,
 ) -> Result<Vec<String>, IngestError> {
     record
         .iter()
@@ -366,26 +386,35 @@ pub(super) fn decode_header(
             } else {
                 bytes
             };
-            decode_field(bytes, encoding)
+            decode_field(bytes, text)
                 .map(|s| s.trim().to_owned())
                 .map_err(|_| IngestError::HeaderEncoding {
                     file: file.to_owned(),
+                    line,
                     column: i + 1,
+                    guess: sniff::label(text.guess.unwrap_or_else(|| sniff::detect(bytes, true))),
                 })
         })
         .collect()
 }
 
-fn decode_field(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, String> {
-    match encoding {
-        Encoding::Utf8 => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
+/// One field's bytes as text; the message says what is wrong if they are
+/// not valid in the file's encoding, and which encoding they look like.
+fn decode_field(bytes: &[u8], text: Text) -> Result<Cow<'_, str>, String> {
+    if text.is_utf8() {
+        return std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
             let at = e.valid_up_to();
+            // The file's first bytes were valid UTF-8: this field alone is
+            // all there is to go on.
+            let guess = sniff::label(text.guess.unwrap_or_else(|| sniff::detect(bytes, true)));
             format!(
-                "not valid UTF-8 (byte 0x{:02X} at position {} of the value); if the file comes from Excel, set csv.encoding = \"windows-1252\"",
+                "not valid UTF-8 (byte 0x{:02X} at position {} of the value); it looks like {guess} text: set csv.encoding = \"{guess}\" (or \"auto\")",
                 bytes[at],
                 at + 1
             )
-        }),
-        Encoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0),
+        });
     }
+    text.encoding
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .ok_or_else(|| format!("not valid {} text", sniff::label(text.encoding)))
 }

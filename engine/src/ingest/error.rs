@@ -9,28 +9,40 @@ use std::fmt;
 pub enum IngestError {
     #[error("{file}: the file is empty (no header line)")]
     Empty { file: String },
-    #[error("{file}: the file has a header (line 1) but no rows")]
-    NoRows { file: String },
-    #[error("{file}, line 1: no {what}; the header has: {found}{hint}", found = quoted_list(found))]
+    #[error("{file}: no header line after the {skipped} line(s) skipped (csv.skip_lines = {skipped})")]
+    NoHeader { file: String, skipped: u32 },
+    #[error("{file}: the file has a header (line {line}) but no rows")]
+    NoRows { file: String, line: u64 },
+    #[error("{file}, line {line}: no {what}; the header has: {found}{hint}", found = quoted_list(found))]
     MissingColumn {
         file: String,
+        /// The header's line (set by `read_rows`).
+        line: u64,
         what: String,
         found: Vec<String>,
         hint: String,
     },
-    #[error("{file}, line 1: columns {first:?} and {second:?} both give Learn Amp's {field}")]
+    #[error("{file}, line {line}: columns {first:?} and {second:?} both give Learn Amp's {field}")]
     DuplicateColumn {
         file: String,
+        /// The header's line (set by `read_rows`).
+        line: u64,
         field: String,
         first: String,
         second: String,
     },
     #[error(
-        "{file}, line 1, column {column}: the header is not valid UTF-8; if the file comes from Excel, set csv.encoding = \"windows-1252\""
+        "{file}, line {line}, column {column}: the header is not valid UTF-8; it looks like {guess} text: set csv.encoding = \"{guess}\" (or \"auto\")"
     )]
-    HeaderEncoding { file: String, column: usize },
+    HeaderEncoding {
+        file: String,
+        line: u64,
+        column: usize,
+        /// The encoding the detector takes the file for.
+        guess: String,
+    },
     #[error(
-        "{file}: the file is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8 or Windows-1252: save it from Excel as \"CSV UTF-8\", or convert it (iconv -f UTF-16 -t UTF-8)"
+        "{file}: the file is UTF-16 text (Excel's \"Unicode Text\"), which ampsync does not read: save it from Excel as \"CSV UTF-8\", or convert it (iconv -f UTF-16 -t UTF-8)"
     )]
     Utf16 { file: String },
     #[error(

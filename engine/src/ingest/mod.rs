@@ -1,14 +1,17 @@
 //! Ingest: a CSV file streamed into canonical rows.
 //!
 //! Its first bytes decide how it is read ([`sniff`]: a byte-order mark,
-//! CR-only line ends, or not CSV text at all). No record may grow past a
-//! cap (a quote never closed would make the rest of the file one record),
-//! and batches are bounded in rows and bytes, so memory is bounded whatever
-//! the input.
+//! the encoding, the delimiter, CR-only line ends, or not CSV text at
+//! all). Lines before the header (`csv.skip_lines`) are skipped; line
+//! numbers stay the file's own. Rows with nothing in them (blank lines,
+//! `;;;;` under a spreadsheet's table) are counted and otherwise ignored.
+//! No record may grow past a cap (a quote never closed would make the rest
+//! of the file one record), and batches are bounded in rows and bytes, so
+//! memory is bounded whatever the input.
 //!
 //! Two threads share the work. The parser reads `csv::ByteRecord`s with
 //! buffers reused from row to row; each row is hashed as it is (a row hash,
-//! see [`rowhash`]) and decoded (UTF-8, or Windows-1252 when configured),
+//! see [`rowhash`]) and decoded (UTF-8, or the file's legacy encoding),
 //! mapped onto Learn Amp's fields by a [`ColumnPlan`], normalised and
 //! validated ([`decode`]), then packed into a batch. The caller's thread
 //! takes the batches in file order, checks keys and emails for duplicates,
@@ -36,10 +39,10 @@ use std::sync::mpsc;
 
 use ampsync_store::{Record, RecordHash, RowHash, hash_fields_with};
 
-use crate::config::{Config, Encoding};
+use crate::config::Config;
 use crate::fields::Field;
 use columns::ColumnPlan;
-use decode::Decoder;
+use decode::{Decoder, Text};
 pub use error::{IngestError, RowError};
 pub(crate) use rowhash::DECODING_RULES;
 pub(crate) use seen::SeenSet;
@@ -188,8 +191,13 @@ pub trait RowSink {
 /// What ingest learned about the file as a whole.
 #[derive(Debug, Clone)]
 pub struct FileSummary {
-    /// Data rows read (header excluded), valid or not.
+    /// Data rows read (header excluded), valid or not; empty rows are not
+    /// counted here.
     pub rows: u64,
+    /// Rows with nothing in them (blank lines, `;;;;`), ignored.
+    pub empty_rows: u64,
+    /// Rows with at least one error.
+    pub invalid_rows: u64,
     /// The header as the file has it.
     pub header: Vec<String>,
     /// The header of the column that identifies people.
@@ -200,10 +208,11 @@ pub struct FileSummary {
     pub mapped_columns: Vec<String>,
     /// The first row errors, in file order.
     pub errors: Vec<RowError>,
-    /// How many row errors there were in all.
+    /// How many row errors there were in all (a row may have several).
     pub error_count: u64,
     /// What looks wrong with the file as a whole, though it was read (a
-    /// file that looks UTF-8 read as Windows-1252).
+    /// file that looks UTF-8, or like another code page, read as a legacy
+    /// code page).
     pub warnings: Vec<String>,
 }
 
@@ -253,6 +262,8 @@ impl Batch {
 struct Parsed {
     /// Data rows read.
     rows: u64,
+    /// Rows with nothing in them.
+    empty_rows: u64,
     errors: Errors,
     /// Read with a legacy encoding: rows with non-ASCII text that is valid
     /// UTF-8, and rows whose text is not.
@@ -289,14 +300,84 @@ impl Cut {
     }
 }
 
+/// Raw bytes read at a time by [`Feed`].
+const FEED_CHUNK: usize = 64 * 1024;
+
 /// The input as the csv reader gets it: old-Mac line ends (CR) read as
-/// `\n`, and an end where a record grows past its [`Cut`] (csv then ends
+/// `\n`, the lines before the header blanked, a space put in every empty
+/// line, and an end where a record grows past its [`Cut`] (csv then ends
 /// the record there, and the parser reports it).
+///
+/// csv skips empty lines without counting them in its line numbers; a line
+/// holding a space is a record, so every line keeps its number, and the
+/// parser counts it as an empty row. Inside a quoted value the space is
+/// whitespace beside a line end, which normalisation collapses anyway.
 struct Feed<'a, R> {
     inner: R,
     cr_to_lf: bool,
+    /// Lines still to skip before the header.
+    skip: u32,
+    /// The last byte shaped was a line end (or there was none yet).
+    at_line_start: bool,
+    raw: Vec<u8>,
+    /// Shaped bytes, handed over from `pos`.
+    out: Vec<u8>,
+    pos: usize,
     handed: u64,
     cut: &'a Cut,
+}
+
+impl<'a, R> Feed<'a, R> {
+    fn new(inner: R, cr_to_lf: bool, skip: u32, cut: &'a Cut) -> Feed<'a, R> {
+        Feed {
+            inner,
+            cr_to_lf,
+            skip,
+            at_line_start: true,
+            raw: Vec::with_capacity(FEED_CHUNK),
+            out: Vec::with_capacity(2 * FEED_CHUNK),
+            pos: 0,
+            handed: 0,
+            cut,
+        }
+    }
+
+    /// Shapes the bytes in `raw` into `out`.
+    fn shape(&mut self) {
+        if self.cr_to_lf {
+            self.raw.iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+        }
+        self.out.clear();
+        self.pos = 0;
+        let mut rest = self.raw.as_slice();
+        while self.skip > 0 && !rest.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                Some(at) => {
+                    self.out.extend_from_slice(b" \n");
+                    self.skip -= 1;
+                    self.at_line_start = true;
+                    rest = &rest[at + 1..];
+                }
+                None => rest = &[],
+            }
+        }
+        let mut from = 0;
+        for at in memchr::memchr_iter(b'\n', rest) {
+            let empty = match at {
+                0 => self.at_line_start,
+                _ => rest[at - 1] == b'\n',
+            };
+            if empty {
+                self.out.extend_from_slice(&rest[from..at]);
+                self.out.push(b' ');
+                from = at;
+            }
+        }
+        self.out.extend_from_slice(&rest[from..]);
+        if let Some(&last) = rest.last() {
+            self.at_line_start = last == b'\n';
+        }
+    }
 }
 
 impl<R: Read> Read for Feed<'_, R> {
@@ -308,11 +389,21 @@ impl<R: Read> Read for Feed<'_, R> {
             cut.tripped.store(true, Ordering::Relaxed);
             return Ok(0);
         }
-        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
-        if self.cr_to_lf {
-            buf[..n].iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+        while self.pos == self.out.len() {
+            let want = FEED_CHUNK.min(usize::try_from(room).unwrap_or(usize::MAX));
+            self.raw.resize(want, 0);
+            let n = self.inner.read(&mut self.raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.raw.truncate(n);
+            self.shape();
         }
+        let n = (self.out.len() - self.pos)
+            .min(buf.len())
+            .min(usize::try_from(room).unwrap_or(usize::MAX));
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
         self.handed += n as u64;
         Ok(n)
     }
@@ -362,36 +453,53 @@ pub fn read_rows<R: Read + Send>(
         .take(sniff::HEAD as u64)
         .read_to_end(&mut head)
         .map_err(|e| read_error(e.into()))?;
-    let sniffed = sniff::sniff(&head, config.csv.encoding, file)?;
+    let sniffed = sniff::sniff(&head, &config.csv, file)?;
     let encoding = sniffed.encoding;
-    let cut = Cut::new(MAX_RECORD_BYTES);
-    let feed = Feed {
-        inner: io::Cursor::new(head).chain(reader),
-        cr_to_lf: sniffed.cr_only,
-        handed: 0,
-        cut: &cut,
+    let text = Text {
+        encoding,
+        guess: sniffed.guess,
     };
+    let cut = Cut::new(MAX_RECORD_BYTES);
+    let feed = Feed::new(
+        io::Cursor::new(head).chain(reader),
+        sniffed.cr_only,
+        config.csv.skip_lines,
+        &cut,
+    );
     // Records end at `\n` only: csv's line numbers are off by one after a
     // `\r\n`, and ours must be exact. A trailing `\r` is whitespace, which
     // normalisation trims anyway.
     let mut csv = csv::ReaderBuilder::new()
-        .delimiter(config.delimiter())
+        .delimiter(sniffed.delimiter)
         .has_headers(false)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(CSV_BUFFER)
         .from_reader(feed);
+    // The header: the first line with something in it past the skipped ones.
     let mut record = csv::ByteRecord::new();
-    let read = csv.read_byte_record(&mut record).map_err(read_error)?;
-    if cut.tripped() {
-        return Err(record_too_long(file, &record, &[], MAX_RECORD_BYTES));
+    loop {
+        let read = csv.read_byte_record(&mut record).map_err(read_error)?;
+        if cut.tripped() {
+            return Err(record_too_long(file, &record, &[], MAX_RECORD_BYTES));
+        }
+        if !read {
+            return Err(match config.csv.skip_lines {
+                0 => IngestError::Empty { file: file.to_owned() },
+                skipped => IngestError::NoHeader {
+                    file: file.to_owned(),
+                    skipped,
+                },
+            });
+        }
+        cut.record_at(csv.position().byte());
+        if !is_empty_row(&record) {
+            break;
+        }
     }
-    if !read {
-        return Err(IngestError::Empty { file: file.to_owned() });
-    }
-    cut.record_at(csv.position().byte());
-    let header = decode::decode_header(&record, encoding, file)?;
-    let plan = ColumnPlan::resolve(header, config, file)?;
+    let header_line = record.position().map_or(1, |p| p.line());
+    let header = decode::decode_header(&record, text, file, header_line)?;
+    let plan = ColumnPlan::resolve(header, config, file).map_err(|e| at_header(e, header_line, &sniffed))?;
     cut.cap.store(record_cap(plan.header.len()) as u64, Ordering::Relaxed);
     let key_field = plan
         .field_columns
@@ -399,7 +507,7 @@ pub fn read_rows<R: Read + Send>(
         .find(|&(_, &i)| i == plan.key_column)
         .map(|(f, _)| *f)
         .unwrap_or(Field::Email);
-    let row_key = rowhash::file_key(config, encoding, &plan, key_field);
+    let row_key = rowhash::file_key(config, encoding, sniffed.delimiter, &plan, key_field);
     let by_hash = sink.row_key(&row_key);
 
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
@@ -416,18 +524,18 @@ pub fn read_rows<R: Read + Send>(
         late: Errors::default(),
         scratch: Vec::with_capacity(512),
     };
-    let mut decoder = Decoder::new(config, encoding, &plan, key_field);
+    let mut decoder = Decoder::new(config, text, &plan, key_field);
     let mut one = Batch::default();
     let mut fields = csv::ByteRecord::new();
 
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(|| {
             let parser = Parser {
-                decoder: Decoder::new(config, encoding, &plan, key_field),
+                decoder: Decoder::new(config, text, &plan, key_field),
                 key: row_key,
                 by_hash,
                 by_hash_email: key_field != Field::Email,
-                legacy: encoding != Encoding::Utf8,
+                legacy: encoding != encoding_rs::UTF_8,
                 cut: &cut,
                 header: &plan.header,
             };
@@ -458,19 +566,24 @@ pub fn read_rows<R: Read + Send>(
     let late = taker.late;
     let Parsed {
         rows,
+        empty_rows,
         mut errors,
         utf8_rows,
         legacy_rows,
     } = parsed?;
     if rows == 0 {
-        return Err(IngestError::NoRows { file: file.to_owned() });
+        return Err(IngestError::NoRows {
+            file: file.to_owned(),
+            line: header_line,
+        });
     }
     errors.merge(late);
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = sniffed.warning.into_iter().collect();
     if utf8_rows > 0 && legacy_rows == 0 {
+        let name = sniff::label(encoding);
         warnings.push(format!(
-            "{file}: {utf8_rows} row(s) have non-ASCII text that is valid UTF-8, and none is Windows-1252 only, \
-             but csv.encoding = \"windows-1252\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: \
+            "{file}: {utf8_rows} row(s) have non-ASCII text that is valid UTF-8, and none is {name} only, \
+             but csv.encoding = \"{name}\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: \
              set csv.encoding = \"utf-8\""
         ));
     }
@@ -485,6 +598,8 @@ pub fn read_rows<R: Read + Send>(
     let mapped_columns = mapped.into_iter().map(|c| plan.header[c].clone()).collect();
     Ok(FileSummary {
         rows,
+        empty_rows,
+        invalid_rows: errors.rows,
         key_column: plan.key_header().to_owned(),
         header: plan.header,
         layout,
@@ -613,8 +728,9 @@ impl Parser<'_> {
                 break;
             }
             self.cut.record_at(csv.position().byte());
-            if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
-                continue; // A blank line (`\r\n` reads as one field "\r").
+            if is_empty_row(&record) {
+                parsed.empty_rows += 1;
+                continue;
             }
             parsed.rows += 1;
             if self.legacy && !record.as_slice().is_ascii() {
@@ -664,27 +780,86 @@ impl Parser<'_> {
     }
 }
 
+/// A record with nothing in it: a blank line (`\r\n` reads as one field
+/// "\r"; [`Feed`] makes an empty line one " "), or only delimiters.
+fn is_empty_row(record: &csv::ByteRecord) -> bool {
+    record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
+/// A header error placed on the header's `line`, with a hint when the
+/// header looks split by another delimiter than the configured one.
+fn at_header(e: IngestError, header_line: u64, sniffed: &sniff::Sniffed) -> IngestError {
+    match e {
+        IngestError::MissingColumn {
+            file,
+            what,
+            found,
+            hint,
+            ..
+        } => {
+            let hint = match sniffed.looks_like {
+                Some(d) if hint.is_empty() => format!(
+                    "; the header looks {}-separated: set csv.delimiter = {} (or \"auto\")",
+                    d.config_value(),
+                    d.config_value()
+                ),
+                _ => hint,
+            };
+            IngestError::MissingColumn {
+                file,
+                line: header_line,
+                what,
+                found,
+                hint,
+            }
+        }
+        IngestError::DuplicateColumn {
+            file,
+            field,
+            first,
+            second,
+            ..
+        } => IngestError::DuplicateColumn {
+            file,
+            line: header_line,
+            field,
+            first,
+            second,
+        },
+        other => other,
+    }
+}
+
+/// Row errors, in file order, and how many rows they are about.
 #[derive(Default)]
 struct Errors {
     kept: Vec<RowError>,
     count: u64,
+    /// Rows with at least one error.
+    rows: u64,
 }
 
 impl Errors {
     /// Adds errors found later in the pipeline, keeping file order.
     fn merge(&mut self, other: Errors) {
         self.count += other.count;
+        self.rows += other.rows;
         self.kept.extend(other.kept);
         self.kept.sort_by_key(|e| e.line);
         self.kept.truncate(MAX_KEPT_ERRORS);
     }
 
+    /// Adds the errors of one row.
     fn extend(&mut self, errors: impl Iterator<Item = RowError>) {
+        let before = self.count;
         for e in errors {
             self.count += 1;
             if self.kept.len() < MAX_KEPT_ERRORS {
                 self.kept.push(e);
             }
+        }
+        if self.count > before {
+            self.rows += 1;
         }
     }
 }
@@ -878,6 +1053,201 @@ mod tests {
             ]
         ))
     );
+
+    parses_to!(
+        skipped_lines_keep_the_files_line_numbers,
+        b"version:v1.0\nExported by \"HR\", 24/11/2026\nEmail,First name,Last name\n\na@x.io,Ann,Lee\nb@x.io,Bo,\n",
+        "[csv]\nskip_lines = 2\n",
+        Ok((
+            vec![(
+                5,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann"), ("lastName", "Lee")])
+            )],
+            vec!["line 6, column \"Last name\": lastName is empty".into()]
+        ))
+    );
+    parses_to!(
+        empty_lines_keep_line_numbers_exact,
+        b"\n\nEmail,First name,Last name\n\n\na@x.io,Ann,Lee\n \n\r\nb@x.io,\"Bo\n\nJo\",\n\n",
+        "",
+        Ok((
+            vec![(
+                6,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Ann"), ("lastName", "Lee")])
+            )],
+            vec!["line 9, column \"Last name\": lastName is empty".into()]
+        ))
+    );
+    parses_to!(
+        delimiter_auto_takes_the_headers,
+        b"Email;First name;Last name\na@x.io;Lee, Ann;Lee\n",
+        "[csv]\ndelimiter = \"auto\"\n",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "Lee, Ann"), ("lastName", "Lee")])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        windows_1250_is_read_as_configured_and_detected,
+        &encoding_rs::WINDOWS_1250
+            .encode("Email,First name,Last name\nlw@x.io,Łukasz,Wiśniewski\n")
+            .0,
+        "[csv]\nencoding = \"auto\"\n",
+        Ok((
+            vec![(
+                2,
+                "lw@x.io".into(),
+                pairs(&[
+                    ("email", "lw@x.io"),
+                    ("firstName", "Łukasz"),
+                    ("lastName", "Wiśniewski")
+                ])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        shift_jis_is_read_and_its_bad_bytes_named,
+        &[
+            encoding_rs::SHIFT_JIS
+                .encode("Email,First name,Last name\nk@x.io,健太,山田\nb@x.io,A,")
+                .0
+                .as_ref(),
+            b"\x81\n",
+        ]
+        .concat(),
+        "[csv]\nencoding = \"shift_jis\"\n",
+        Ok((
+            vec![(
+                2,
+                "k@x.io".into(),
+                pairs(&[("email", "k@x.io"), ("firstName", "健太"), ("lastName", "山田")])
+            )],
+            vec!["line 3, column \"Last name\": not valid shift_jis text".into()]
+        ))
+    );
+    parses_to!(
+        not_utf8_names_the_detectors_guess,
+        &encoding_rs::WINDOWS_1250.encode("Email,First name,Last name\nlw@x.io,Łukasz,Wiśniewski\nzw@x.io,Zofia,Wójcik\nmd@x.io,Małgorzata,Dąbrowska\n").0,
+        "",
+        Ok((
+            vec![],
+            vec![
+                "line 2, column \"First name\": not valid UTF-8 (byte 0xA3 at position 1 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 2, column \"Last name\": not valid UTF-8 (byte 0x9C at position 3 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 3, column \"Last name\": not valid UTF-8 (byte 0xF3 at position 2 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 4, column \"First name\": not valid UTF-8 (byte 0xB3 at position 3 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+                "line 4, column \"Last name\": not valid UTF-8 (byte 0xB9 at position 2 of the value); it looks like windows-1250 text: set csv.encoding = \"windows-1250\" (or \"auto\")".into(),
+            ]
+        ))
+    );
+
+    /// The summary of reading `text` under `config`.
+    fn summary(text: &[u8], config: &str) -> Result<FileSummary, String> {
+        let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
+        let mut rows = Rows::new(0, |_| {});
+        read_rows(text, "t.csv", &config, 0, &mut rows).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn empty_rows_are_counted_apart_and_invalid_rows_are_rows() {
+        // (file, config, rows, empty rows, invalid rows, errors)
+        let cases: &[(&[u8], &str, u64, u64, u64, u64)] = &[
+            (
+                b"Email;First name;Last name\na@x.io;A;B\n;;\n;;\n ; ;\n",
+                "[csv]\ndelimiter = \";\"\n",
+                1,
+                3,
+                0,
+                0,
+            ),
+            (
+                b"Email,First name,Last name\r\na@x.io,A,B\r\n\r\n,,\r\n",
+                "",
+                1,
+                2,
+                0,
+                0,
+            ),
+            (b"Email,First name,Last name\na@x.io,A,B\n\n\n", "", 1, 2, 0, 0),
+            // One row with four errors is one invalid row.
+            (
+                b"Email,First name,Last name,Role\nbad,,,boss\nb@x.io,B,C,viewer\n",
+                "",
+                2,
+                0,
+                1,
+                4,
+            ),
+            (
+                b"version:v1.0\n\nEmail,First name,Last name\na@x.io,A,B\n",
+                "[csv]\nskip_lines = 1\n",
+                1,
+                0,
+                0,
+                0,
+            ),
+        ];
+        for &(text, config, rows, empty, invalid, errors) in cases {
+            let s = summary(text, config).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                (s.rows, s.empty_rows, s.invalid_rows, s.error_count),
+                (rows, empty, invalid, errors),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn file_level_errors_name_the_real_line_and_what_to_set() {
+        for (text, config, want) in [
+            (
+                b"Email;First name;Last name\na@x.io;A;B\n".as_slice(),
+                "",
+                "t.csv, line 1: no Email (or Employee ID) column; the header has: \"Email;First name;Last name\"; the header looks \";\"-separated: set csv.delimiter = \";\" (or \"auto\")",
+            ),
+            // An explicit mapping's column is missing for the same reason.
+            (
+                b"Email\tGiven\tLast name\na@x.io\tA\tB\n",
+                "[mapping]\nfirstName = \"Given\"\n",
+                "t.csv, line 1: no \"Given\" column (mapping.firstName); the header has: \"Email\\tGiven\\tLast name\"; the header looks \"\\t\"-separated: set csv.delimiter = \"\\t\" (or \"auto\")",
+            ),
+            (
+                b"version:v1.0\nEmail|First name|Last name\na@x.io|A|B\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv, line 2: no Email (or Employee ID) column; the header has: \"Email|First name|Last name\"; the header looks \"|\"-separated: set csv.delimiter = \"|\" (or \"auto\")",
+            ),
+            (
+                b"version:v1.0\n\nEmail,Work email,First name,Last name\na@x.io,b@x.io,A,B\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv, line 3: columns \"Email\" and \"Work email\" both give Learn Amp's email",
+            ),
+            (
+                b"version:v1.0\nEmail,First name,Last name\n,,\n\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv: the file has a header (line 2) but no rows",
+            ),
+            (
+                b"version:v1.0\n",
+                "[csv]\nskip_lines = 3\n",
+                "t.csv: no header line after the 3 line(s) skipped (csv.skip_lines = 3)",
+            ),
+            (
+                b"x\nEm\xE9il,First name\n",
+                "[csv]\nskip_lines = 1\n",
+                "t.csv, line 2, column 1: the header is not valid UTF-8; it looks like windows-1252 text: set csv.encoding = \"windows-1252\" (or \"auto\")",
+            ),
+        ] {
+            assert_eq!(summary(text, config).err().as_deref(), Some(want), "{config}");
+        }
+    }
 
     #[test]
     fn duplicates_are_found_across_batches() {

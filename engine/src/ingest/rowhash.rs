@@ -11,7 +11,7 @@ use ampsync_store::RowHash;
 
 use super::columns::ColumnPlan;
 use super::{push_len, read_len};
-use crate::config::{Config, Encoding};
+use crate::config::Config;
 use crate::fields::Field;
 
 /// Bump when decoding, normalisation or validation changes what a row
@@ -20,23 +20,24 @@ use crate::fields::Field;
 /// control characters refused, a UTF-8 byte-order mark over `csv.encoding`.
 pub(crate) const DECODING_RULES: u32 = 2;
 
-/// The row-hash key of a file read with `config` and decoded as `encoding`
-/// (a byte-order mark may overrule the config), whose header resolved to
+/// The row-hash key of a file read with `config`, decoded as `encoding`
+/// (a byte-order mark or `"auto"` decide over the config) and split by
+/// `delimiter` (the header's, under `"auto"`), whose header resolved to
 /// `plan` (people keyed by `key_field`).
-pub(super) fn file_key(config: &Config, encoding: Encoding, plan: &ColumnPlan, key_field: Field) -> [u8; 32] {
+pub(super) fn file_key(
+    config: &Config,
+    encoding: &'static encoding_rs::Encoding,
+    delimiter: u8,
+    plan: &ColumnPlan,
+    key_field: Field,
+) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_derive_key("ampsync row hash 2026-11-25");
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(&DECODING_RULES.to_le_bytes());
     // `Debug` of these is deterministic: maps in the plan are `BTreeMap`s.
     let settings = format!(
         "{:?}",
-        (
-            config.delimiter(),
-            encoding,
-            &config.csv.list_separator,
-            key_field,
-            plan
-        )
+        (delimiter, encoding.name(), &config.csv.list_separator, key_field, plan)
     );
     hasher.update(settings.as_bytes());
     *hasher.finalize().as_bytes()

@@ -48,6 +48,9 @@ pub struct ImportSummary {
     pub fingerprint: Option<String>,
     /// The snapshot whose kept file this one read again (`reimport N`).
     pub reimport_of: Option<u64>,
+    /// Rows with nothing in them (blank lines, `;;;;`), ignored (new
+    /// snapshots only; 0 otherwise).
+    pub empty_rows: u64,
 }
 
 impl ImportSummary {
@@ -59,9 +62,7 @@ impl ImportSummary {
             ..self
         }
     }
-}
 
-impl ImportSummary {
     fn of(outcome: ImportKind, meta: &SnapshotMeta) -> Self {
         ImportSummary {
             outcome,
@@ -77,6 +78,7 @@ impl ImportSummary {
             warnings: Vec::new(),
             fingerprint: None,
             reimport_of: None,
+            empty_rows: 0,
         }
     }
 }
@@ -90,6 +92,7 @@ impl From<&ImportOutcome> for ImportSummary {
                 skipped_rows: report.skipped.clone(),
                 elapsed_ms: Some(report.elapsed.as_millis() as u64),
                 warnings: report.warnings.clone(),
+                empty_rows: report.empty_rows,
                 ..ImportSummary::of(ImportKind::Imported, &report.snapshot)
             },
         }
