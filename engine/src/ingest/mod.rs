@@ -41,6 +41,7 @@ use crate::fields::Field;
 use columns::ColumnPlan;
 use decode::Decoder;
 pub use error::{IngestError, RowError};
+pub(crate) use normalize::flag;
 pub(crate) use seen::SeenSet;
 
 /// The longest value a field may hold, in bytes.
