@@ -46,7 +46,6 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         // A proposal uses every key of the config contract; should this
         // build not read one yet, the file is still the right one to edit.
         Err(e) if proposal.is_some() => {
-            tracing::warn!("{} does not load: {e}", config_path.display());
             eprintln!("warning: {}", output::clean(&format!("{e}")));
             let dir = config_path.parent().unwrap_or(Path::new(""));
             let path = dir.join("ampsync.redb");
