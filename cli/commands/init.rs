@@ -113,6 +113,9 @@ fn print_proposal(p: &Proposal) -> anyhow::Result<()> {
         let pairs: Vec<String> = table.iter().map(|(from, to)| format!("{from:?} -> {to:?}")).collect();
         say!("values of {field}: {}", pairs.join(", "));
     }
+    for (field, r) in &p.replace {
+        say!("replace in {field}: {:?} -> {:?}", r.pattern, r.with);
+    }
     for skip in &p.skip {
         let rule = match (&skip.equals, &skip.matches) {
             (Some(values), _) => format!("is {}", values.join(" or ")),
