@@ -99,3 +99,78 @@ impl RowSink for Collect {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use ampsync_store::Store;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::import::{Input, import};
+
+    /// Cells a row is made of: valid, empty, malformed, quoted, non-ASCII.
+    fn cell(choices: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+        prop::sample::select(choices)
+    }
+
+    fn arb_row() -> impl Strategy<Value = String> {
+        (
+            cell(&["E1", "E2", "E3", "E4", "", " E5 "]),
+            cell(&["Ann", "Zoë", "\"Lee, Jr\"", "", "  Bo  "]),
+            cell(&["Lee", "Brontë", "O'Brien", ""]),
+            cell(&["a@x.io", "b@x.io", "C@X.IO", "not-an-email", ""]),
+            cell(&["viewer", "learner", "Admin", "wizard", ""]),
+            cell(&["Sales", "\"Research\\, Development\"", ""]),
+            cell(&["", "no", "yes", "1", "maybe"]),
+        )
+            .prop_map(|(k, f, l, e, r, t, d)| format!("{k},{f},{l},{e},{r},{t},{d}\n"))
+    }
+
+    fn arb_file() -> impl Strategy<Value = String> {
+        (prop::collection::vec(arb_row(), 1..8), any::<bool>()).prop_map(|(rows, email_key)| {
+            let key = if email_key { "Staff no" } else { "Employee ID" };
+            format!("{key},First name,Last name,Email,Role,Secondary teams,Deactivate\n{}", rows.concat())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the file, the records `preview` shows are the records
+        /// `import` stores: the same people, field for field.
+        #[test]
+        fn preview_records_are_what_import_stores(text in arb_file()) {
+            let config = Config::parse(
+                "[policy]\non_invalid_row = \"skip_row\"\nmax_deactivate_percent = 100\nmax_change_percent = 100\n",
+                Path::new("ampsync.toml"),
+            ).expect("config");
+            let previewed = preview(text.as_bytes(), "f.csv", &config, usize::MAX);
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = Store::open(&dir.path().join("s.redb")).expect("store");
+            let input = Input::Bytes { name: "f.csv".into(), bytes: text.clone().into_bytes() };
+            let imported = import(&store, &config, &input, None);
+            let previewed = match (previewed, imported) {
+                (Ok(p), Ok(_)) => p,
+                (Err(_), Err(_)) => return Ok(()),
+                (p, i) => return Err(TestCaseError::fail(format!("preview {p:?}, import {i:?}\n{text}"))),
+            };
+            // A new person whose row says they have left is never created.
+            let shown: BTreeMap<String, BTreeMap<String, FieldValue>> = previewed
+                .records
+                .into_iter()
+                .filter(|r| r.active)
+                .map(|r| (r.key, r.record))
+                .collect();
+            let mut stored = BTreeMap::new();
+            store.for_each_user(|key, state| {
+                let record = state.record.iter().map(|(k, v)| (k.to_owned(), FieldValue::of(k, v))).collect();
+                stored.insert(key.to_owned(), record);
+            }).expect("state");
+            prop_assert_eq!(&shown, &stored, "{}", text);
+            prop_assert_eq!(previewed.people, stored.len() as u64);
+        }
+    }
+}
