@@ -281,6 +281,34 @@ impl Ctx<'_> {
                 rows: rows.len(),
             });
         }
+        // Accounts with neither a first nor a last name: rooms and shared
+        // mailboxes in a directory's user list.
+        let first = self.columns(Meaning::FirstName).first().copied();
+        let last = self.columns(Meaning::LastName).first().copied();
+        if let (Some(first), Some(last)) = (first, last) {
+            let empty = |r: usize, c: usize| self.shape.rows[r].1.get(c).is_none_or(|v| v.trim().is_empty());
+            let nameless: Vec<usize> = (0..self.shape.rows.len())
+                .filter(|&r| !skipped.contains(&r) && empty(r, first))
+                .collect();
+            if !nameless.is_empty() && nameless.iter().all(|&r| empty(r, last)) {
+                let header = self.header(first).to_owned();
+                self.note(
+                    &format!("skip.{header}"),
+                    format!(
+                        "{} row(s) have neither {header:?} nor {:?}: rooms and shared mailboxes, not people",
+                        nameless.len(),
+                        self.header(last)
+                    ),
+                );
+                skipped.extend(&nameless);
+                self.p.skip.push(Skip {
+                    column: header,
+                    equals: Some(vec![String::new()]),
+                    matches: None,
+                    rows: nameless.len(),
+                });
+            }
+        }
         let examples: Vec<usize> = (0..self.shape.rows.len())
             .filter(|&r| {
                 self.shape.rows[r]

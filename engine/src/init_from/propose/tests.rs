@@ -227,7 +227,12 @@ fn values_skips_and_replaces_come_from_the_data() {
     let skip = &entra.skip[0];
     assert_eq!(
         (skip.column.as_str(), skip.equals.clone(), skip.rows),
-        ("userType", Some(vec!["Guest".to_owned()]), 2)
+        ("userType", Some(vec!["Guest".to_owned()]), 1)
+    );
+    let rooms = &entra.skip[1];
+    assert_eq!(
+        (rooms.column.as_str(), rooms.equals.clone(), rooms.rows),
+        ("givenName", Some(vec![String::new()]), 1)
     );
     let toml: toml::Table = toml::from_str(&entra.to_toml()).unwrap_or_default();
     assert_eq!(toml["skip"][0]["equals"][0].as_str(), Some("Guest"));
