@@ -70,19 +70,36 @@ fn init_from_detects_shape_and_comments_each_choice() {
     let (env, p) = init_from(&export("personio"));
     assert_eq!(
         (&p["delimiter"], &p["encoding"], &p["skip_lines"], &p["key"]),
-        (&Value::from(";"), &Value::from("windows-1252"), &Value::from(0), &Value::from("ID"))
+        (
+            &Value::from(";"),
+            &Value::from("windows-1252"),
+            &Value::from(0),
+            &Value::from("ID")
+        )
     );
     let text = std::fs::read_to_string(env.path().join("ampsync.toml")).expect("the config");
-    assert!(text.contains("# the header splits into 9 columns on a semicolon\ndelimiter = \";\""), "{text}");
-    assert!(text.contains("detected"), "the encoding was guessed, and says so: {text}");
-    assert!(text.contains("\n[policy]\n") && text.contains("\n[learnamp]\n"), "all sections: {text}");
+    assert!(
+        text.contains("# the header splits into 9 columns on a semicolon\ndelimiter = \";\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("detected"),
+        "the encoding was guessed, and says so: {text}"
+    );
+    assert!(
+        text.contains("\n[policy]\n") && text.contains("\n[learnamp]\n"),
+        "all sections: {text}"
+    );
 
     let (_, p) = init_from(&export("entra_bulk"));
     assert_eq!(p["skip_lines"], 1);
     let (_, p) = init_from(&export("bamboohr"));
     assert_eq!(p["date_formats"], serde_json::json!(["%m/%d/%Y"]));
     assert_eq!(p["mapping"][2]["field"], "firstName");
-    assert_eq!(p["mapping"][2]["source"], serde_json::json!(["Preferred Name", "First Name"]));
+    assert_eq!(
+        p["mapping"][2]["source"],
+        serde_json::json!(["Preferred Name", "First Name"])
+    );
 }
 
 #[test]
@@ -91,7 +108,10 @@ fn init_from_refuses_to_overwrite_and_names_unreadable_samples() {
     let run = env.run(&["init", "--from", path(&export("okta"))]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("already exists; pass --force"), "{}", run.stderr);
-    let utf16: Vec<u8> = "Email,Name\r\na@x.io,A\r\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let utf16: Vec<u8> = "Email,Name\r\na@x.io,A\r\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     let sample = env.write("utf16.csv", utf16);
     let run = env.run(&["init", "--from", path(&sample), "--force"]);
     assert_eq!(run.code, 1);
@@ -113,7 +133,11 @@ fn okta_imports_with_the_proposed_config_unedited() {
     assert_eq!(zoe["record"]["managerEmail"], "margaret.hale@northwind.example");
     assert_eq!(zoe["record"]["primaryTeam"], "Engineering");
     assert_eq!(zoe["active"], true);
-    assert_eq!(env.run(&["show", "E1008"]).code, 1, "the deprovisioned leaver is not created");
+    assert_eq!(
+        env.run(&["show", "E1008"]).code,
+        1,
+        "the deprovisioned leaver is not created"
+    );
 }
 
 /// Personio, semicolon-separated Windows-1252: accents survive.
@@ -213,7 +237,10 @@ fn peoplehr_imports_with_the_proposed_config_unedited() {
     let env = imported("peoplehr");
     let margaret = show(&env, "E1001");
     assert_eq!(margaret["record"]["jobTitle"], "Chief Executive Officer");
-    assert_eq!(show(&env, "E1002")["record"]["managerEmail"], "margaret.hale@northwind.example");
+    assert_eq!(
+        show(&env, "E1002")["record"]["managerEmail"],
+        "margaret.hale@northwind.example"
+    );
 }
 
 #[test]
@@ -223,7 +250,10 @@ fn entra_imports_with_the_proposed_config_unedited() {
     let env = imported("entra");
     assert_eq!(env.run(&["show", "j.doe@partner.example"]).code, 1);
     assert_eq!(env.run(&["show", "meetingroom.thames@northwind.example"]).code, 1);
-    assert_eq!(show(&env, "zoe.muller@northwind.example")["record"]["lastName"], "Müller");
+    assert_eq!(
+        show(&env, "zoe.muller@northwind.example")["record"]["lastName"],
+        "Müller"
+    );
 }
 
 #[test]
@@ -240,7 +270,10 @@ fn google_workspace_imports_with_the_proposed_config_unedited() {
 fn entra_bulk_template_imports_with_the_proposed_config_unedited() {
     // The version:v1.0 line before the header is skipped.
     let env = imported("entra_bulk");
-    assert_eq!(show(&env, "amelie.dubois@northwind.example")["record"]["firstName"], "Amélie");
+    assert_eq!(
+        show(&env, "amelie.dubois@northwind.example")["record"]["firstName"],
+        "Amélie"
+    );
 }
 
 #[test]
@@ -257,7 +290,16 @@ fn preview_counts_rows_lists_problems_by_line_and_writes_nothing() {
     );
     let out = env.json(&["preview", path(&file), "--rows", "1"]);
     assert_eq!(
-        ["rows", "people", "deactivated", "skipped", "invalid", "leavers_by_date", "future_hires"].map(|k| out[k].as_u64()),
+        [
+            "rows",
+            "people",
+            "deactivated",
+            "skipped",
+            "invalid",
+            "leavers_by_date",
+            "future_hires"
+        ]
+        .map(|k| out[k].as_u64()),
         [Some(5), Some(1), Some(1), Some(0), Some(3), Some(0), Some(0)]
     );
     assert_eq!(
@@ -272,16 +314,29 @@ fn preview_counts_rows_lists_problems_by_line_and_writes_nothing() {
         .as_array()
         .expect("problems")
         .iter()
-        .map(|e| (e["line"].as_u64().unwrap_or(0), e["column"].as_str().unwrap_or("").to_owned()))
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap_or(0),
+                e["column"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         problems,
-        [(3, "Email".to_owned()), (5, "Employee ID".to_owned()), (6, "Role".to_owned())]
+        [
+            (3, "Email".to_owned()),
+            (5, "Employee ID".to_owned()),
+            (6, "Role".to_owned())
+        ]
     );
     assert!(!env.store_path().exists(), "preview writes no store");
 
     let table = env.run(&["preview", path(&file)]).expect_code(0);
-    assert!(table.stdout.contains("problem: line 3, column \"Email\""), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("problem: line 3, column \"Email\""),
+        "{}",
+        table.stdout
+    );
     assert!(table.stdout.contains("nothing was written"), "{}", table.stdout);
     assert!(!env.store_path().exists());
 }
@@ -293,15 +348,27 @@ fn preview_reads_with_the_proposed_config_and_needs_no_config() {
     std::fs::remove_file(env.path().join("ampsync.toml")).expect("remove the config");
     let out = env.json(&["preview", path(&export("learnamp_sync"))]);
     assert_eq!((out["rows"].as_u64(), out["people"].as_u64()), (Some(13), Some(12)));
-    assert_eq!(out["records"].as_array().map(Vec::len), Some(10), "--rows defaults to 10");
+    assert_eq!(
+        out["records"].as_array().map(Vec::len),
+        Some(10),
+        "--rows defaults to 10"
+    );
     assert!(!env.path().join("ampsync.toml").exists() && !env.store_path().exists());
 
     // With `init --from`'s config, preview and import agree.
     let (mut env, _) = init_from(&export("okta"));
     let out = env.json(&["preview", path(&export("okta")), "--rows", "20"]);
-    assert_eq!((out["people"].as_u64(), out["deactivated"].as_u64()), (Some(13), Some(1)));
+    assert_eq!(
+        (out["people"].as_u64(), out["deactivated"].as_u64()),
+        (Some(13), Some(1))
+    );
     env.import_at("2026-11-24T06:30:00Z", &export("okta"));
-    for r in out["records"].as_array().expect("records").iter().filter(|r| r["active"] == true) {
+    for r in out["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["active"] == true)
+    {
         let key = r["key"].as_str().expect("key");
         assert_eq!(show(&env, key)["record"], r["record"], "{key}");
     }

@@ -39,7 +39,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     if let Some(dir) = config_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let text = proposal.as_ref().map_or_else(|| CONFIG_TEMPLATE.to_owned(), Proposal::to_toml);
+    let text = proposal
+        .as_ref()
+        .map_or_else(|| CONFIG_TEMPLATE.to_owned(), Proposal::to_toml);
     std::fs::write(config_path, text).with_context(|| format!("writing {}", config_path.display()))?;
     let store = match Config::load(config_path) {
         Ok(config) => super::open_or_create_store(&config)?,
@@ -49,7 +51,8 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             eprintln!("warning: {}", output::clean(&format!("{e}")));
             let dir = config_path.parent().unwrap_or(Path::new(""));
             let path = dir.join("ampsync.redb");
-            ampsync_engine::store::Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?
+            ampsync_engine::store::Store::open(&path)
+                .with_context(|| format!("opening the store {}", path.display()))?
         }
         Err(e) => return Err(e.into()),
     };
@@ -87,9 +90,16 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
 fn print_proposal(p: &Proposal) -> anyhow::Result<()> {
     match &p.system {
         Some(system) => say!("recognised {system}'s export ({} rows)", p.rows),
-        None => say!("not a header set ampsync knows ({} rows): the mapping is by column names", p.rows),
+        None => say!(
+            "not a header set ampsync knows ({} rows): the mapping is by column names",
+            p.rows
+        ),
     }
-    let delimiter = if p.delimiter == "\\t" { "tab" } else { p.delimiter.as_str() };
+    let delimiter = if p.delimiter == "\\t" {
+        "tab"
+    } else {
+        p.delimiter.as_str()
+    };
     let dates = if p.date_formats.is_empty() {
         "YYYY-MM-DD".to_owned()
     } else {
@@ -103,7 +113,11 @@ fn print_proposal(p: &Proposal) -> anyhow::Result<()> {
     );
     let rows = p.mapping.iter().map(|m| {
         let source = match &m.source {
-            Source::Columns(columns) => columns.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", then "),
+            Source::Columns(columns) => columns
+                .iter()
+                .map(|c| format!("{c:?}"))
+                .collect::<Vec<_>>()
+                .join(", then "),
             Source::Off(_) => "(never read)".to_owned(),
         };
         vec![m.field.clone(), source]

@@ -49,7 +49,11 @@ fn print(p: &PreviewOutcome) -> anyhow::Result<()> {
     let mut header = vec!["LINE", "KEY", "ACTIVE"];
     header.extend(fields.iter().copied());
     let rows = p.records.iter().map(|r| {
-        let mut row = vec![r.line.to_string(), r.key.clone(), if r.active { "yes" } else { "no" }.to_owned()];
+        let mut row = vec![
+            r.line.to_string(),
+            r.key.clone(),
+            if r.active { "yes" } else { "no" }.to_owned(),
+        ];
         row.extend(fields.iter().map(|f| match r.record.get(*f) {
             Some(FieldValue::Text(t)) => t.clone(),
             Some(FieldValue::List(items)) => items.join("; "),
@@ -63,13 +67,24 @@ fn print(p: &PreviewOutcome) -> anyhow::Result<()> {
         say!("problem: {e}");
     }
     if p.problem_count > output::MAX_LISTED_ERRORS as u64 {
-        say!("… and {} more problems", p.problem_count - output::MAX_LISTED_ERRORS as u64);
+        say!(
+            "… and {} more problems",
+            p.problem_count - output::MAX_LISTED_ERRORS as u64
+        );
     }
     for w in &p.warnings {
         say!("warning: {w}");
     }
     output::table(
-        &["rows", "people", "deactivated", "skipped", "invalid", "leavers by date", "future hires"],
+        &[
+            "rows",
+            "people",
+            "deactivated",
+            "skipped",
+            "invalid",
+            "leavers by date",
+            "future hires",
+        ],
         [[
             p.rows,
             p.people,

@@ -132,7 +132,10 @@ mod tests {
     fn arb_file() -> impl Strategy<Value = String> {
         (prop::collection::vec(arb_row(), 1..8), any::<bool>()).prop_map(|(rows, email_key)| {
             let key = if email_key { "Staff no" } else { "Employee ID" };
-            format!("{key},First name,Last name,Email,Role,Secondary teams,Deactivate\n{}", rows.concat())
+            format!(
+                "{key},First name,Last name,Email,Role,Secondary teams,Deactivate\n{}",
+                rows.concat()
+            )
         })
     }
 

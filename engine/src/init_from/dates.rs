@@ -8,8 +8,18 @@ use chrono::NaiveDate;
 /// Day-first comes before month-first: most exports in the HR systems
 /// recognised are European.
 const FORMS: [&str; 12] = [
-    "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d", "%d/%m/%y", "%m/%d/%y", "%d.%m.%y",
-    "%d-%b-%Y", "%d %b %Y", "%b %d, %Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%Y/%m/%d",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d.%m.%y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
 ];
 
 /// What the values of the date columns say.
@@ -45,9 +55,7 @@ pub(crate) fn parse(value: &str, forms: &[&str]) -> Option<NaiveDate> {
 /// `value` in `form`, where a four-digit year form needs four digits (else
 /// `%Y` takes "12" as the year 12).
 fn parse_form(value: &str, form: &str) -> Option<NaiveDate> {
-    let four_digits = value
-        .split(|c: char| !c.is_ascii_digit())
-        .any(|run| run.len() == 4);
+    let four_digits = value.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 4);
     if form.contains("%Y") != four_digits {
         return None;
     }
@@ -81,10 +89,9 @@ pub(crate) fn guess<'a>(values: impl IntoIterator<Item = &'a str>) -> DateGuess 
                 .map(|v| v.to_string())
                 .collect(),
         },
-        [day_first, month_first, ..] if is_swap(day_first, Some(month_first)) => DateGuess::Ambiguous {
-            day_first,
-            month_first,
-        },
+        [day_first, month_first, ..] if is_swap(day_first, Some(month_first)) => {
+            DateGuess::Ambiguous { day_first, month_first }
+        }
         [form, ..] => {
             let swapped = swap(form);
             let example = not_iso
@@ -106,7 +113,8 @@ fn is_swap(a: &str, b: Option<&str>) -> bool {
 
 /// The form with `%d` and `%m` swapped, if it has both.
 fn swap(form: &str) -> Option<String> {
-    (form.contains("%d") && form.contains("%m")).then(|| form.replace("%d", "\0").replace("%m", "%d").replace('\0', "%m"))
+    (form.contains("%d") && form.contains("%m"))
+        .then(|| form.replace("%d", "\0").replace("%m", "%d").replace('\0', "%m"))
 }
 
 #[cfg(test)]

@@ -139,7 +139,10 @@ impl Proposal {
 
     /// The note for `setting`, if any.
     pub fn note(&self, setting: &str) -> Option<&str> {
-        self.notes.iter().find(|n| n.setting == setting).map(|n| n.note.as_str())
+        self.notes
+            .iter()
+            .find(|n| n.setting == setting)
+            .map(|n| n.note.as_str())
     }
 
     /// The `[mapping]` entry for `field`, if any.

@@ -15,19 +15,53 @@ use crate::fields::{Field, LANGUAGES, ROLES, fold_header};
 
 /// Values of an account-type column that are not people.
 const NOT_PEOPLE: [&str; 8] = [
-    "guest", "room", "resource", "serviceaccount", "service", "sharedmailbox", "equipment", "bot",
+    "guest",
+    "room",
+    "resource",
+    "serviceaccount",
+    "service",
+    "sharedmailbox",
+    "equipment",
+    "bot",
 ];
 
 /// Status values that mean the person has left.
 const LEAVER_WORDS: [&str; 14] = [
-    "inactive", "terminated", "deprovisioned", "suspended", "former", "left", "leaver", "deleted", "disabled",
-    "archived", "exited", "offboarded", "separated", "withdrawn",
+    "inactive",
+    "terminated",
+    "deprovisioned",
+    "suspended",
+    "former",
+    "left",
+    "leaver",
+    "deleted",
+    "disabled",
+    "archived",
+    "exited",
+    "offboarded",
+    "separated",
+    "withdrawn",
 ];
 
 /// Status values that mean the person still works there.
 const ACTIVE_WORDS: [&str; 18] = [
-    "active", "employed", "current", "onboarding", "leave", "onleave", "probation", "provisioned", "staged",
-    "passwordexpired", "lockedout", "recovery", "hired", "enabled", "preboarding", "notice", "noticeperiod",
+    "active",
+    "employed",
+    "current",
+    "onboarding",
+    "leave",
+    "onleave",
+    "probation",
+    "provisioned",
+    "staged",
+    "passwordexpired",
+    "lockedout",
+    "recovery",
+    "hired",
+    "enabled",
+    "preboarding",
+    "notice",
+    "noticeperiod",
     "garden leave",
 ];
 
@@ -164,12 +198,9 @@ impl Ctx<'_> {
 
     /// The people's values in `column`, trimmed, empty ones included.
     fn values(&self, column: usize) -> impl Iterator<Item = &str> {
-        self.people.iter().map(move |&r| {
-            self.shape.rows[r]
-                .1
-                .get(column)
-                .map_or("", |v| v.trim())
-        })
+        self.people
+            .iter()
+            .map(move |&r| self.shape.rows[r].1.get(column).map_or("", |v| v.trim()))
     }
 
     /// The distinct non-empty values in `column`, as first written.
@@ -524,10 +555,7 @@ impl Ctx<'_> {
         let values = self.distinct(team);
         let header = self.header(team).to_owned();
         let paths = values.iter().filter(|v| v.starts_with('/')).count();
-        let with_names = values
-            .iter()
-            .filter(|v| v.ends_with(')') && v.contains(" ("))
-            .count();
+        let with_names = values.iter().filter(|v| v.ends_with(')') && v.contains(" (")).count();
         if !values.is_empty() && paths * 2 > values.len() {
             self.p.replace.insert(
                 "primaryTeam".to_owned(),
@@ -538,7 +566,10 @@ impl Ctx<'_> {
             );
             self.note(
                 "replace.primaryTeam",
-                format!("{header:?} holds paths such as {:?}: the team is the last part", values[0]),
+                format!(
+                    "{header:?} holds paths such as {:?}: the team is the last part",
+                    values[0]
+                ),
             );
         } else if !values.is_empty() && with_names * 2 > values.len() {
             self.p.replace.insert(
@@ -585,7 +616,10 @@ impl Ctx<'_> {
             self.map("managerKey", &[column]);
             self.note(
                 "mapping.managerKey",
-                format!("{header:?} holds the manager's {:?}", self.p.key.clone().unwrap_or_default()),
+                format!(
+                    "{header:?} holds the manager's {:?}",
+                    self.p.key.clone().unwrap_or_default()
+                ),
             );
             return;
         }

@@ -141,7 +141,10 @@ fn parse(text: &str, delimiter: u8) -> Vec<(u64, Vec<String>)> {
         match reader.read_record(&mut record) {
             Ok(true) => {
                 let line = record.position().map_or(1, |p| p.line());
-                out.push((line, record.iter().map(|f| f.trim_end_matches('\r').to_owned()).collect()));
+                out.push((
+                    line,
+                    record.iter().map(|f| f.trim_end_matches('\r').to_owned()).collect(),
+                ));
             }
             // The text is decoded already, so this is a malformed record:
             // a sample is read as far as it goes.
@@ -167,14 +170,25 @@ mod tests {
         let cases: [(&[u8], u8, usize, &str, usize); 5] = [
             (b"a,b,c\n1,2,3\n4,5,6\n", b',', 0, "utf-8", 2),
             (b"Name;Email;Team\nA, B;a@x.io;T\n;;\n", b';', 0, "utf-8", 1),
-            (b"version:v1.0\nName [displayName] Required,User name\nA,a@x.io\n", b',', 1, "utf-8", 1),
+            (
+                b"version:v1.0\nName [displayName] Required,User name\nA,a@x.io\n",
+                b',',
+                1,
+                "utf-8",
+                1,
+            ),
             (b"version:v1.0\r\nName,User name\r\nA,a@x.io\r\n", b',', 1, "utf-8", 1),
             (b"First\tLast\tEmail\nA\tB\ta@x.io\n", b'\t', 0, "utf-8", 1),
         ];
         for (text, delimiter, skip, encoding, rows) in cases {
             let shape = read(text).expect("a shape");
             assert_eq!(
-                (shape.delimiter, shape.skip_lines, shape.encoding.as_str(), shape.rows.len()),
+                (
+                    shape.delimiter,
+                    shape.skip_lines,
+                    shape.encoding.as_str(),
+                    shape.rows.len()
+                ),
                 (delimiter, skip, encoding, rows),
                 "{}",
                 String::from_utf8_lossy(text)

@@ -74,10 +74,9 @@ pub(crate) fn to_toml(p: &Proposal) -> String {
         comments(&mut out, p, &format!("mapping.{}", m.field));
         let value = match &m.source {
             Source::Columns(columns) if columns.len() == 1 => quote(&columns[0]),
-            Source::Columns(columns) => format!(
-                "[{}]",
-                columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
-            ),
+            Source::Columns(columns) => {
+                format!("[{}]", columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "))
+            }
             Source::Off(_) => "false".to_owned(),
         };
         let _ = writeln!(out, "{} = {value}", m.field);
@@ -95,7 +94,9 @@ pub(crate) fn to_toml(p: &Proposal) -> String {
             "# Not read: {}",
             p.unread_columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
         );
-        out.push_str("# (a column can go to Learn Amp as a custom field: [mapping.custom_fields] \"Name\" = \"Column\")\n");
+        out.push_str(
+            "# (a column can go to Learn Amp as a custom field: [mapping.custom_fields] \"Name\" = \"Column\")\n",
+        );
     }
     for (field, table) in &p.values {
         let _ = writeln!(
@@ -160,7 +161,9 @@ pub(crate) fn to_toml(p: &Proposal) -> String {
 /// The template's text before `[csv]` and from `[policy]` on.
 fn template_parts() -> (&'static str, &'static str) {
     let csv = CONFIG_TEMPLATE.find("\n[csv]").map_or(0, |i| i + 1);
-    let policy = CONFIG_TEMPLATE.find("\n[policy]").map_or(CONFIG_TEMPLATE.len(), |i| i + 1);
+    let policy = CONFIG_TEMPLATE
+        .find("\n[policy]")
+        .map_or(CONFIG_TEMPLATE.len(), |i| i + 1);
     (&CONFIG_TEMPLATE[..csv], &CONFIG_TEMPLATE[policy.max(csv)..])
 }
 
@@ -227,7 +230,15 @@ mod tests {
 
     #[test]
     fn strings_are_quoted_for_toml() {
-        for s in ["plain", "a \"b\"", "back\\slash", "tab\there", "new\nline", "bell\u{7}", "Zoë"] {
+        for s in [
+            "plain",
+            "a \"b\"",
+            "back\\slash",
+            "tab\there",
+            "new\nline",
+            "bell\u{7}",
+            "Zoë",
+        ] {
             let text = format!("v = {}\nl = {}\n", quote(s), literal(s));
             let value: toml::Table = toml::from_str(&text).expect("valid TOML");
             assert_eq!(value["v"].as_str(), Some(s), "{text}");

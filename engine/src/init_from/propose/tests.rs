@@ -241,7 +241,10 @@ fn values_skips_and_replaces_come_from_the_data() {
     assert_eq!(google.replace["primaryTeam"].pattern, "^.*/");
     assert_eq!(google.skip[0].equals, Some(vec!["/Service Accounts".to_owned()]));
     let toml: toml::Table = toml::from_str(&google.to_toml()).unwrap_or_default();
-    assert_eq!(toml["mapping"]["replace"]["primaryTeam"]["pattern"].as_str(), Some("^.*/"));
+    assert_eq!(
+        toml["mapping"]["replace"]["primaryTeam"]["pattern"].as_str(),
+        Some("^.*/")
+    );
 
     let workday = sample("workday");
     assert_eq!(workday.replace["primaryTeam"].pattern, r"\s*\([^()]*\)$");
@@ -251,7 +254,11 @@ fn values_skips_and_replaces_come_from_the_data() {
     // PeopleHR's Title is Mr/Ms: never the job title.
     let peoplehr = sample("peoplehr");
     assert!(!peoplehr.unread_columns.contains(&"Title".to_owned()));
-    assert!(peoplehr.note("mapping.jobTitle").is_some_and(|n| n.contains("salutations")));
+    assert!(
+        peoplehr
+            .note("mapping.jobTitle")
+            .is_some_and(|n| n.contains("salutations"))
+    );
 
     let okta = sample("okta");
     assert_eq!(okta.values["deactivate"]["DEPROVISIONED"], "yes");
@@ -268,17 +275,29 @@ fn what_the_sample_cannot_decide_is_asked() {
     let asked: Vec<&str> = p.questions.iter().map(|q| q.setting.as_str()).collect();
     assert_eq!(
         asked,
-        ["system", "csv.date_formats", "mapping.deactivate", "mapping.values.role"]
+        [
+            "system",
+            "csv.date_formats",
+            "mapping.deactivate",
+            "mapping.values.role"
+        ]
     );
     assert_eq!(p.date_formats, ["%d/%m/%Y"]);
     assert_eq!(p.questions[1].candidates, ["%d/%m/%Y", "%m/%d/%Y"]);
     assert_eq!(p.values["role"]["Employee"], "viewer");
     assert_eq!(p.questions[3].candidates, ["Wizard"]);
     let text = p.to_toml();
-    assert!(text.contains("# QUESTION: no date in the sample has a day above 12"), "{text}");
+    assert!(
+        text.contains("# QUESTION: no date in the sample has a day above 12"),
+        "{text}"
+    );
 
     let no_email = b"Name,Team\nAnn Lee,Sales\nBob Ray,Ops\n";
     let p = propose(no_email, today()).unwrap_or_else(|e| panic!("{e}"));
-    assert!(p.questions.iter().any(|q| q.setting == "mapping.email" && q.candidates == ["Name", "Team"]));
+    assert!(
+        p.questions
+            .iter()
+            .any(|q| q.setting == "mapping.email" && q.candidates == ["Name", "Team"])
+    );
     assert!(p.to_toml().contains("# QUESTION: no column holds email addresses"));
 }
