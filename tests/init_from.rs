@@ -373,3 +373,21 @@ fn preview_reads_with_the_proposed_config_and_needs_no_config() {
         assert_eq!(show(&env, key)["record"], r["record"], "{key}");
     }
 }
+
+/// The whole of what `init --from` writes and prints for Okta's sample, and
+/// the whole preview table, pinned.
+#[test]
+fn okta_config_and_preview_output_are_pinned() {
+    let env = TestEnv::new();
+    let run = env.run(&["init", "--from", path(&export("okta")), "--force"]).expect_code(0);
+    let dir = env.path().display().to_string();
+    let repo = repo().display().to_string();
+    insta::assert_snapshot!(
+        "init_from_okta_stdout",
+        run.stdout.replace(&dir, "[DIR]").replace(&repo, "[REPO]")
+    );
+    let written = std::fs::read_to_string(env.path().join("ampsync.toml")).expect("the config");
+    insta::assert_snapshot!("init_from_okta_toml", written);
+    let preview = env.run(&["preview", path(&export("okta")), "--rows", "3"]).expect_code(0);
+    insta::assert_snapshot!("preview_okta", preview.stdout);
+}

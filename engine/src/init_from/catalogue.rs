@@ -485,6 +485,14 @@ mod tests {
                 "First name,Last name,Email,Job title,Primary team,Secondary teams,Role,Language,Location,Timezone",
                 Some("Learn Amp bulk-invite template"),
             ),
+            (
+                "Employee number,First name,Last name,Email,Position,Team,Location,Employment start date,Reports to,Termination date",
+                Some("Sage HR"),
+            ),
+            (
+                "Person ID,Known As,Forename,Surname,Work Email,Job Title,Department,Location,Start Date,Line Manager,Leaving Date",
+                Some("Cezanne HR"),
+            ),
             ("Colour,Shape,Size", None),
         ];
         for (header, want) in cases {
