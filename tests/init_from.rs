@@ -379,7 +379,9 @@ fn preview_reads_with_the_proposed_config_and_needs_no_config() {
 #[test]
 fn okta_config_and_preview_output_are_pinned() {
     let env = TestEnv::new();
-    let run = env.run(&["init", "--from", path(&export("okta")), "--force"]).expect_code(0);
+    let run = env
+        .run(&["init", "--from", path(&export("okta")), "--force"])
+        .expect_code(0);
     let dir = env.path().display().to_string();
     let repo = repo().display().to_string();
     insta::assert_snapshot!(
@@ -388,6 +390,8 @@ fn okta_config_and_preview_output_are_pinned() {
     );
     let written = std::fs::read_to_string(env.path().join("ampsync.toml")).expect("the config");
     insta::assert_snapshot!("init_from_okta_toml", written);
-    let preview = env.run(&["preview", path(&export("okta")), "--rows", "3"]).expect_code(0);
+    let preview = env
+        .run(&["preview", path(&export("okta")), "--rows", "3"])
+        .expect_code(0);
     insta::assert_snapshot!("preview_okta", preview.stdout);
 }

@@ -13,17 +13,34 @@ use super::shape::Shape;
 use super::{Mapped, Note, Proposal, Question, Replace, Skip, Source};
 use crate::fields::{Field, LANGUAGES, ROLES, fold_header};
 
-/// Values of an account-type column that are not people.
-const NOT_PEOPLE: [&str; 8] = [
+/// Words in an account-type column's values that are not people.
+const NOT_PEOPLE: [&str; 7] = [
     "guest",
     "room",
     "resource",
     "serviceaccount",
-    "service",
     "sharedmailbox",
     "equipment",
     "bot",
 ];
+
+/// Words in a team or org-unit path that are not people: fewer, since
+/// "Human Resources" and "Customer Service" are teams of people.
+const NOT_PEOPLE_TEAMS: [&str; 3] = ["room", "serviceaccount", "bot"];
+
+/// Whether an account-type value (or, with `team`, a team or org unit)
+/// names accounts that are not people: a guest, a room, a service account.
+fn is_not_people(value: &str, team: bool) -> bool {
+    let words: Vec<String> = value
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().trim_end_matches('s').to_owned())
+        .collect();
+    // Two words as one: "Service Accounts", "Shared mailbox".
+    let pairs = words.windows(2).map(|w| format!("{}{}", w[0], w[1]));
+    let list: &[&str] = if team { &NOT_PEOPLE_TEAMS } else { &NOT_PEOPLE };
+    words.iter().cloned().chain(pairs).any(|w| list.contains(&w.as_str()))
+}
 
 /// Status values that mean the person has left.
 const LEAVER_WORDS: [&str; 14] = [
@@ -268,23 +285,11 @@ impl Ctx<'_> {
             .filter(|&i| matches!(self.meanings[i], Some(Meaning::AccountType | Meaning::Team)))
             .collect();
         for column in candidates {
+            let team = self.meanings[column] == Some(Meaning::Team);
             let not_people: Vec<String> = self
                 .distinct(column)
                 .into_iter()
-                .filter(|v| {
-                    let folded = fold_header(v);
-                    let words: Vec<String> = v
-                        .split(|c: char| !c.is_alphanumeric())
-                        .filter(|w| !w.is_empty())
-                        .map(|w| w.to_lowercase().trim_end_matches('s').to_owned())
-                        .collect();
-                    NOT_PEOPLE.iter().any(|n| {
-                        folded == *n
-                            || folded.trim_end_matches('s') == *n
-                            || words.iter().any(|w| w == n)
-                            || folded.contains("serviceaccount")
-                    })
-                })
+                .filter(|v| is_not_people(v, team))
                 .collect();
             if not_people.is_empty() {
                 continue;

@@ -301,3 +301,23 @@ fn what_the_sample_cannot_decide_is_asked() {
     );
     assert!(p.to_toml().contains("# QUESTION: no column holds email addresses"));
 }
+
+#[test]
+fn only_accounts_that_are_not_people_are_skipped() {
+    use super::is_not_people;
+    for (value, team, want) in [
+        ("Guest", false, true),
+        ("Service account", false, true),
+        ("Shared Mailbox", false, true),
+        ("Room", false, true),
+        ("Member", false, false),
+        ("Employee", false, false),
+        ("/Service Accounts", true, true),
+        ("/Meeting Rooms", true, true),
+        ("Human Resources", true, false),
+        ("Customer Service", true, false),
+        ("/Sales/Showroom", true, false),
+    ] {
+        assert_eq!(is_not_people(value, team), want, "{value:?}");
+    }
+}
