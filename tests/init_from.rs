@@ -395,3 +395,53 @@ fn okta_config_and_preview_output_are_pinned() {
         .expect_code(0);
     insta::assert_snapshot!("preview_okta", preview.stdout);
 }
+
+/// A Polish Excel export is windows-1250: detected, said, and written.
+#[test]
+fn init_from_detects_a_legacy_code_page() {
+    let env = TestEnv::new();
+    let text = "Numer pracownika;Imię;Nazwisko;Email;Stanowisko\r\n\
+                P1;Łukasz;Wiśniewski;lukasz@x.pl;Kierownik\r\n\
+                P2;Grażyna;Żółkiewska;grazyna@x.pl;Księgowa\r\n\
+                P3;Zdzisław;Kęsicki;zdzislaw@x.pl;Magazynier\r\n";
+    let bytes: Vec<u8> = text
+        .chars()
+        .map(|c| match c {
+            'ę' => 0xEA,
+            'Ł' => 0xA3,
+            'ś' => 0x9C,
+            'ż' => 0xBF,
+            'Ż' => 0xAF,
+            'ó' => 0xF3,
+            'ł' => 0xB3,
+            'ą' => 0xB9,
+            c => u8::try_from(c).expect("ASCII"),
+        })
+        .collect();
+    let sample = env.write("pracownicy.csv", bytes);
+    let p = env.json(&["init", "--from", path(&sample), "--force"])["proposal"].clone();
+    assert_eq!(
+        (&p["encoding"], &p["delimiter"]),
+        (&Value::from("windows-1250"), &Value::from(";"))
+    );
+    assert_eq!(p["system"], Value::Null);
+    let written = std::fs::read_to_string(env.path().join("ampsync.toml")).expect("the config");
+    assert!(
+        written.contains("not UTF-8: the bytes read best as windows-1250 (detected); check a name with accents in `ampsync preview`\nencoding = \"windows-1250\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("# QUESTION: the header set is none that ampsync knows"),
+        "{written}"
+    );
+    let asked: Vec<&str> = p["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .filter_map(|q| q["setting"].as_str())
+        .collect();
+    assert_eq!(
+        asked,
+        ["system", "mapping.firstName", "mapping.lastName", "mapping.deactivate"]
+    );
+}

@@ -505,13 +505,15 @@ impl Ctx<'_> {
                     .to_owned(),
             );
         }
-        if !self.mapped("firstName") && !self.mapped("name") {
-            let all = self.shape.header.clone();
-            self.ask(
-                "mapping.firstName",
-                "no first-name (or full-name) column: which one holds it?".to_owned(),
-                all,
-            );
+        for field in ["firstName", "lastName"] {
+            if !self.mapped(field) && !self.mapped("name") {
+                let all = self.shape.header.clone();
+                self.ask(
+                    &format!("mapping.{field}"),
+                    format!("no {field} (nor a full-name) column: which one holds it?"),
+                    all,
+                );
+            }
         }
     }
 
