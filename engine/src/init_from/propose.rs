@@ -105,7 +105,7 @@ const LANGUAGE_NAMES: [(&str, &str); 16] = [
     ("portuguese", "pt-PT"),
 ];
 
-/// A column and what the proposal made of it.
+/// The proposal being built, and the sample it is built from.
 struct Ctx<'a> {
     shape: &'a Shape,
     system: Option<&'static System>,
