@@ -37,8 +37,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write a commented ampsync.toml and create the store.
+    /// Write a commented ampsync.toml and create the store (`--from FILE`: the one that reads FILE).
     Init(commands::init::Args),
+    /// Read and map FILE as `import` would, print its first records and problems; writes nothing.
+    Preview(commands::preview::Args),
     /// Import a file: snapshot, diff, append events.
     Import(commands::import::Args),
     /// Read snapshot N's kept file again through the current config (after a mapping fix).
@@ -122,6 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init(args) => commands::init::run(&cli.config, cli.format, args),
         Command::Import(args) => commands::import::run(&cli.config, cli.format, args),
         Command::Reimport(args) => commands::reimport::run(&cli.config, cli.format, args),
+        Command::Preview(args) => commands::preview::run(&cli.config, cli.format, args),
         Command::Snapshots => commands::snapshots::run(&cli.config, cli.format),
         Command::Events(args) => commands::events::run(&cli.config, cli.format, args),
         Command::History(args) => commands::history::run(&cli.config, cli.format, args),

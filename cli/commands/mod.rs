@@ -13,6 +13,7 @@ pub mod import;
 pub mod init;
 pub mod keygen;
 pub mod plan;
+pub mod preview;
 pub mod push;
 pub mod reconcile;
 pub mod reimport;

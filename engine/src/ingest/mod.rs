@@ -45,7 +45,9 @@ use columns::ColumnPlan;
 use decode::{Decoder, Text};
 pub use error::{IngestError, RowError};
 pub(crate) use rowhash::DECODING_RULES;
+pub(crate) use normalize::flag;
 pub(crate) use seen::SeenSet;
+pub(crate) use sniff::{detect as detect_encoding, looks_utf16};
 
 /// The longest value a field may hold, in bytes.
 pub const MAX_FIELD_BYTES: usize = 4096;

@@ -91,7 +91,7 @@ fn is_utf8(head: &[u8], complete: bool) -> bool {
 
 /// The detector's legacy encoding for `bytes` (never UTF-8: valid UTF-8 is
 /// told apart before, by decoding it).
-pub(super) fn detect(bytes: &[u8], complete: bool) -> &'static TextEncoding {
+pub(crate) fn detect(bytes: &[u8], complete: bool) -> &'static TextEncoding {
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(bytes, complete);
     detector.guess(None, false)
@@ -189,7 +189,7 @@ pub(super) fn delimiter_of(lines: &[u8]) -> Option<Delimiter> {
 
 /// UTF-16 without a byte-order mark: CSV text is mostly ASCII, so every
 /// other byte is NUL.
-fn looks_utf16(head: &[u8]) -> bool {
+pub(crate) fn looks_utf16(head: &[u8]) -> bool {
     let head = &head[..head.len().min(256)];
     if head.len() < 8 {
         return false;

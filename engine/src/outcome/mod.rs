@@ -6,6 +6,8 @@
 
 mod import;
 mod person;
+mod preview;
 
 pub use import::{ImportKind, ImportSummary};
 pub use person::{FieldValue, PersonRecord, is_list_field};
+pub use preview::{PreviewOutcome, PreviewRecord};
