@@ -140,35 +140,60 @@ fn copy_of(fixture: &Path) -> TestEnv {
     env
 }
 
-#[test]
-fn every_fixture_store_reads_and_imports_as_its_release_did() {
-    let fixtures = fixtures();
-    assert!(!fixtures.is_empty(), "no fixture stores under tests/data/stores");
-    for fixture in fixtures {
-        let cases_path = fixture.join("cases.json");
-        let text = std::fs::read_to_string(&cases_path).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
-        let cases: Cases = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
-        let mut env = copy_of(&fixture);
+/// Checks one fixture folder (by name under `tests/data/stores/`): its
+/// store read, imported on and verified as its release did.
+fn reads_and_imports_as_its_release_did(name: &str) {
+    let fixture = common::repo().join("tests/data/stores").join(name);
+    let cases_path = fixture.join("cases.json");
+    let text = std::fs::read_to_string(&cases_path).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
+    let cases: Cases = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
+    let mut env = copy_of(&fixture);
 
-        let mut found = Vec::new();
-        for case in &cases.read {
-            found.extend(check(&mut env, &fixture, case));
-        }
-        found.extend(check(&mut env, &fixture, &cases.import));
-        for case in &cases.after_import {
-            found.extend(check(&mut env, &fixture, case));
-        }
-        assert!(
-            found.is_empty(),
-            "{}: this binary differs from the release that made the store:\n{}",
-            fixture.display(),
-            found.join("\n")
-        );
-        // The checks above compare with the release; this one stands alone.
-        env.now = "2026-11-06T00:00:00Z".into();
-        let verify = env.json(&["verify"]);
-        assert_eq!(verify["ok"], json!(true), "{verify}");
+    let mut found = Vec::new();
+    for case in &cases.read {
+        found.extend(check(&mut env, &fixture, case));
     }
+    found.extend(check(&mut env, &fixture, &cases.import));
+    for case in &cases.after_import {
+        found.extend(check(&mut env, &fixture, case));
+    }
+    assert!(
+        found.is_empty(),
+        "{}: this binary differs from the release that made the store:\n{}",
+        fixture.display(),
+        found.join("\n")
+    );
+    // The checks above compare with the release; this one stands alone.
+    env.now = "2026-11-06T00:00:00Z".into();
+    let verify = env.json(&["verify"]);
+    assert_eq!(verify["ok"], json!(true), "{verify}");
+    assert_eq!(verify["events"], json!(625 + 23), "{verify}");
+}
+
+/// Every fixture folder, each with a test below: a new folder without a
+/// test fails here.
+const FIXTURES: [&str; 2] = ["v0.1.0", "v0.2.0-pre"];
+
+#[test]
+fn every_fixture_folder_has_a_test() {
+    let names: Vec<String> = fixtures()
+        .iter()
+        .filter_map(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names, FIXTURES, "add a test for each folder under tests/data/stores");
+}
+
+/// ampsync 0.1.0 (8a3555a).
+#[test]
+fn the_v0_1_0_store_reads_and_imports_as_its_release_did() {
+    reads_and_imports_as_its_release_did(FIXTURES[0]);
+}
+
+/// The release before issue #14's schema changes (622a579): team lists as
+/// arrays, deliveries against a sandbox that checks custom fields.
+#[test]
+fn the_v0_2_0_pre_store_reads_and_imports_as_its_release_did() {
+    reads_and_imports_as_its_release_did(FIXTURES[1]);
 }
 
 #[test]
