@@ -313,4 +313,46 @@ mod tests {
         let reader = Store::open_existing(&path).expect("a reader beside the writer");
         assert_eq!(reader.source_file("a").expect("read"), Some((1, 2, 3)));
     }
+
+    #[test]
+    fn a_store_from_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        drop(Store::open(&path).expect("create"));
+        {
+            let db = Database::create(&path).expect("redb");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(META)
+                .expect("meta")
+                .insert("schema", 99u32.to_le_bytes().as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        match Store::open(&path) {
+            Err(
+                e @ StoreError::TooNew {
+                    found: 99,
+                    supported: SCHEMA_VERSION,
+                    ..
+                },
+            ) => {
+                assert!(e.to_string().contains("written by a newer ampsync"), "{e}");
+            }
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_redb_file_of_someone_else_is_not_a_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("other.redb");
+        {
+            const OTHER: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("other");
+            let db = Database::create(&path).expect("redb");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(OTHER).expect("table").insert(1, 2).expect("insert");
+            txn.commit().expect("commit");
+        }
+        assert!(matches!(Store::open(&path), Err(StoreError::NotAStore { .. })));
+    }
 }
