@@ -196,6 +196,73 @@ fn the_v0_2_0_pre_store_reads_and_imports_as_its_release_did() {
     reads_and_imports_as_its_release_did(FIXTURES[1]);
 }
 
+/// Sets the schema version a store records, as a newer release would.
+fn set_schema(path: &Path, version: u32) {
+    const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let db = redb::Database::create(path).expect("redb");
+    let txn = db.begin_write().expect("txn");
+    txn.open_table(META)
+        .expect("meta")
+        .insert("schema", version.to_le_bytes().as_slice())
+        .expect("insert");
+    txn.commit().expect("commit");
+}
+
+#[test]
+fn an_old_store_is_upgraded_once_with_a_copy_beside_it_and_a_newer_one_is_refused() {
+    for name in FIXTURES {
+        let fixture = common::repo().join("tests/data/stores").join(name);
+        let mut env = copy_of(&fixture);
+        env.now = "2026-11-04T12:00:00Z".into();
+        let backup = env.path().join("ampsync.redb.bak-v1");
+
+        let first = env.run(&["snapshots", "--format", "json"]).expect_code(0);
+        let said = format!(
+            "upgraded the store {} from schema 1 to 2; the store as it was is kept as {}",
+            env.store_path().display(),
+            backup.display()
+        );
+        assert_eq!(first.stderr.matches(&said).count(), 1, "{name}: {}", first.stderr);
+        assert_eq!(first.json().as_array().map(Vec::len), Some(4), "{name}");
+        let second = env.run(&["snapshots", "--format", "json"]).expect_code(0);
+        assert!(
+            !second.stderr.contains("upgraded"),
+            "{name}: said twice: {}",
+            second.stderr
+        );
+
+        // The copy beside it is the whole old store: it verifies (and
+        // upgrades in its turn, being schema 1).
+        let old = copy_of(&fixture);
+        std::fs::copy(&backup, old.store_path()).expect("copy the backup");
+        let verify = old.run(&["verify", "--format", "json"]).expect_code(0);
+        assert!(
+            verify.stderr.contains("from schema 1 to 2"),
+            "{name}: {}",
+            verify.stderr
+        );
+        assert_eq!(verify.json()["events"], json!(625), "{name}");
+        assert_eq!(verify.json()["ok"], json!(true), "{name}");
+
+        // A store a newer release wrote is refused, and left as it was.
+        set_schema(&env.store_path(), 99);
+        let before = std::fs::read(env.store_path()).expect("read store");
+        let refused = env.run(&["snapshots"]);
+        assert_ne!(refused.code, 0, "{name}");
+        assert!(
+            refused
+                .stderr
+                .contains("was written by a newer ampsync (store schema 99; this build reads schema 2 and older)"),
+            "{name}: {}",
+            refused.stderr
+        );
+        assert!(
+            std::fs::read(env.store_path()).expect("read store") == before,
+            "{name}: changed"
+        );
+    }
+}
+
 #[test]
 fn added_keys_are_allowed_but_nothing_old_changes_or_disappears() {
     let old = json!({"id": 1, "counts": {"created": 2}, "events": [{"seq": 1}, {"seq": 2}], "elapsed_ms": 5});

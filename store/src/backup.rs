@@ -18,8 +18,8 @@ use redb::{
 };
 
 use crate::tables::{
-    ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
-    STATE_DIGEST, USER_EVENTS,
+    ABSENCE, DELIVERY, ERASURES, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES,
+    STATE, STATE_DIGEST, USER_EVENTS,
 };
 use crate::{Store, StoreError};
 
@@ -154,6 +154,7 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<Co
         ABSENCE.name(),
         RAW.name(),
         STATE_DIGEST.name(),
+        ERASURES.name(),
     ];
     for table in source.list_tables()? {
         if !known.contains(&table.name()) {
@@ -183,7 +184,8 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<Co
         + copy_table(source, target, HELD_EVENTS)?
         + copy_table(source, target, ABSENCE)?
         + copy_table(source, target, RAW)?
-        + copy_table(source, target, STATE_DIGEST)?;
+        + copy_table(source, target, STATE_DIGEST)?
+        + copy_table(source, target, ERASURES)?;
     Ok(Copied {
         snapshots,
         events,
@@ -322,7 +324,7 @@ mod tests {
 
         let copy = Store::open_existing(&dest).expect("open copy");
         assert_eq!(table_names(&copy), table_names(&store));
-        assert_eq!(table_names(&copy).len(), 13);
+        assert_eq!(table_names(&copy).len(), 14);
         assert_eq!(
             copy.snapshots().expect("snapshots"),
             store.snapshots().expect("snapshots")

@@ -22,6 +22,8 @@ use crate::open::{open_error, open_writable};
 pub struct Store {
     pub(crate) db: RwLock<Option<Db>>,
     pub(crate) path: PathBuf,
+    /// Set when opening upgraded the file from an older schema.
+    pub(crate) upgraded: Option<crate::migrate::Upgrade>,
 }
 
 pub(crate) enum Db {

@@ -33,3 +33,6 @@ pub(crate) const RAW: TableDefinition<(&[u8; 32], u64), &[u8]> = TableDefinition
 /// Block number → packed (key, active, record hash prefix) of every person
 /// in `state`, in key order: what an import reads (see `digest.rs`).
 pub(crate) const STATE_DIGEST: TableDefinition<u64, &[u8]> = TableDefinition::new("state_digest");
+/// Erasure id → `Erasure`: who was forgotten, when, why, by whom, and which
+/// events lost their values (schema 2).
+pub(crate) const ERASURES: TableDefinition<u64, &[u8]> = TableDefinition::new("erasures");
