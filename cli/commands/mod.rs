@@ -7,6 +7,7 @@ pub mod decide;
 pub mod demo;
 pub mod events;
 pub mod export;
+pub mod forget;
 mod health;
 pub mod history;
 pub mod import;

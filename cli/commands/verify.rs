@@ -36,6 +36,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             "chain_broken_at": report.chain_broken_at,
             "state_differences": report.state_differences,
             "state_difference_count": report.state_difference_count,
+            "erased_events": report.erased,
             "raw_files_checked": raw_checked,
             "raw_files_damaged": raw_damaged,
         }))?;

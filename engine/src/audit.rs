@@ -17,7 +17,8 @@ pub enum AsOf {
 /// The key of the person `text` names: a key, or an email they have or had
 /// (case-insensitive).
 pub fn resolve_key(store: &Store, text: &str) -> Result<Option<String>, StoreError> {
-    if store.user_state(text)?.is_some() {
+    // A forgotten person has no state, but their events keep the key.
+    if store.user_state(text)?.is_some() || !store.user_events(text)?.is_empty() {
         return Ok(Some(text.to_owned()));
     }
     let email = text.trim().to_lowercase();

@@ -6,6 +6,7 @@ pub mod clock;
 mod config;
 mod diff;
 mod fields;
+pub mod forget;
 mod import;
 mod index;
 mod ingest;

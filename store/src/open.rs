@@ -252,7 +252,7 @@ pub(crate) fn schema_in(
     Ok(found)
 }
 
-fn builder() -> redb::Builder {
+pub(crate) fn builder() -> redb::Builder {
     let mut builder = Database::builder();
     builder.set_cache_size(CACHE_BYTES).set_concurrency_mode(MODE);
     builder
