@@ -156,6 +156,22 @@ fn a_forgotten_leaver_leaves_a_verifiable_skeleton_and_no_value_in_the_file() {
         std::fs::read(&day2).expect("day2")
     );
 
+    // Nothing of them comes back through the audit commands: no state as of
+    // any time, and a rollback to before they left leaves them forgotten.
+    env.now = "2026-11-05T10:00:00Z".into();
+    let shown = env.run(&["show", "E1002", "--as-of", "2026-11-02T12:00:00Z", "--format", "json"]);
+    for value in BART_VALUES {
+        assert!(!shown.stdout.contains(value), "{value} shown: {}", shown.stdout);
+    }
+    let rollback = env.json(&["rollback", "--to", "1", "--dry-run"]);
+    let keys: Vec<&str> = rollback["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["key"].as_str())
+        .collect();
+    assert!(keys.contains(&"E1001") && !keys.contains(&"E1002"), "{rollback}");
+
     // A second forget of the same person is refused; imports go on.
     let again = env.run(&["forget", "E1002", "--reason", "twice"]);
     assert!(

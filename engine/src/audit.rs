@@ -63,6 +63,11 @@ pub fn state_as_of(store: &Store, key: &str, at: AsOf) -> Result<Option<UserStat
         if !included {
             break;
         }
+        if event.erased.is_some() {
+            // Forgotten: there is nothing to show of them at any time.
+            state = None;
+            continue;
+        }
         state = Some(UserState::apply(state, &event.body.kind).map_err(StoreError::Inconsistent)?);
     }
     Ok(state)
