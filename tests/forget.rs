@@ -189,3 +189,48 @@ fn a_forgotten_leaver_leaves_a_verifiable_skeleton_and_no_value_in_the_file() {
     let verify = env.json(&["verify"]);
     assert_eq!(verify["ok"], json!(true), "{verify}");
 }
+
+#[test]
+fn in_learnamp_also_deletes_them_there_once_confirmed() {
+    let sandbox = TestSandbox::start(SandboxOptions {
+        teams: vec![TeamSeed::from("Sales")],
+        ..SandboxOptions::default()
+    });
+    let mut env = TestEnv::new();
+    sandbox.configure(
+        &mut env,
+        "max_requests_per_second = 500\n[policy]\nmax_deactivate_percent = 100\nmax_change_percent = 100",
+    );
+    let day1 = env.write("day1.csv", format!("{HEADER}{ANN}{BART}{CY}"));
+    let day2 = env.write("day2.csv", format!("{HEADER}{ANN}{CY}"));
+    env.import_at("2026-11-02T06:30:00Z", &day1);
+    push(&mut env, "2026-11-02T06:35:00Z");
+    env.import_at("2026-11-03T06:30:00Z", &day2);
+    push(&mut env, "2026-11-03T06:35:00Z");
+    let emails = |sandbox: &TestSandbox| -> Vec<String> {
+        sandbox
+            .users()
+            .iter()
+            .filter_map(|u| u["email"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(emails(&sandbox).contains(&BART_VALUES[0].to_owned()));
+
+    // No terminal to confirm on, and no --yes: nothing happens anywhere.
+    env.now = "2026-11-04T09:00:00Z".into();
+    let before = std::fs::read(env.store_path()).expect("store");
+    let refused = env.run(&["forget", "E1002", "--reason", "asked", "--in-learnamp"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("pass --yes to confirm"), "{}", refused.stderr);
+    assert!(std::fs::read(env.store_path()).expect("store") == before);
+    assert!(emails(&sandbox).contains(&BART_VALUES[0].to_owned()));
+
+    let forgot = env.json(&["forget", "E1002", "--reason", "asked", "--in-learnamp", "--yes"]);
+    assert!(forgot["deleted_in_learnamp"].is_u64(), "{forgot}");
+    assert!(
+        !emails(&sandbox).contains(&BART_VALUES[0].to_owned()),
+        "still in Learn Amp"
+    );
+    assert_eq!(emails(&sandbox).len(), 2, "only they were deleted");
+    assert_eq!(env.json(&["verify"])["ok"], json!(true));
+}
