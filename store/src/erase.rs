@@ -30,7 +30,8 @@ use crate::{Delivery, Event, EventKind, SnapshotMeta, StoreError, codec};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erasure {
     pub id: u64,
-    /// The person's key (kept: it is what `history` is asked for).
+    /// The person's key (kept: it is what `history` is asked for), or
+    /// `forgotten-<id>` when the key was an email.
     pub key: String,
     /// Microseconds since the epoch.
     pub time: i64,
@@ -78,6 +79,20 @@ impl Store {
                 .get(key)?
                 .map(|s| s.map(|s| s.value()))
                 .collect::<Result<_, _>>()?;
+            // A key that is an email (a file without a key column) is
+            // personal itself: what remains is filed under a pseudonym.
+            let kept_key = if key.contains('@') {
+                format!("forgotten-{id}")
+            } else {
+                key.to_owned()
+            };
+            if kept_key != key {
+                let mut index = txn.open_multimap_table(USER_EVENTS)?;
+                index.remove_all(key)?;
+                for &seq in &seqs {
+                    index.insert(kept_key.as_str(), seq)?;
+                }
+            }
             let mut events = txn.open_table(EVENTS)?;
             let mut delivery = txn.open_table(DELIVERY)?;
             let mut erased = Vec::new();
@@ -89,7 +104,8 @@ impl Store {
                 if Event::is_erased(&bytes) {
                     continue;
                 }
-                let event = Event::decode(seq, &bytes)?;
+                let mut event = Event::decode(seq, &bytes)?;
+                event.body.key.clone_from(&kept_key);
                 events.insert(seq, event.encode_erased(id)?.as_slice())?;
                 let status = delivery.get(seq)?.map(|v| v.value().to_vec());
                 if let Some(status) = status {
@@ -108,7 +124,7 @@ impl Store {
                     let (k, v) = entry?;
                     let (who, kind): (String, EventKind) = codec::decode("held_events", v.value())?;
                     if who == key {
-                        scrubbed.push((k.value(), (who, kind.without_values())));
+                        scrubbed.push((k.value(), (kept_key.clone(), kind.without_values())));
                     }
                 }
                 for (k, event) in scrubbed {
@@ -137,7 +153,7 @@ impl Store {
             digest::forget_tag(&mut txn.open_table(META)?)?;
             let erasure = Erasure {
                 id,
-                key: key.to_owned(),
+                key: kept_key,
                 time: request.time,
                 reason: request.reason.to_owned(),
                 by: request.by.map(str::to_owned),
@@ -278,5 +294,85 @@ fn without_messages(status: Delivery) -> Delivery {
             time,
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Counts, DeliveryUpdate, NewSnapshot, Record};
+
+    fn snapshot(n: u8) -> NewSnapshot {
+        NewSnapshot {
+            file_hash: [n; 32],
+            source: format!("day{n}.csv"),
+            received: i64::from(n) * 1_000_000,
+            rows: 1,
+            bytes: 10,
+            header: vec!["Email".into()],
+            mapped_columns: vec!["Email".into()],
+            counts: Counts::default(),
+            absences: vec![],
+            prune_raw_before: 0,
+        }
+    }
+
+    #[test]
+    fn a_key_that_is_an_email_is_replaced_by_a_pseudonym() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).expect("open");
+        let key = "zebedee.quartermaine@acme.example".to_owned();
+        let created = EventKind::Created {
+            record: Record::from_pairs([("email", key.as_str()), ("lastName", "Quartermaine")]),
+        };
+        store
+            .append_import(0, snapshot(1), vec![(key.clone(), created)], None, None)
+            .expect("import");
+        store
+            .append_import(1, snapshot(2), vec![(key.clone(), EventKind::Deactivated)], None, None)
+            .expect("import");
+        let delivered = |seq| DeliveryUpdate {
+            seq,
+            key: key.clone(),
+            delivery: Delivery::Delivered {
+                time: 3_000_000,
+                remote_id: Some(9),
+            },
+            remote_id: Some(9),
+        };
+        store.record_deliveries(&[delivered(1), delivered(2)]).expect("deliver");
+
+        let erasure = store
+            .forget(&ForgetRequest {
+                key: &key,
+                reason: "asked",
+                by: None,
+                time: 4_000_000,
+                raw_holding: &[],
+            })
+            .expect("forget");
+        assert_eq!(
+            (erasure.key.as_str(), erasure.events.as_slice()),
+            ("forgotten-1", &[1, 2][..])
+        );
+        let bytes = std::fs::read(&path).expect("read");
+        for value in ["zebedee", "Quartermaine"] {
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{value} survives"
+            );
+        }
+        let history = store.user_events("forgotten-1").expect("history");
+        assert_eq!(history.len(), 2);
+        assert!(
+            history
+                .iter()
+                .all(|(e, _)| e.erased.is_some() && e.body.key == "forgotten-1")
+        );
+        assert!(store.user_events(&key).expect("history").is_empty());
+        let report = store.verify().expect("verify");
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.erased, 2);
     }
 }
