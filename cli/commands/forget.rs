@@ -10,6 +10,7 @@ use std::path::Path;
 use ampsync_engine::clock::{format_micros, now_micros};
 use ampsync_engine::forget::{Forget, forget};
 use ampsync_engine::learnamp::{ApiError, ApiRequest, Credentials, LearnAmpClient, Method};
+use ampsync_engine::runlock::RunLock;
 
 use crate::Exit;
 use crate::output::{self, Format, say};
@@ -34,8 +35,13 @@ pub struct Args {
 }
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
-    let (config, store) = super::open(config_path)?;
+    let config = super::load_config(config_path)?;
     let time = now_micros()?;
+    // The run lock first: the erasure replaces the store file, which a
+    // daemon or sync holding it open would go on writing to.
+    let holder = format!("{} (pid {}, forget)", format_micros(time), std::process::id());
+    let _lock = RunLock::acquire(&config.store_path(), &holder)?;
+    let store = super::open_store(&config)?;
     // Everything the Learn Amp deletion needs is settled before anything
     // is erased: the id (the erasure removes it), credentials, the answer.
     let remote = if args.in_learnamp {
