@@ -14,7 +14,9 @@ use std::io::Write;
 
 use ampsync_engine::FieldValue;
 use ampsync_engine::clock::format_micros;
-use ampsync_engine::store::{Cause, Delivery, Event, EventKind, FieldChange, SnapshotMeta, SnapshotOrigin};
+use ampsync_engine::store::{
+    Cause, Delivery, Erasure, Event, EventKind, FieldChange, SnapshotMeta, SnapshotOrigin,
+};
 use serde_json::{Value, json};
 
 /// How many row errors are printed before "… and N more".
@@ -263,6 +265,20 @@ pub fn event_json(event: &Event, delivery: &Delivery, snapshots: &Snapshots) -> 
         "delivery": delivery_json(delivery),
         "prev_hash": hex(&event.prev_hash),
         "hash": hex(&event.hash),
+        "erased": event.erased.as_ref().map(|e| json!({"erasure": e.erasure, "fields": e.fields})),
+    })
+}
+
+/// An erasure record as JSON: when, why, by whom, what it removed.
+pub fn erasure_json(erasure: &Erasure) -> Value {
+    json!({
+        "erasure": erasure.id,
+        "key": erasure.key,
+        "time": format_micros(erasure.time),
+        "reason": erasure.reason,
+        "by": erasure.by,
+        "events": erasure.events,
+        "raw_files_dropped": erasure.raw_dropped,
     })
 }
 

@@ -140,34 +140,126 @@ fn copy_of(fixture: &Path) -> TestEnv {
     env
 }
 
-#[test]
-fn every_fixture_store_reads_and_imports_as_its_release_did() {
-    let fixtures = fixtures();
-    assert!(!fixtures.is_empty(), "no fixture stores under tests/data/stores");
-    for fixture in fixtures {
-        let cases_path = fixture.join("cases.json");
-        let text = std::fs::read_to_string(&cases_path).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
-        let cases: Cases = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
-        let mut env = copy_of(&fixture);
+/// Checks one fixture folder (by name under `tests/data/stores/`): its
+/// store read, imported on and verified as its release did.
+fn reads_and_imports_as_its_release_did(name: &str) {
+    let fixture = common::repo().join("tests/data/stores").join(name);
+    let cases_path = fixture.join("cases.json");
+    let text = std::fs::read_to_string(&cases_path).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
+    let cases: Cases = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", cases_path.display()));
+    let mut env = copy_of(&fixture);
 
-        let mut found = Vec::new();
-        for case in &cases.read {
-            found.extend(check(&mut env, &fixture, case));
-        }
-        found.extend(check(&mut env, &fixture, &cases.import));
-        for case in &cases.after_import {
-            found.extend(check(&mut env, &fixture, case));
-        }
-        assert!(
-            found.is_empty(),
-            "{}: this binary differs from the release that made the store:\n{}",
-            fixture.display(),
-            found.join("\n")
+    let mut found = Vec::new();
+    for case in &cases.read {
+        found.extend(check(&mut env, &fixture, case));
+    }
+    found.extend(check(&mut env, &fixture, &cases.import));
+    for case in &cases.after_import {
+        found.extend(check(&mut env, &fixture, case));
+    }
+    assert!(
+        found.is_empty(),
+        "{}: this binary differs from the release that made the store:\n{}",
+        fixture.display(),
+        found.join("\n")
+    );
+    // The checks above compare with the release; this one stands alone.
+    env.now = "2026-11-06T00:00:00Z".into();
+    let verify = env.json(&["verify"]);
+    assert_eq!(verify["ok"], json!(true), "{verify}");
+    assert_eq!(verify["events"], json!(625 + 23), "{verify}");
+}
+
+/// Every fixture folder, each with a test below: a new folder without a
+/// test fails here.
+const FIXTURES: [&str; 2] = ["v0.1.0", "v0.2.0-pre"];
+
+#[test]
+fn every_fixture_folder_has_a_test() {
+    let names: Vec<String> = fixtures()
+        .iter()
+        .filter_map(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names, FIXTURES, "add a test for each folder under tests/data/stores");
+}
+
+/// ampsync 0.1.0 (8a3555a).
+#[test]
+fn the_v0_1_0_store_reads_and_imports_as_its_release_did() {
+    reads_and_imports_as_its_release_did(FIXTURES[0]);
+}
+
+/// The release before issue #14's schema changes (622a579): team lists as
+/// arrays, deliveries against a sandbox that checks custom fields.
+#[test]
+fn the_v0_2_0_pre_store_reads_and_imports_as_its_release_did() {
+    reads_and_imports_as_its_release_did(FIXTURES[1]);
+}
+
+/// Sets the schema version a store records, as a newer release would.
+fn set_schema(path: &Path, version: u32) {
+    const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let db = redb::Database::create(path).expect("redb");
+    let txn = db.begin_write().expect("txn");
+    txn.open_table(META)
+        .expect("meta")
+        .insert("schema", version.to_le_bytes().as_slice())
+        .expect("insert");
+    txn.commit().expect("commit");
+}
+
+#[test]
+fn an_old_store_is_upgraded_once_with_a_copy_beside_it_and_a_newer_one_is_refused() {
+    for name in FIXTURES {
+        let fixture = common::repo().join("tests/data/stores").join(name);
+        let mut env = copy_of(&fixture);
+        env.now = "2026-11-04T12:00:00Z".into();
+        let backup = env.path().join("ampsync.redb.bak-v1");
+
+        let first = env.run(&["snapshots", "--format", "json"]).expect_code(0);
+        let said = format!(
+            "upgraded the store {} from schema 1 to 2; the store as it was is kept as {}",
+            env.store_path().display(),
+            backup.display()
         );
-        // The checks above compare with the release; this one stands alone.
-        env.now = "2026-11-06T00:00:00Z".into();
-        let verify = env.json(&["verify"]);
-        assert_eq!(verify["ok"], json!(true), "{verify}");
+        assert_eq!(first.stderr.matches(&said).count(), 1, "{name}: {}", first.stderr);
+        assert_eq!(first.json().as_array().map(Vec::len), Some(4), "{name}");
+        let second = env.run(&["snapshots", "--format", "json"]).expect_code(0);
+        assert!(
+            !second.stderr.contains("upgraded"),
+            "{name}: said twice: {}",
+            second.stderr
+        );
+
+        // The copy beside it is the whole old store: it verifies (and
+        // upgrades in its turn, being schema 1).
+        let old = copy_of(&fixture);
+        std::fs::copy(&backup, old.store_path()).expect("copy the backup");
+        let verify = old.run(&["verify", "--format", "json"]).expect_code(0);
+        assert!(
+            verify.stderr.contains("from schema 1 to 2"),
+            "{name}: {}",
+            verify.stderr
+        );
+        assert_eq!(verify.json()["events"], json!(625), "{name}");
+        assert_eq!(verify.json()["ok"], json!(true), "{name}");
+
+        // A store a newer release wrote is refused, and left as it was.
+        set_schema(&env.store_path(), 99);
+        let before = std::fs::read(env.store_path()).expect("read store");
+        let refused = env.run(&["snapshots"]);
+        assert_ne!(refused.code, 0, "{name}");
+        assert!(
+            refused
+                .stderr
+                .contains("was written by a newer ampsync (store schema 99; this build reads schema 2 and older)"),
+            "{name}: {}",
+            refused.stderr
+        );
+        assert!(
+            std::fs::read(env.store_path()).expect("read store") == before,
+            "{name}: changed"
+        );
     }
 }
 

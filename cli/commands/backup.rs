@@ -23,7 +23,9 @@ pub struct Args {
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
     let path = config.store_path();
-    let store = Store::open_existing(&path).with_context(|| format!("opening the store {}", path.display()))?;
+    let store = Store::open_existing(&path)
+        .map(super::say_upgraded)
+        .with_context(|| format!("opening the store {}", path.display()))?;
     let report = store
         .backup(&args.file, args.force)
         .with_context(|| format!("backing up {} to {}", path.display(), args.file.display()))?;

@@ -7,8 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
+use ampsync_engine::clock::format_micros;
 use ampsync_engine::private_file;
-use ampsync_engine::raw::snapshot_bytes;
+use ampsync_engine::raw::{RawError, snapshot_bytes};
 
 use crate::Exit;
 use crate::output::{self, Format, say};
@@ -29,7 +30,19 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     if !args.force && std::fs::symlink_metadata(&args.file).is_ok() {
         anyhow::bail!("{} already exists: pass --force to replace it", args.file.display());
     }
-    let bytes = snapshot_bytes(&store, args.snapshot)?;
+    let bytes = match snapshot_bytes(&store, args.snapshot) {
+        Err(RawError::NotKept(id)) => match store.erasures()?.iter().find(|e| e.raw_dropped.contains(&id)) {
+            Some(erasure) => anyhow::bail!(
+                "the file of snapshot {id} was dropped on {} by erasure {} (it held a person forgotten then: {}); \
+                 its events and snapshot record remain, without the forgotten person's values",
+                format_micros(erasure.time),
+                erasure.id,
+                erasure.reason
+            ),
+            None => return Err(RawError::NotKept(id).into()),
+        },
+        other => other?,
+    };
     private_file::write_new(&args.file, &bytes, args.force).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => {
             anyhow::anyhow!("{} already exists: pass --force to replace it", args.file.display())

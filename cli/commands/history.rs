@@ -22,10 +22,12 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     };
     let events = store.user_events(&key)?;
     let snapshots = output::snapshot_map(&store)?;
+    let erasures: Vec<_> = store.erasures()?.into_iter().filter(|e| e.key == key).collect();
     match format {
         Format::Json => output::json(&json!({
             "key": key,
             "events": events.iter().map(|(e, d)| output::event_json(e, d, &snapshots)).collect::<Vec<_>>(),
+            "erasures": erasures.iter().map(output::erasure_json).collect::<Vec<_>>(),
         }))?,
         Format::Csv => output::events_csv(&events, &snapshots)?,
         Format::Table => {
@@ -47,9 +49,28 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     source,
                     output::delivery_text(d)
                 );
-                for change in e.body.kind.changes() {
-                    say!("    {}", output::change_text(&change));
+                match &e.erased {
+                    Some(erased) => say!(
+                        "    values erased by erasure {} (fields: {})",
+                        erased.erasure,
+                        erased.fields.join(", ")
+                    ),
+                    None => {
+                        for change in e.body.kind.changes() {
+                            say!("    {}", output::change_text(&change));
+                        }
+                    }
                 }
+            }
+            for erasure in &erasures {
+                say!(
+                    "erased {} by {}: {} (erasure {}, the values of {} events)",
+                    format_micros(erasure.time),
+                    erasure.by.as_deref().unwrap_or("(not given)"),
+                    erasure.reason,
+                    erasure.id,
+                    erasure.events.len()
+                );
             }
         }
     }

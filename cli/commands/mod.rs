@@ -7,6 +7,7 @@ pub mod decide;
 pub mod demo;
 pub mod events;
 pub mod export;
+pub mod forget;
 mod health;
 pub mod history;
 pub mod import;
@@ -52,8 +53,25 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
             "there is no store at {}: run `ampsync init` to create one, or set store.path in the config",
             path.display()
         ),
-        result => result.with_context(|| format!("opening the store {}", path.display())),
+        result => result
+            .map(say_upgraded)
+            .with_context(|| format!("opening the store {}", path.display())),
     }
+}
+
+/// Says, once (the first open after a new release), that opening upgraded
+/// the store and where the copy of it as it was is.
+pub fn say_upgraded(store: Store) -> Store {
+    if let Some(upgrade) = store.upgraded() {
+        tracing::warn!(
+            "upgraded the store {} from schema {} to {}; the store as it was is kept as {}",
+            store.path().display(),
+            upgrade.from,
+            upgrade.to,
+            upgrade.backup.display()
+        );
+    }
+    store
 }
 
 /// Opens the store the config names, creating it (0600) if there is none:
@@ -61,7 +79,9 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub fn open_or_create_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.store_path();
     crate::panic::note_store(&path);
-    Store::open(&path).with_context(|| format!("opening the store {}", path.display()))
+    Store::open(&path)
+        .map(say_upgraded)
+        .with_context(|| format!("opening the store {}", path.display()))
 }
 
 /// The async runtime a command runs its network work on.

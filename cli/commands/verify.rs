@@ -21,7 +21,9 @@ pub struct Args {
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     let store = match &args.store {
-        Some(path) => Store::open_existing(path).with_context(|| format!("opening the store {}", path.display()))?,
+        Some(path) => Store::open_existing(path)
+            .map(super::say_upgraded)
+            .with_context(|| format!("opening the store {}", path.display()))?,
         None => super::open(config_path)?.1,
     };
     let report = store.verify()?;
@@ -34,6 +36,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             "chain_broken_at": report.chain_broken_at,
             "state_differences": report.state_differences,
             "state_difference_count": report.state_difference_count,
+            "erased_events": report.erased,
             "raw_files_checked": raw_checked,
             "raw_files_damaged": raw_damaged,
         }))?;

@@ -17,7 +17,8 @@ pub enum AsOf {
 /// The key of the person `text` names: a key, or an email they have or had
 /// (case-insensitive).
 pub fn resolve_key(store: &Store, text: &str) -> Result<Option<String>, StoreError> {
-    if store.user_state(text)?.is_some() {
+    // A forgotten person has no state, but their events keep the key.
+    if store.user_state(text)?.is_some() || !store.user_events(text)?.is_empty() {
         return Ok(Some(text.to_owned()));
     }
     let email = text.trim().to_lowercase();
@@ -61,6 +62,11 @@ pub fn state_as_of(store: &Store, key: &str, at: AsOf) -> Result<Option<UserStat
         };
         if !included {
             break;
+        }
+        if event.erased.is_some() {
+            // Forgotten: there is nothing to show of them at any time.
+            state = None;
+            continue;
         }
         state = Some(UserState::apply(state, &event.body.kind).map_err(StoreError::Inconsistent)?);
     }

@@ -7,6 +7,7 @@ mod config;
 mod diff;
 mod fields;
 pub mod fingerprint;
+pub mod forget;
 mod import;
 mod index;
 mod ingest;

@@ -47,6 +47,13 @@ pub fn rollback(store: &Store, to: u64, dry_run: bool) -> Result<Rollback, Rollb
     let mut current: BTreeMap<String, UserState> = BTreeMap::new();
     for (event, _) in store.events(&EventFilter::default())? {
         let key = event.body.key;
+        // A forgotten person stays forgotten: their erased events restore
+        // nothing (and a rejoin after it starts from a creation).
+        if event.erased.is_some() {
+            current.remove(&key);
+            target.remove(&key);
+            continue;
+        }
         let apply = |map: &mut BTreeMap<String, UserState>| {
             let before = map.remove(&key);
             UserState::apply(before, &event.body.kind).map(|after| map.insert(key.clone(), after))

@@ -18,7 +18,7 @@ use redb::{
 };
 
 use crate::tables::{
-    ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOT_ORIGIN, SNAPSHOTS,
+    ABSENCE, DELIVERY, ERASURES, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOT_ORIGIN, SNAPSHOTS,
     SOURCE_FILES, STATE, STATE_DIGEST, USER_EVENTS,
 };
 use crate::{Store, StoreError};
@@ -155,6 +155,7 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<Co
         RAW.name(),
         STATE_DIGEST.name(),
         SNAPSHOT_ORIGIN.name(),
+        ERASURES.name(),
     ];
     for table in source.list_tables()? {
         if !known.contains(&table.name()) {
@@ -185,7 +186,8 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<Co
         + copy_table(source, target, ABSENCE)?
         + copy_table(source, target, RAW)?
         + copy_table(source, target, STATE_DIGEST)?
-        + copy_table(source, target, SNAPSHOT_ORIGIN)?;
+        + copy_table(source, target, SNAPSHOT_ORIGIN)?
+        + copy_table(source, target, ERASURES)?;
     Ok(Copied {
         snapshots,
         events,
@@ -325,7 +327,7 @@ mod tests {
 
         let copy = Store::open_existing(&dest).expect("open copy");
         assert_eq!(table_names(&copy), table_names(&store));
-        assert_eq!(table_names(&copy).len(), 14);
+        assert_eq!(table_names(&copy).len(), 15);
         assert_eq!(
             copy.snapshots().expect("snapshots"),
             store.snapshots().expect("snapshots")

@@ -126,6 +126,15 @@ pub(crate) fn entries(mut bytes: &[u8]) -> impl Iterator<Item = Result<StateEntr
     })
 }
 
+/// Marks the digest as matching no log end (and its row hashes as made with
+/// no key), so the next import reads `state` and rebuilds it.
+pub(crate) fn forget_tag(meta: &mut redb::Table<'_, &'static str, &'static [u8]>) -> Result<(), StoreError> {
+    meta.remove(DIGEST_LOG_END)?;
+    meta.remove(OLD_DIGEST_LOG_END)?;
+    meta.remove(ROW_KEY)?;
+    Ok(())
+}
+
 /// The log end the stored digest matches, if it has one.
 pub(crate) fn log_end_of(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Option<u64>, StoreError> {
     Ok(meta

@@ -104,6 +104,21 @@ pub enum StoreError {
     /// leave out.
     #[error("the store has a table `{name}` this build does not know: a backup would leave it out")]
     UnknownTable { name: String },
+    /// `forget` of a person who is active: they are in the current file
+    /// and the next import would bring them back.
+    #[error(
+        "{key} is active: they are in the current file, so the next import would bring them back; forget them once a file without them has been imported"
+    )]
+    StillActive { key: String },
+    /// `forget` of a person with events Learn Amp has not been sent.
+    #[error("{key} has event {seq} not yet sent to Learn Amp: run `ampsync push` first, then forget them")]
+    Undelivered { key: String, seq: u64 },
+    /// `forget` of a person already forgotten.
+    #[error("{key} has already been forgotten")]
+    AlreadyForgotten { key: String },
+    /// `forget` of a key the store has never seen.
+    #[error("no one with the key {key} is in the store")]
+    NoSuchPerson { key: String },
     /// A thread panicked while holding the store's handle.
     #[error("the store handle was poisoned by a panic")]
     Poisoned,

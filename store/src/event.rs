@@ -22,6 +22,17 @@ pub struct FieldChange {
     pub new: Option<String>,
 }
 
+impl FieldChange {
+    /// The change with its values erased: the field name only.
+    fn without_values(&self) -> FieldChange {
+        FieldChange {
+            field: self.field.clone(),
+            old: None,
+            new: None,
+        }
+    }
+}
+
 /// What happened to the person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
@@ -43,6 +54,23 @@ impl EventKind {
             EventKind::Updated { .. } => "updated",
             EventKind::Deactivated => "deactivated",
             EventKind::Reactivated { .. } => "reactivated",
+        }
+    }
+
+    /// The same kind with every value erased: a creation without its
+    /// record, changes with field names only.
+    pub(crate) fn without_values(&self) -> EventKind {
+        match self {
+            EventKind::Created { .. } => EventKind::Created {
+                record: Record::default(),
+            },
+            EventKind::Updated { changes } => EventKind::Updated {
+                changes: changes.iter().map(FieldChange::without_values).collect(),
+            },
+            EventKind::Reactivated { changes } => EventKind::Reactivated {
+                changes: changes.iter().map(FieldChange::without_values).collect(),
+            },
+            EventKind::Deactivated => EventKind::Deactivated,
         }
     }
 
@@ -104,7 +132,23 @@ pub struct Event {
     pub body: EventBody,
     pub prev_hash: Hash32,
     pub hash: Hash32,
+    /// Set when `forget` erased the event's values: `body` then holds the
+    /// skeleton only (no values; a creation no record).
+    pub erased: Option<Erased>,
 }
+
+/// What an erased event keeps besides its skeleton.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    /// The erasure that removed the values (see `Store::erasure`).
+    pub erasure: u64,
+    /// The fields the event changed (a creation: the fields it set).
+    pub fields: Vec<String>,
+}
+
+/// The stored form of an erased event: its predecessor and own hash as they
+/// were (the chain still links), the skeleton and what was erased.
+pub(crate) const FORMAT_ERASED: u8 = 2;
 
 impl Event {
     /// The hash an event with this body and predecessor must have.
@@ -130,23 +174,51 @@ impl Event {
 
     pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
         let (prev_hash, hash, body) = Event::split(bytes)?;
-        let body = postcard::from_bytes(body).map_err(|source| StoreError::Decode {
+        let decode_error = |source| StoreError::Decode {
             table: "events",
             source,
-        })?;
+        };
+        let (body, erased) = if Event::is_erased(bytes) {
+            let (body, erased): (EventBody, Erased) = postcard::from_bytes(body).map_err(decode_error)?;
+            (body, Some(erased))
+        } else {
+            (postcard::from_bytes(body).map_err(decode_error)?, None)
+        };
         Ok(Event {
             seq,
             body,
             prev_hash,
             hash,
+            erased,
         })
+    }
+
+    /// Whether a stored event's values were erased (its hash can then no
+    /// longer be recomputed from its bytes).
+    pub(crate) fn is_erased(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&FORMAT_ERASED)
+    }
+
+    /// The stored form of this event with its values erased by erasure
+    /// `erasure`: same hashes, the skeleton, the names of the fields.
+    pub(crate) fn encode_erased(&self, erasure: u64) -> Result<Vec<u8>, StoreError> {
+        let fields = self.body.kind.changes().into_iter().map(|c| c.field).collect();
+        let body = EventBody {
+            kind: self.body.kind.without_values(),
+            ..self.body.clone()
+        };
+        let mut out = Vec::with_capacity(96);
+        out.push(FORMAT_ERASED);
+        out.extend_from_slice(&self.prev_hash);
+        out.extend_from_slice(&self.hash);
+        codec::encode_after("events", &(body, Erased { erasure, fields }), out)
     }
 
     /// Splits a stored event into predecessor hash, own hash and body bytes,
     /// without decoding the body (for the chain check).
     pub(crate) fn split(bytes: &[u8]) -> Result<(Hash32, Hash32, &[u8]), StoreError> {
         match bytes.first() {
-            Some(&codec::FORMAT_V1) if bytes.len() >= 65 => {
+            Some(&(codec::FORMAT_V1 | FORMAT_ERASED)) if bytes.len() >= 65 => {
                 let mut prev = [0; 32];
                 let mut own = [0; 32];
                 prev.copy_from_slice(&bytes[1..33]);

@@ -8,13 +8,19 @@
 //! Every value is stored as one format-version byte followed by postcard, so
 //! the schema can evolve; see `codec`.
 
+mod append;
 mod backup;
 mod codec;
+mod deliver;
 mod digest;
+mod erase;
 mod error;
 mod event;
+mod migrate;
 mod open;
 mod origin;
+mod query;
+mod raw;
 mod record;
 mod snapshot;
 mod state;
@@ -22,14 +28,19 @@ mod store;
 mod tables;
 mod verify;
 
+pub use append::{AppendOutcome, NewEvent};
 pub use backup::BackupReport;
+pub use deliver::DeliveryUpdate;
 pub use digest::{FileRows, HASH_PREFIX, RowHash, StateEntry};
+pub use erase::{Erasure, ForgetRequest};
 pub use error::StoreError;
-pub use event::{Cause, Delivery, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};
+pub use event::{Cause, Delivery, Erased, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};
+pub use migrate::Upgrade;
 pub use open::SCHEMA_VERSION;
 pub use origin::SnapshotOrigin;
+pub use query::EventFilter;
 pub use record::{Record, RecordHash, hash_fields, hash_fields_with};
 pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
 pub use state::UserState;
-pub use store::{AppendOutcome, DeliveryUpdate, EventFilter, NewEvent, Store};
+pub use store::Store;
 pub use verify::VerifyReport;

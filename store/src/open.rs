@@ -1,5 +1,6 @@
 //! Opening the store file: telling a store from a missing, empty or foreign
-//! file, creating a new one owner-only (0600), and the schema check.
+//! file, creating a new one owner-only (0600), and the schema check (an
+//! older schema is upgraded: see `migrate`).
 //!
 //! A store keeps the decrypted daily files and everyone's personal data, so
 //! a new one is made readable by its owner alone, whatever the umask: it is
@@ -16,17 +17,17 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-use redb::{ConcurrencyMode, Database, DatabaseError, TableError};
+use redb::{ConcurrencyMode, Database, DatabaseError, ReadableTable, TableError};
 
 use crate::StoreError;
 use crate::store::{Db, Store};
 use crate::tables::{
-    ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
-    STATE_DIGEST, USER_EVENTS,
+    ABSENCE, DELIVERY, ERASURES, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES,
+    STATE, STATE_DIGEST, USER_EVENTS,
 };
 
 /// The schema this build writes and the newest it reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// redb's page cache. Its default (1 GiB) would hold most of a million-person
 /// import in memory; a smaller cache costs a few percent of import time and
@@ -83,11 +84,15 @@ impl Store {
             Err(DatabaseError::RepairAborted) => Db::Write(open_writable(path)?),
             Err(source) => return Err(open_error(path, source)),
         };
-        let store = Store {
+        let mut store = Store {
             db: RwLock::new(Some(db)),
             path: path.to_owned(),
+            upgraded: None,
         };
-        store.check_schema()?;
+        let found = store.check_schema()?;
+        if found < SCHEMA_VERSION {
+            store.upgraded = Some(store.upgrade(found)?);
+        }
         Ok(store)
     }
 
@@ -96,7 +101,9 @@ impl Store {
         &self.path
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    /// The store's schema version, refusing a newer one than this build's
+    /// (an empty redb file is given the tables first).
+    fn check_schema(&self) -> Result<u32, StoreError> {
         let txn = self.read()?;
         let meta = match txn.open_table(META) {
             Ok(meta) => meta,
@@ -110,25 +117,12 @@ impl Store {
                 }
                 // An empty redb file (a store made before stores were built
                 // under a temporary name): give it the tables.
-                return self.initialise();
+                self.initialise()?;
+                return Ok(SCHEMA_VERSION);
             }
             Err(e) => return Err(e.into()),
         };
-        let found = meta
-            .get("schema")?
-            .and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
-            .map(u32::from_le_bytes)
-            .ok_or_else(|| StoreError::NotAStore {
-                path: self.path.clone(),
-            })?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        Ok(())
+        schema_in(&meta, &self.path)
     }
 
     /// Closes the file, reporting what dropping the handle would ignore.
@@ -159,6 +153,7 @@ impl Store {
             txn.open_table(ABSENCE)?;
             txn.open_table(RAW)?;
             txn.open_table(STATE_DIGEST)?;
+            txn.open_table(ERASURES)?;
         }
         txn.commit()?;
         Ok(())
@@ -178,6 +173,7 @@ fn create(path: &Path) -> Result<(), StoreError> {
         let store = Store {
             db: RwLock::new(Some(Db::Write(open_writable(&temp.0)?))),
             path: temp.0.clone(),
+            upgraded: None,
         };
         store.initialise()?;
         store.close()?;
@@ -235,7 +231,28 @@ impl Drop for TempStore {
     }
 }
 
-fn builder() -> redb::Builder {
+/// The schema version `meta` records, refusing a newer one than this
+/// build's.
+pub(crate) fn schema_in(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    path: &Path,
+) -> Result<u32, StoreError> {
+    let found = meta
+        .get("schema")?
+        .and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(|| StoreError::NotAStore { path: path.to_owned() })?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+pub(crate) fn builder() -> redb::Builder {
     let mut builder = Database::builder();
     builder.set_cache_size(CACHE_BYTES).set_concurrency_mode(MODE);
     builder
@@ -312,5 +329,47 @@ mod tests {
         writer.record_source_file("a", 1, 2, 3).expect("write");
         let reader = Store::open_existing(&path).expect("a reader beside the writer");
         assert_eq!(reader.source_file("a").expect("read"), Some((1, 2, 3)));
+    }
+
+    #[test]
+    fn a_store_from_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        drop(Store::open(&path).expect("create"));
+        {
+            let db = Database::create(&path).expect("redb");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(META)
+                .expect("meta")
+                .insert("schema", 99u32.to_le_bytes().as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        match Store::open(&path) {
+            Err(
+                e @ StoreError::TooNew {
+                    found: 99,
+                    supported: SCHEMA_VERSION,
+                    ..
+                },
+            ) => {
+                assert!(e.to_string().contains("written by a newer ampsync"), "{e}");
+            }
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_redb_file_of_someone_else_is_not_a_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("other.redb");
+        {
+            const OTHER: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("other");
+            let db = Database::create(&path).expect("redb");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(OTHER).expect("table").insert(1, 2).expect("insert");
+            txn.commit().expect("commit");
+        }
+        assert!(matches!(Store::open(&path), Err(StoreError::NotAStore { .. })));
     }
 }

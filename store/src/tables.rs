@@ -36,3 +36,6 @@ pub(crate) const STATE_DIGEST: TableDefinition<u64, &[u8]> = TableDefinition::ne
 /// Snapshot id → how it read its file: config fingerprint, re-import of
 /// which snapshot (see `origin.rs`). Snapshots from before it have none.
 pub(crate) const SNAPSHOT_ORIGIN: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshot_origin");
+/// Erasure id → `Erasure`: who was forgotten, when, why, by whom, and which
+/// events lost their values (schema 2).
+pub(crate) const ERASURES: TableDefinition<u64, &[u8]> = TableDefinition::new("erasures");

@@ -483,6 +483,7 @@ mod tests {
                 body,
                 prev_hash: [0; 32],
                 hash: [0; 32],
+                erased: None,
             },
             Delivery::Pending,
         )

@@ -1,0 +1,71 @@
+//! `ampsync forget KEY`: finds the kept raw files that hold the person, then
+//! has the store erase them (see `ampsync_store::Store::forget`).
+//!
+//! A kept file holds the person if its bytes contain their key or any
+//! email they had. A match by accident (a key inside a longer one) only
+//! drops a file that did not need to go: the file is dropped, never edited,
+//! so what remains is always a file as it was received, or nothing.
+
+use ampsync_store::{Erasure, ForgetRequest, Store, StoreError};
+
+use crate::raw::{RawError, snapshot_bytes};
+
+/// Why a person could not be forgotten.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ForgetError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Raw(#[from] RawError),
+}
+
+/// Who to forget, and why.
+#[derive(Debug, Clone)]
+pub struct Forget<'a> {
+    pub key: &'a str,
+    pub reason: &'a str,
+    pub by: Option<&'a str>,
+    /// Microseconds since the epoch.
+    pub time: i64,
+}
+
+/// Erases `forget.key`'s personal values from the store, dropping every
+/// kept raw file that holds them.
+pub fn forget(store: &Store, forget: &Forget<'_>) -> Result<Erasure, ForgetError> {
+    let mut needles: Vec<Vec<u8>> = vec![forget.key.as_bytes().to_vec()];
+    for (event, _) in store.user_events(forget.key)? {
+        for change in event.body.kind.changes() {
+            if change.field == "email" {
+                needles.extend([change.old, change.new].into_iter().flatten().map(String::into_bytes));
+            }
+        }
+    }
+    let mut holding = Vec::new();
+    for meta in store.snapshots()? {
+        let bytes = match snapshot_bytes(store, meta.id) {
+            Ok(bytes) => bytes,
+            Err(RawError::NotKept(_)) => continue,
+            // A damaged kept file is dropped too: it cannot be searched.
+            Err(RawError::Damaged { .. } | RawError::Decompress { .. }) => {
+                holding.push(meta.id);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if needles.iter().any(|n| contains(&bytes, n)) {
+            holding.push(meta.id);
+        }
+    }
+    Ok(store.forget(&ForgetRequest {
+        key: forget.key,
+        reason: forget.reason,
+        by: forget.by,
+        time: forget.time,
+        raw_holding: &holding,
+    })?)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
