@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod retry;
 pub mod rollback;
 pub mod sandbox;
+pub mod serve;
 pub mod show;
 pub mod snapshots;
 pub mod sync;

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use ampsync_engine::clock::format_micros;
-use serde_json::json;
+use ampsync_engine::store::SnapshotMeta;
+use serde_json::{Value, json};
 
 use crate::Exit;
 use crate::output::{self, Format, hex, short_hex};
@@ -12,25 +13,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let (_, store) = super::open(config_path)?;
     let snapshots = store.snapshots()?;
     match format {
-        Format::Json => output::json(&json!(
-            snapshots
-                .iter()
-                .map(|s| json!({
-                    "id": s.id,
-                    "received": format_micros(s.received),
-                    "file_hash": hex(&s.file_hash),
-                    "source": s.source,
-                    "rows": s.rows,
-                    "bytes": s.bytes,
-                    "created": s.counts.created,
-                    "updated": s.counts.updated,
-                    "deactivated": s.counts.deactivated,
-                    "reactivated": s.counts.reactivated,
-                    "skipped": s.counts.skipped,
-                    "status": s.status.name(),
-                }))
-                .collect::<Vec<_>>()
-        ))?,
+        Format::Json => output::json(&snapshots_json(&snapshots))?,
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
             output::csv_record(
@@ -76,7 +59,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
 
 /// One snapshot's columns, with its hash as given (full for CSV, short for
 /// the table).
-fn row(s: &ampsync_engine::store::SnapshotMeta, hash: String) -> Vec<String> {
+fn row(s: &SnapshotMeta, hash: String) -> Vec<String> {
     let c = s.counts;
     vec![
         s.id.to_string(),
@@ -91,4 +74,29 @@ fn row(s: &ampsync_engine::store::SnapshotMeta, hash: String) -> Vec<String> {
         c.skipped.to_string(),
         s.status.name().to_owned(),
     ]
+}
+
+/// `snapshots --format json`'s value.
+pub fn snapshots_json(snapshots: &[SnapshotMeta]) -> Value {
+    Value::Array(
+        snapshots
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "received": format_micros(s.received),
+                    "file_hash": hex(&s.file_hash),
+                    "source": s.source,
+                    "rows": s.rows,
+                    "bytes": s.bytes,
+                    "created": s.counts.created,
+                    "updated": s.counts.updated,
+                    "deactivated": s.counts.deactivated,
+                    "reactivated": s.counts.reactivated,
+                    "skipped": s.counts.skipped,
+                    "status": s.status.name(),
+                })
+            })
+            .collect(),
+    )
 }
