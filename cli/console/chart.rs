@@ -63,9 +63,15 @@ pub fn events_per_day(counts: &BTreeMap<NaiveDate, [u64; 4]>, end: NaiveDate, da
             }
         }
         if i % 15 == 0 || i == days - 1 {
+            // The last label ends at the right edge instead of running off it.
+            let (x, anchor) = if i == days - 1 {
+                (f64::from(WIDTH), "end")
+            } else {
+                (x, "start")
+            };
             let _ = write!(
                 svg,
-                r#"<text x="{x:.1}" y="{}">{}</text>"#,
+                r#"<text x="{x:.1}" y="{}" text-anchor="{anchor}">{}</text>"#,
                 HEIGHT - 4,
                 day.format("%d %b")
             );
