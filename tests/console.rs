@@ -665,9 +665,13 @@ fn alerts_reach_the_webhook_and_one_that_cannot_is_recorded_without_failing_the_
     env.now = "2027-01-04T05:00:00Z".into();
     std::fs::copy(example("day1.csv"), drop.join("users_1.csv")).expect("copy");
     run(&env, &["sync"], 1);
+    let runs = std::fs::read_to_string(env.path().join("runs.jsonl")).expect("run log");
+    let first: Value = serde_json::from_str(runs.lines().next().expect("a run")).expect("json");
+    let refused = first["push"]["failed"].as_u64().expect("refused events");
+    assert!(refused >= 1, "{first}");
     assert_eq!(
         receiver.posts(),
-        vec![json!({"kind": "failed", "time": "2027-01-04T05:00:00Z", "failed": 1,
+        vec![json!({"kind": "failed", "time": "2027-01-04T05:00:00Z", "failed": refused,
                     "link": "https://ampsync.acme.example/"})]
     );
 
