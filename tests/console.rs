@@ -671,8 +671,10 @@ fn alerts_reach_the_webhook_and_one_that_cannot_is_recorded_without_failing_the_
     assert!(refused >= 1, "{first}");
     assert_eq!(
         receiver.posts(),
-        vec![json!({"kind": "failed", "time": "2027-01-04T05:00:00Z", "failed": refused,
-                    "link": "https://ampsync.acme.example/"})]
+        vec![
+            json!({"kind": "failed", "time": "2027-01-04T05:00:00Z", "failed": refused,
+                    "link": "https://ampsync.acme.example/"})
+        ]
     );
 
     // Day 2: a truncated file is held: a `held` alert with the reason and the page.

@@ -109,17 +109,21 @@ pub async fn reject_for(console: &Arc<Console>, n: u64, by: String) -> anyhow::R
         .await
 }
 
-fn check(session: &Session, form: &Decision) -> Result<String, axum::response::Response> {
+/// The approver's name from a form whose CSRF token is right; otherwise
+/// the refusal.
+fn check(session: &Session, form: &Decision) -> Result<String, Box<axum::response::Response>> {
     if !auth::csrf_ok(session, &form.csrf) {
-        return Err(auth::csrf_refused());
+        return Err(Box::new(auth::csrf_refused()));
     }
     let by = form.by.trim();
     if by.is_empty() {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            page::html_error("Give your name: it is recorded with the decision."),
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::BAD_REQUEST,
+                page::html_error("Give your name: it is recorded with the decision."),
+            )
+                .into_response(),
+        ));
     }
     Ok(by.to_owned())
 }
@@ -136,7 +140,7 @@ pub async fn approve(
 ) -> PageResult {
     let by = match check(&session, &form) {
         Ok(by) => by,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     is_held(&console, n).await?;
     approve_and_push(&console, n, by).await?;
@@ -151,7 +155,7 @@ pub async fn reject(
 ) -> PageResult {
     let by = match check(&session, &form) {
         Ok(by) => by,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     is_held(&console, n).await?;
     reject_for(&console, n, by).await?;

@@ -176,7 +176,7 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Entry {
-    Run(RunRecord),
+    Run(Box<RunRecord>),
     Decision(Decision),
 }
 
@@ -209,7 +209,7 @@ pub fn runs(path: &Path) -> std::io::Result<Vec<RunRecord>> {
     Ok(entries(path)?
         .into_iter()
         .filter_map(|e| match e {
-            Entry::Run(r) => Some(r),
+            Entry::Run(r) => Some(*r),
             Entry::Decision(_) => None,
         })
         .collect())
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(runs(&path).expect("read"), vec![run.clone()]);
         assert_eq!(
             entries(&path).expect("read"),
-            vec![Entry::Run(run), Entry::Decision(decision)]
+            vec![Entry::Run(Box::new(run)), Entry::Decision(decision)]
         );
         assert_eq!(
             approvers(&path).expect("read").get(&3).map(String::as_str),
