@@ -135,3 +135,21 @@ pub fn warn_if_exposed(addr: std::net::SocketAddr) -> Option<String> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_loopback_address_goes_without_a_warning() {
+        for (addr, warns) in [
+            ("127.0.0.1:8080", false),
+            ("[::1]:8080", false),
+            ("0.0.0.0:8080", true),
+            ("192.168.1.20:80", true),
+        ] {
+            let addr: std::net::SocketAddr = addr.parse().expect("addr");
+            assert_eq!(warn_if_exposed(addr).is_some(), warns, "{addr}");
+        }
+    }
+}
