@@ -32,7 +32,12 @@ struct Served {
 
 impl Served {
     fn start(env: &TestEnv) -> Served {
-        let mut cmd = env.command(&["serve", "--addr", "127.0.0.1:0"]);
+        Served::run(env, &["serve", "--addr", "127.0.0.1:0"])
+    }
+
+    /// `ampsync ARGS`, which announces a console.
+    fn run(env: &TestEnv, args: &[&str]) -> Served {
+        let mut cmd = env.command(args);
         cmd.env("AMPSYNC_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -586,6 +591,51 @@ fn over_http_the_token_is_required_posts_need_the_csrf_token_and_the_api_is_the_
     ] {
         assert!(!log.contains(secret), "{secret:?} in the access log:\n{log}");
     }
+}
+
+#[test]
+fn the_daemon_serves_the_console_beside_its_open_health_endpoints() {
+    let mut env = TestEnv::with_config(
+        "[store]\npath = \"ampsync.redb\"\n[csv]\nkey = \"Employee ID\"\n\
+         [schedule]\ncron = \"0 30 6 1 1 *\"\ntimezone = \"UTC\"\n",
+    );
+    env.import_at("2026-11-24T06:30:00Z", &example("day1.csv"));
+    env.env.push(("AMPSYNC_CLIENT_ID".into(), "id".into()));
+    env.env.push(("AMPSYNC_CLIENT_SECRET".into(), "secret".into()));
+    env.env
+        .push(("CONSOLE_TOKEN".into(), "a-token-from-the-environment".into()));
+    env.write(
+        "ampsync.toml",
+        "[store]\npath = \"ampsync.redb\"\n[csv]\nkey = \"Employee ID\"\n[learnamp]\nbase_url = \"http://127.0.0.1:9\"\n\
+         [schedule]\ncron = \"0 30 6 1 1 *\"\ntimezone = \"UTC\"\n[console]\ntoken_env = \"CONSOLE_TOKEN\"\n",
+    );
+    let mut cmd = env.command(&["daemon", "--http-addr", "127.0.0.1:0"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn the daemon");
+    let mut out = Lines::of(child.stdout.take().expect("stdout"));
+    let line = out.wait_for("console on ");
+    let login = out.wait_for("log in");
+    assert!(
+        login.contains("$CONSOLE_TOKEN"),
+        "the token is named, not printed: {login}"
+    );
+    assert!(!login.contains("a-token-from-the-environment"), "{login}");
+    std::thread::spawn(move || out.drain());
+    let served = Served {
+        child,
+        base: line.rsplit(' ').next().expect("url").to_owned(),
+        login: "?token=a-token-from-the-environment".to_owned(),
+        stderr: Arc::new(Mutex::new(String::new())),
+    };
+    let (status, _, body) = served.http("GET", "/healthz", &[], "");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert_eq!(served.http("GET", "/metrics", &[], "").0, 200);
+    assert_eq!(served.http("GET", "/", &[], "").0, 401);
+    assert_eq!(served.http("GET", "/api/snapshots", &[], "").0, 401);
+    let (status, snapshots) = served.api("/api/snapshots");
+    assert_eq!(status, 200);
+    let snapshots: Value = serde_json::from_str(&snapshots).expect("json");
+    assert_eq!(snapshots[0]["created"], 50, "{snapshots}");
 }
 
 /// A webhook receiver: records each body, answers with `status`.
