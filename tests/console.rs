@@ -206,8 +206,19 @@ async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.expect("text")
 }
 
+/// Clicks a link or a submit button and waits for the next page: the old
+/// page's root goes stale once the new one has replaced it.
 async fn click(c: &Client, css: &str) {
+    let old = find(c, "html").await;
     find(c, css).await.click().await.expect("click");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while old.tag_name().await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "clicking {css} led to no new page within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn type_in(c: &Client, css: &str, value: &str) {
