@@ -5,6 +5,7 @@
 //! and panics become an exit status in one place, `main`.
 
 mod commands;
+mod console;
 mod logging;
 mod output;
 mod panic;
@@ -61,6 +62,8 @@ enum Command {
     Sync,
     /// Run `sync` on the configured cron schedule until stopped.
     Daemon(commands::daemon::Args),
+    /// Serve the console (web pages and /api/) over the store.
+    Serve(commands::serve::Args),
     /// Release an import held by a safeguard: its events are appended, then pushed.
     Approve(commands::decide::ApproveArgs),
     /// Discard an import held by a safeguard.
@@ -135,6 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Push => commands::push::run(&cli.config, cli.format),
         Command::Sync => commands::sync::run(&cli.config, cli.format),
         Command::Daemon(args) => commands::daemon::run(&cli.config, cli.format, args),
+        Command::Serve(args) => commands::serve::run(&cli.config, cli.format, args),
         Command::Approve(args) => commands::decide::approve(&cli.config, cli.format, args),
         Command::Reject(args) => commands::decide::reject(&cli.config, cli.format, args),
         Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),

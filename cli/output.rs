@@ -104,9 +104,15 @@ pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> st
 
 /// Prints a value as JSON, pretty, with a newline.
 pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
-    writeln!(out)
+    std::io::stdout().lock().write_all(&json_bytes(value)?)
+}
+
+/// A value as [`json`] prints it: the console's `/api/` answers are these
+/// same bytes.
+pub fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> std::io::Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(value).map_err(std::io::Error::from)?;
+    out.push(b'\n');
+    Ok(out)
 }
 
 /// Prints a value as JSON on one line: a JSON line (the daemon's runs).
@@ -157,6 +163,11 @@ impl Snapshots {
     /// Snapshot `id`.
     pub fn get(&self, id: &u64) -> Option<&SnapshotMeta> {
         self.metas.get(id)
+    }
+
+    /// The latest snapshot before `id`, if any.
+    pub fn before(&self, id: u64) -> Option<u64> {
+        self.metas.range(..id).next_back().map(|(id, _)| *id)
     }
 
     /// How snapshot `id` read its file (`None`: recorded before fingerprints).

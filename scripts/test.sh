@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System tools the end-to-end tests drive: a real OpenSSH sshd and the sftp
 # client for the sFTP source, gpg for encrypted files.
-needed=(openssh-server openssh-client gnupg)
+needed=(openssh-server openssh-client gnupg chromium chromium-driver)
 if [ ${#needed[@]} -gt 0 ]; then
   missing=()
   for pkg in "${needed[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done

@@ -172,6 +172,21 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             }
         }
     }
+    // A test alert, so whoever watches the channel knows it works; the URL
+    // is a secret and never named here.
+    if let Some(alerts) = &config.alerts {
+        let alert = ampsync_engine::alerts::Alert::test(&clock::format_micros(clock::now_micros()?));
+        match runtime.block_on(ampsync_engine::alerts::send(alerts, &alert)) {
+            Ok(()) => step(
+                true,
+                format!(
+                    "alerts: a test alert was sent to the webhook in ${}",
+                    alerts.webhook_url_env
+                ),
+            ),
+            Err(e) => step(false, format!("alerts: {e}")),
+        }
+    }
     let failed = checks.iter().any(|c| c.status == "fail");
     if format == Format::Json {
         output::json(&serde_json::json!({"ok": !failed, "checks": checks}))?;

@@ -26,6 +26,7 @@ use chrono::Utc;
 
 use super::health::{Health, RunWatch};
 use crate::Exit;
+use crate::console::{Auth, Console, StoreAccess};
 use crate::output::{self, Format, say};
 
 /// How long a run may take to end after SIGTERM before the daemon leaves it.
@@ -36,6 +37,9 @@ pub struct Args {
     /// Serve /healthz and /metrics (Prometheus text) on this address, e.g. 127.0.0.1:9187.
     #[arg(long)]
     health_addr: Option<SocketAddr>,
+    /// Serve the console (pages and /api/) here, next to /healthz and /metrics, e.g. 127.0.0.1:8080.
+    #[arg(long)]
+    http_addr: Option<SocketAddr>,
 }
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
@@ -80,6 +84,22 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                 watch: watch.clone(),
             };
             tokio::spawn(super::health::serve(listener, health));
+        }
+        if let Some(addr) = args.http_addr {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding --http-addr {addr}"))?;
+            let bound = listener.local_addr().unwrap_or(addr);
+            let auth = Auth::from_config(&config.console)?;
+            let console = Arc::new(Console::new(config.clone(), StoreAccess::Shared(store.clone()), auth));
+            super::serve::announce(&console, bound, format)?;
+            let health = Health {
+                store: store.clone(),
+                runs: runs.clone(),
+                watch: watch.clone(),
+            };
+            let app = crate::console::router(console).merge(super::health::router(health));
+            tokio::spawn(crate::console::serve(listener, app));
         }
         loop {
             let now = Utc::now();
@@ -194,6 +214,7 @@ fn abandoned(start: String, stopped: bool) -> RunRecord {
         outcome,
         error: Some(error.to_owned()),
         row_errors: Vec::new(),
+        alert_errors: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `ampsync demo`: a self-contained run on the bundled example days against
 //! an in-process sandbox: no credentials, no network beyond loopback.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::Exit;
+use crate::console::{Auth, Console, StoreAccess};
 use crate::output::{self, Format, say};
 
 /// The example days, built into the binary so the demo runs anywhere.
@@ -134,6 +136,26 @@ pub fn run(_config_path: &Path, format: Format) -> anyhow::Result<Exit> {
             event.body.kind.name(),
             output::delivery_text(delivery)
         );
+    }
+    // On a terminal, the console over the demo's store until Ctrl-C, so a
+    // newcomer sees the example days in the browser.
+    if !json && std::io::stdout().is_terminal() {
+        let auth = Auth::from_config(&config.console)?;
+        let console = Arc::new(Console::new(config.clone(), StoreAccess::Shared(store.clone()), auth));
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding a loopback port for the console")?;
+            let bound = listener.local_addr().context("the console's address")?;
+            say!();
+            super::serve::announce(&console, bound, format)?;
+            say!("Ctrl-C ends the demo.");
+            tokio::select! {
+                () = crate::console::serve(listener, crate::console::router(console)) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            anyhow::Ok(())
+        })?;
     }
     runtime.block_on(sandbox.shutdown());
     let _ = std::fs::remove_dir_all(&work);

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use ampsync_engine::clock::{format_micros, parse_time};
-use ampsync_engine::store::EventFilter;
+use ampsync_engine::store::{Delivery, Event, EventFilter, EventKind, SnapshotMeta, Store};
 use serde_json::Value;
 
 use crate::Exit;
@@ -50,12 +50,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     }
     let events = store.events(&filter)?;
     match format {
-        Format::Json => output::json(&Value::Array(
-            events
-                .iter()
-                .map(|(e, d)| output::event_json(e, d, &snapshots))
-                .collect(),
-        ))?,
+        Format::Json => output::json(&events_json(&events, &snapshots))?,
         Format::Csv => output::events_csv(&events, &snapshots)?,
         Format::Table => output::table(
             &["SEQ", "TIME", "KEY", "KIND", "CAUSE", "CHANGES", "DELIVERY"],
@@ -90,22 +85,7 @@ fn held(
     let events = store.held_events(meta.id)?;
     let why = meta.held_because.clone().unwrap_or_default();
     match format {
-        Format::Json => output::json(&Value::Array(
-            events
-                .iter()
-                .map(|(key, kind)| {
-                    serde_json::json!({
-                        "seq": null,
-                        "key": key,
-                        "kind": kind.name(),
-                        "cause": {"type": "import", "snapshot": meta.id},
-                        "source": meta.source,
-                        "changes": kind.changes().iter().map(output::change_json).collect::<Vec<_>>(),
-                        "delivery": {"status": "held", "reason": why},
-                    })
-                })
-                .collect(),
-        ))?,
+        Format::Json => output::json(&held_json(meta, &events))?,
         _ => {
             say!(
                 "snapshot {} is held ({why}); these events are not in the log and nothing is sent:",
@@ -120,4 +100,48 @@ fn held(
         }
     }
     Ok(Exit::Success)
+}
+
+/// `events --format json`'s value for events in the log.
+pub fn events_json(events: &[(Event, Delivery)], snapshots: &output::Snapshots) -> Value {
+    Value::Array(
+        events
+            .iter()
+            .map(|(e, d)| output::event_json(e, d, snapshots))
+            .collect(),
+    )
+}
+
+/// `events --snapshot N --format json`'s value for a held snapshot: the
+/// events it would append.
+pub fn held_json(meta: &SnapshotMeta, events: &[(String, EventKind)]) -> Value {
+    let why = meta.held_because.clone().unwrap_or_default();
+    Value::Array(
+        events
+            .iter()
+            .map(|(key, kind)| {
+                serde_json::json!({
+                    "seq": null,
+                    "key": key,
+                    "kind": kind.name(),
+                    "cause": {"type": "import", "snapshot": meta.id},
+                    "source": meta.source,
+                    "changes": kind.changes().iter().map(output::change_json).collect::<Vec<_>>(),
+                    "delivery": {"status": "held", "reason": why},
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `events --format json`'s value for `filter`: a held snapshot's
+/// would-be events, or the log's.
+pub fn filtered_json(store: &Store, filter: &EventFilter) -> anyhow::Result<Value> {
+    let snapshots = output::snapshot_map(store)?;
+    if let Some(meta) = filter.snapshot.and_then(|id| snapshots.get(&id))
+        && meta.status == ampsync_engine::store::SnapshotStatus::Held
+    {
+        return Ok(held_json(meta, &store.held_events(meta.id)?));
+    }
+    Ok(events_json(&store.events(filter)?, &snapshots))
 }

@@ -73,12 +73,18 @@ fn stuck(elapsed: Duration, limit: Duration, start: &str) -> Option<String> {
     })
 }
 
-/// Serves until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, health: Health) {
-    let app = Router::new()
+/// `/healthz` and `/metrics`, open to anyone who can reach them (a probe
+/// and a scraper carry no token; they show no personal data).
+pub fn router(health: Health) -> Router {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(health);
+        .with_state(health)
+}
+
+/// Serves until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, health: Health) {
+    let app = router(health);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("health server stopped: {e}");
     }

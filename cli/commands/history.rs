@@ -1,10 +1,16 @@
-//! `ampsync history KEY`: who changed this person, when, from which file.
+//! `ampsync history KEY`: who changed this person, when, from which file,
+//! and who approved an import that was held.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use ampsync_engine::Config;
 use ampsync_engine::clock::format_micros;
 use ampsync_engine::resolve_key;
-use serde_json::json;
+use ampsync_engine::runlog;
+use ampsync_engine::store::{Cause, Delivery, Erasure, Event, Store};
+use anyhow::Context;
+use serde_json::{Value, json};
 
 use crate::Exit;
 use crate::output::{self, Format, say, short_hex};
@@ -16,19 +22,16 @@ pub struct Args {
 }
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
-    let (_, store) = super::open(config_path)?;
+    let (config, store) = super::open(config_path)?;
     let Some(key) = resolve_key(&store, &args.key)? else {
         anyhow::bail!("no person with key or email {:?} in the store", args.key);
     };
     let events = store.user_events(&key)?;
     let snapshots = output::snapshot_map(&store)?;
-    let erasures: Vec<_> = store.erasures()?.into_iter().filter(|e| e.key == key).collect();
+    let erasures = erasures_of(&store, &key)?;
+    let approvers = approvers(&config)?;
     match format {
-        Format::Json => output::json(&json!({
-            "key": key,
-            "events": events.iter().map(|(e, d)| output::event_json(e, d, &snapshots)).collect::<Vec<_>>(),
-            "erasures": erasures.iter().map(output::erasure_json).collect::<Vec<_>>(),
-        }))?,
+        Format::Json => output::json(&history_json(&key, &events, &erasures, &snapshots, &approvers))?,
         Format::Csv => output::events_csv(&events, &snapshots)?,
         Format::Table => {
             say!("history of {key}");
@@ -45,7 +48,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     e.seq,
                     format_micros(e.body.time),
                     e.body.kind.name(),
-                    output::cause_text(&e.body.cause),
+                    cause_text(&e.body.cause, &approvers),
                     source,
                     output::delivery_text(d)
                 );
@@ -75,4 +78,59 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }
     }
     Ok(Exit::Success)
+}
+
+/// Who approved each approved snapshot (from the run log).
+pub fn approvers(config: &Config) -> anyhow::Result<BTreeMap<u64, String>> {
+    let path = runlog::path_for(&config.store_path());
+    runlog::approvers(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// `history KEY --format json`: the events, an approval's cause with who
+/// approved it (`by`).
+pub fn history_json(
+    key: &str,
+    events: &[(Event, Delivery)],
+    erasures: &[Erasure],
+    snapshots: &output::Snapshots,
+    approvers: &BTreeMap<u64, String>,
+) -> Value {
+    json!({
+        "key": key,
+        "events": events.iter().map(|(e, d)| {
+            let mut value = output::event_json(e, d, snapshots);
+            if let Cause::Approval { snapshot } = e.body.cause
+                && let Some(by) = approvers.get(&snapshot)
+            {
+                value["cause"]["by"] = json!(by);
+            }
+            value
+        }).collect::<Vec<_>>(),
+        "erasures": erasures.iter().map(output::erasure_json).collect::<Vec<_>>(),
+    })
+}
+
+/// The erasures of the person `key` (when they were forgotten, why, by whom).
+fn erasures_of(store: &Store, key: &str) -> anyhow::Result<Vec<Erasure>> {
+    Ok(store.erasures()?.into_iter().filter(|e| e.key == key).collect())
+}
+
+/// The history of the person `key` as JSON, read from the store.
+pub fn history_of(config: &Config, store: &Store, key: &str) -> anyhow::Result<Value> {
+    let events = store.user_events(key)?;
+    let snapshots = output::snapshot_map(store)?;
+    let erasures = erasures_of(store, key)?;
+    Ok(history_json(key, &events, &erasures, &snapshots, &approvers(config)?))
+}
+
+/// A cause as a phrase, with who approved an approval.
+pub fn cause_text(cause: &Cause, approvers: &BTreeMap<u64, String>) -> String {
+    let text = output::cause_text(cause);
+    match cause {
+        Cause::Approval { snapshot } => match approvers.get(snapshot) {
+            Some(by) => format!("{text}, approved by {by}"),
+            None => text,
+        },
+        _ => text,
+    }
 }

@@ -21,6 +21,7 @@ pub mod reimport;
 pub mod retry;
 pub mod rollback;
 pub mod sandbox;
+pub mod serve;
 pub mod show;
 pub mod snapshots;
 pub mod sync;

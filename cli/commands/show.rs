@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use ampsync_engine::{AsOf, PersonRecord, resolve_key, state_as_of};
+use ampsync_engine::store::Store;
+use ampsync_engine::{AsOf, Config, PersonRecord, resolve_key, state_as_of};
 
 use crate::Exit;
 use crate::output::{self, Format};
@@ -33,11 +34,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     let Some(state) = state_as_of(&store, &key, at)? else {
         anyhow::bail!("{key} did not exist yet at that point");
     };
-    // Only "now" knows a pending absence: it is not in the log.
-    let missing = match at {
-        AsOf::Now => store.absences()?.get(&key).copied(),
-        _ => None,
-    };
+    let missing = missing_now(&store, &key, at)?;
     let after = config.policy.deactivate_after_missing;
     match format {
         Format::Json => output::json(&PersonRecord::new(&key, &state, missing, after))?,
@@ -56,4 +53,28 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }
     }
     Ok(Exit::Success)
+}
+
+/// Imports in a row `key` has been missing from; only "now" knows a
+/// pending absence: it is not in the log.
+fn missing_now(store: &Store, key: &str, at: AsOf) -> anyhow::Result<Option<u32>> {
+    Ok(match at {
+        AsOf::Now => store.absences()?.get(key).copied(),
+        _ => None,
+    })
+}
+
+/// `show KEY --format json`'s value: `key`'s record at `at`, or `None` when
+/// they did not exist yet.
+pub fn record_of(config: &Config, store: &Store, key: &str, at: AsOf) -> anyhow::Result<Option<PersonRecord>> {
+    let Some(state) = state_as_of(store, key, at)? else {
+        return Ok(None);
+    };
+    let missing = missing_now(store, key, at)?;
+    Ok(Some(PersonRecord::new(
+        key,
+        &state,
+        missing,
+        config.policy.deactivate_after_missing,
+    )))
 }

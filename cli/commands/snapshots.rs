@@ -2,12 +2,13 @@
 //! fingerprint it read its file with and, for a re-import, the snapshot
 //! whose file it read again.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ampsync_engine::clock::format_micros;
 use ampsync_engine::fingerprint::short;
-use ampsync_engine::store::SnapshotMeta;
-use serde_json::json;
+use ampsync_engine::store::{SnapshotMeta, SnapshotOrigin};
+use serde_json::{Value, json};
 
 use crate::Exit;
 use crate::output::{self, Format, hex, short_hex};
@@ -18,27 +19,7 @@ pub fn run(config_path: &Path, format: Format) -> anyhow::Result<Exit> {
     let origins = store.origins()?;
     let origin = |s: &SnapshotMeta| origins.get(&s.id);
     match format {
-        Format::Json => output::json(&json!(
-            snapshots
-                .iter()
-                .map(|s| json!({
-                    "id": s.id,
-                    "received": format_micros(s.received),
-                    "file_hash": hex(&s.file_hash),
-                    "source": s.source,
-                    "rows": s.rows,
-                    "bytes": s.bytes,
-                    "created": s.counts.created,
-                    "updated": s.counts.updated,
-                    "deactivated": s.counts.deactivated,
-                    "reactivated": s.counts.reactivated,
-                    "skipped": s.counts.skipped,
-                    "status": s.status.name(),
-                    "fingerprint": origin(s).map(|o| hex(&o.fingerprint)),
-                    "reimport_of": origin(s).and_then(|o| o.reimport_of),
-                }))
-                .collect::<Vec<_>>()
-        ))?,
+        Format::Json => output::json(&snapshots_json(&snapshots, &origins))?,
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
             output::csv_record(
@@ -122,4 +103,31 @@ fn row(s: &SnapshotMeta, hash: String) -> Vec<String> {
         c.skipped.to_string(),
         s.status.name().to_owned(),
     ]
+}
+
+/// `snapshots --format json`'s value.
+pub fn snapshots_json(snapshots: &[SnapshotMeta], origins: &BTreeMap<u64, SnapshotOrigin>) -> Value {
+    Value::Array(
+        snapshots
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "received": format_micros(s.received),
+                    "file_hash": hex(&s.file_hash),
+                    "source": s.source,
+                    "rows": s.rows,
+                    "bytes": s.bytes,
+                    "created": s.counts.created,
+                    "updated": s.counts.updated,
+                    "deactivated": s.counts.deactivated,
+                    "reactivated": s.counts.reactivated,
+                    "skipped": s.counts.skipped,
+                    "status": s.status.name(),
+                    "fingerprint": origins.get(&s.id).map(|o| hex(&o.fingerprint)),
+                    "reimport_of": origins.get(&s.id).and_then(|o| o.reimport_of),
+                })
+            })
+            .collect(),
+    )
 }

@@ -66,6 +66,9 @@ pub struct Config {
     #[serde(default)]
     pub learnamp: LearnAmpConfig,
     pub schedule: Option<ScheduleConfig>,
+    pub alerts: Option<AlertsConfig>,
+    #[serde(default)]
+    pub console: ConsoleConfig,
     /// The folder relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -526,6 +529,32 @@ pub struct ScheduleConfig {
     /// fraction is allowed).
     #[serde(default = "default_max_run_minutes")]
     pub max_run_minutes: f64,
+}
+
+/// `[alerts]`: where to tell people that a run needs them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// The environment variable holding the webhook URL (a secret: Slack's
+    /// URLs carry one).
+    pub webhook_url_env: String,
+    #[serde(default)]
+    pub format: crate::alerts::AlertFormat,
+    /// The kinds to send (default: all).
+    #[serde(default = "crate::alerts::AlertKind::all")]
+    pub on: Vec<crate::alerts::AlertKind>,
+}
+
+/// `[console]`: the web console's token and public address.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The environment variable holding the console token; none set: a
+    /// one-time token is made at start.
+    pub token_env: Option<String>,
+    /// Where people reach the console (behind a TLS proxy); alerts link to
+    /// its pages, and an `https` URL makes the session cookie `Secure`.
+    pub public_url: Option<String>,
 }
 
 /// `schedule.cron`: six fields, seconds first, parsed once at load.

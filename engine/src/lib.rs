@@ -1,6 +1,7 @@
 //! The ampsync domain: config, ingest of the daily file, the diff into
 //! events and replay to Learn Amp. Storage is `ampsync-store`'s.
 
+pub mod alerts;
 mod audit;
 pub mod clock;
 mod config;
@@ -35,9 +36,9 @@ pub mod sync;
 pub use ampsync_store as store;
 pub use audit::{AsOf, resolve_key, state_as_of};
 pub use config::{
-    AfterImport, CONFIG_TEMPLATE, Config, ConfigError, CronExpr, CsvConfig, Delimiter, DirConfig, Encoding,
-    LearnAmpConfig, MIN_REQUESTS_PER_SECOND, MappingConfig, OnInvalidRow, PgpConfig, PolicyConfig, ScheduleConfig,
-    SftpConfig, SourceConfig, StoreConfig,
+    AfterImport, AlertsConfig, CONFIG_TEMPLATE, Config, ConfigError, ConsoleConfig, CronExpr, CsvConfig, Delimiter,
+    DirConfig, Encoding, LearnAmpConfig, MIN_REQUESTS_PER_SECOND, MappingConfig, OnInvalidRow, PgpConfig, PolicyConfig,
+    ScheduleConfig, SftpConfig, SourceConfig, StoreConfig,
 };
 pub use diff::{DiffPolicy, Incoming, apply, decide, diff, field_changes};
 pub use fields::{Field, LANGUAGES, ROLES};

@@ -116,6 +116,9 @@ pub struct RunRecord {
     /// The first rows that failed validation, when that failed the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub row_errors: Vec<RunRowError>,
+    /// Alerts about this run that could not be sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alert_errors: Vec<String>,
 }
 
 /// `runs.jsonl` in the store's folder.
@@ -148,6 +151,86 @@ pub fn last(path: &Path) -> std::io::Result<Option<RunRecord>> {
     Ok(text.lines().rev().find_map(|l| serde_json::from_str(l).ok()))
 }
 
+/// What a person decided about a held import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Approved,
+    Rejected,
+}
+
+/// A person's decision on a held import: a line of `runs.jsonl` beside the
+/// runs (a reader of runs skips it: it has no `outcome`). The event log
+/// records an approval's events with cause `approval` but has no room for
+/// who approved, so the name is kept here and `history` joins it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub time: String,
+    pub snapshot: u64,
+    pub decision: DecisionKind,
+    /// The approver's name as they gave it (`approve N --by NAME`, the console's form).
+    pub by: Option<String>,
+}
+
+/// One line of `runs.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Entry {
+    Run(Box<RunRecord>),
+    Decision(Decision),
+}
+
+/// Appends a decision, durably.
+pub fn append_decision(path: &Path, decision: &Decision) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(decision).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let mut file = crate::private_file::append(path)?;
+    file.write_all(&line)?;
+    file.sync_data()
+}
+
+/// Every line that parses, oldest first (a torn line is skipped); no file:
+/// none.
+pub fn entries(path: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut text = String::new();
+    match crate::private_file::read(path) {
+        Ok(mut file) => {
+            use std::io::Read;
+            file.read_to_string(&mut text)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    }
+    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+/// The runs, oldest first.
+pub fn runs(path: &Path) -> std::io::Result<Vec<RunRecord>> {
+    Ok(entries(path)?
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Run(r) => Some(*r),
+            Entry::Decision(_) => None,
+        })
+        .collect())
+}
+
+/// Who approved each approved snapshot, by snapshot id (the last word wins).
+pub fn approvers(path: &Path) -> std::io::Result<std::collections::BTreeMap<u64, String>> {
+    Ok(entries(path)?
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Decision(Decision {
+                snapshot,
+                decision: DecisionKind::Approved,
+                by: Some(by),
+                ..
+            }) => Some((snapshot, by)),
+            _ => None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +258,7 @@ mod tests {
             outcome: RunOutcome::Imported,
             error: None,
             row_errors: Vec::new(),
+            alert_errors: Vec::new(),
         };
         append(&path, &r).expect("append");
         r.outcome = RunOutcome::MissingFile;
@@ -218,9 +302,47 @@ mod tests {
             outcome: RunOutcome::NoNewFile,
             error: None,
             row_errors: Vec::new(),
+            alert_errors: Vec::new(),
         };
         let err = append(&path, &record).expect_err("a link is refused");
         assert!(err.to_string().contains("is a symbolic link"), "{err}");
         assert_eq!(std::fs::read_to_string(&target).expect("read"), "untouched\n");
+    }
+
+    #[test]
+    fn decisions_sit_beside_runs_and_readers_of_runs_skip_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = path_for(&dir.path().join("ampsync.redb"));
+        let run = RunRecord {
+            start: "2026-11-25T06:30:00Z".into(),
+            end: "2026-11-25T06:30:02Z".into(),
+            file: None,
+            hash: None,
+            snapshot: Some(3),
+            counts: None,
+            push: None,
+            outcome: RunOutcome::Held,
+            error: None,
+            row_errors: Vec::new(),
+            alert_errors: Vec::new(),
+        };
+        append(&path, &run).expect("append");
+        let decision = Decision {
+            time: "2026-11-25T09:00:00Z".into(),
+            snapshot: 3,
+            decision: DecisionKind::Approved,
+            by: Some("Ada Lovelace".into()),
+        };
+        append_decision(&path, &decision).expect("append");
+        assert_eq!(last(&path).expect("read"), Some(run.clone()));
+        assert_eq!(runs(&path).expect("read"), vec![run.clone()]);
+        assert_eq!(
+            entries(&path).expect("read"),
+            vec![Entry::Run(Box::new(run)), Entry::Decision(decision)]
+        );
+        assert_eq!(
+            approvers(&path).expect("read").get(&3).map(String::as_str),
+            Some("Ada Lovelace")
+        );
     }
 }

@@ -159,6 +159,7 @@ pub async fn sync_once(
             outcome: RunOutcome::NoNewFile,
             error: None,
             row_errors: Vec::new(),
+            alert_errors: Vec::new(),
         },
         steps: Vec::new(),
         push: None,
@@ -223,6 +224,12 @@ pub async fn sync_once(
         tracing::error!("{message}");
         report.steps.push(SyncStep::MissingFile);
         report.run.error.get_or_insert(message);
+    }
+    // Sent before the run is recorded, so an alert that could not be sent
+    // is in the run's line; it never changes how the run ended.
+    if let Some(alerts) = &config.alerts {
+        let wanted = crate::alerts::for_run(&report.run, &alerts.on, config.console.public_url.as_deref());
+        report.run.alert_errors = crate::alerts::send_all(alerts, &wanted).await;
     }
     report.run.end = clock::format_micros(clock::now_micros().unwrap_or_default());
     report

@@ -77,6 +77,12 @@ impl Sandbox {
         self.shared.teams_json()
     }
 
+    /// Buys (or drops) the HR-role package, as the company would in Learn
+    /// Amp's web app: `role=hr` is taken (or 422) from the next request on.
+    pub fn set_hr_package(&self, on: bool) {
+        self.shared.set_hr_package(on);
+    }
+
     /// Deletes user `id` as an administrator would in Learn Amp's web app
     /// (not through the API, so not counted in [`SandboxStats::deletes`]);
     /// false when there is no such user.

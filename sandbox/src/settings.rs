@@ -8,7 +8,8 @@ use crate::{CustomFieldDef, SandboxOptions};
 /// takes no time zone, so none is ever set per user.
 pub(crate) const COMPANY_TIME_ZONE: &str = "London";
 
-/// The company's settings (fixed for the sandbox's life).
+/// The company's settings (fixed for the sandbox's life, but for the
+/// HR-role package, which a test may buy: `Sandbox::set_hr_package`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Settings {
     /// The HR-role package: without it, `role=hr` is 422.

@@ -137,6 +137,10 @@ impl Shared {
     }
 
     /// Deletes user `id` as an administrator would, outside the API.
+    pub(crate) fn set_hr_package(&self, on: bool) {
+        self.company().settings.hr_package = on;
+    }
+
     pub(crate) fn delete_user_by_hand(&self, id: u64) -> bool {
         self.company().remove_user(id).is_some()
     }
