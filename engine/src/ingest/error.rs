@@ -18,13 +18,17 @@ pub enum IngestError {
         found: Vec<String>,
         hint: String,
     },
-    #[error("{file}, line 1: columns {first:?} and {second:?} both give Learn Amp's {field}")]
+    #[error("{file}, line 1: columns {first:?} and {second:?} both give Learn Amp's {field}{hint}")]
     DuplicateColumn {
         file: String,
         field: String,
         first: String,
         second: String,
+        hint: String,
     },
+    /// The clock could not be read (the import's day decides leavers).
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockError),
     #[error(
         "{file}, line 1, column {column}: the header is not valid UTF-8; if the file comes from Excel, set csv.encoding = \"windows-1252\""
     )]

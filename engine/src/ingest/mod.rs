@@ -39,6 +39,7 @@ use ampsync_store::{Record, RecordHash, RowHash, hash_fields_with};
 use crate::config::{Config, Encoding};
 use crate::fields::Field;
 use columns::ColumnPlan;
+pub use columns::ManagerBy;
 use decode::Decoder;
 pub use error::{IngestError, RowError};
 pub(crate) use seen::SeenSet;
@@ -98,6 +99,21 @@ pub struct Row<'a> {
     pub raw: RowHash,
     /// The values in canonical order, as [`FileLayout::decode_record`] reads them.
     pub values: &'a [u8],
+    /// The person's email.
+    pub email: &'a str,
+    /// The row's `leaveDate` is on or before the import's day (then
+    /// `deactivate` is set too).
+    pub leaver: bool,
+    /// `policy.future_hires = "wait"` and the row's `startDate` is after
+    /// the import's day: a new person is not created yet.
+    pub future_hire: bool,
+    /// The manager cell (`managerKey`, or `managerName` folded), empty
+    /// when neither is mapped: `managerEmail` is resolved from it after
+    /// the file is read, and is empty in `values` and `hash` until then.
+    pub manager: &'a str,
+    /// `managerName` mapped: the person's own "first last", folded as the
+    /// manager cells are.
+    pub name_key: &'a str,
 }
 
 /// The record field names of a file, in canonical order: the packed values
@@ -182,6 +198,10 @@ pub trait RowSink {
     fn unchanged_row(&mut self, _raw: &RowHash, _line: u64, _also: &mut dyn FnMut() -> bool) -> bool {
         false
     }
+
+    /// The manager cell of the row [`RowSink::unchanged_row`] just took,
+    /// when `managerKey` is mapped and the cell is not empty.
+    fn unchanged_manager(&mut self, _manager: &str, _line: u64) {}
 }
 
 /// What ingest learned about the file as a whole.
@@ -204,6 +224,12 @@ pub struct FileSummary {
     /// What looks wrong with the file as a whole, though it was read (a
     /// file that looks UTF-8 read as Windows-1252).
     pub warnings: Vec<String>,
+    /// Rows a `[[skip]]` rule took (not people to sync; never errors).
+    pub skipped_by_rule: u64,
+    /// Valid rows whose `leaveDate` is on or before the import's day.
+    pub leavers_by_date: u64,
+    /// How `managerEmail` is resolved, if it is.
+    pub manager_by: Option<ManagerBy>,
 }
 
 /// A row as the parser hands it over: ranges into its batch's bytes.
@@ -219,9 +245,14 @@ struct PackedRow {
     /// list). Not decoded: false when its email could not be read.
     valid: bool,
     deactivate: bool,
+    leaver: bool,
+    future: bool,
     key: Range<usize>,
     email: Range<usize>,
     values: Range<usize>,
+    /// The manager cell, also for rows not decoded.
+    manager: Range<usize>,
+    name_key: Range<usize>,
 }
 
 /// Rows packed back to back.
@@ -257,6 +288,8 @@ struct Parsed {
     /// UTF-8, and rows whose text is not.
     utf8_rows: u64,
     legacy_rows: u64,
+    /// Rows taken by a `[[skip]]` rule, by rule.
+    skip_hits: Vec<u64>,
 }
 
 /// Where the csv reader's input is cut off: a record may not grow past
@@ -399,7 +432,12 @@ pub fn read_rows<R: Read + Send>(
         .map(|(f, _)| *f)
         .unwrap_or(Field::Email);
     let row_key = rowhash::file_key(config, encoding, &plan, key_field);
-    let by_hash = sink.row_key(&row_key);
+    // A manager by name needs every row's names: no row is left undecoded.
+    let by_hash = sink.row_key(&row_key) && !matches!(plan.manager, Some((ManagerBy::Name, _)));
+    let today = match plan.leave.is_empty() && plan.start.is_empty() {
+        true => None,
+        false => Some(config.today()?),
+    };
 
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
@@ -414,15 +452,16 @@ pub fn read_rows<R: Read + Send>(
         seen_emails: SeenSet::with_capacity(expected_rows),
         late: Errors::default(),
         scratch: Vec::with_capacity(512),
+        leavers: 0,
     };
-    let mut decoder = Decoder::new(config, encoding, &plan, key_field);
+    let mut decoder = Decoder::new(config, encoding, &plan, key_field, today);
     let mut one = Batch::default();
     let mut fields = csv::ByteRecord::new();
 
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(|| {
             let parser = Parser {
-                decoder: Decoder::new(config, encoding, &plan, key_field),
+                decoder: Decoder::new(config, encoding, &plan, key_field, today),
                 key: row_key,
                 by_hash,
                 by_hash_email: key_field != Field::Email,
@@ -439,6 +478,10 @@ pub fn read_rows<R: Read + Send>(
                     continue;
                 }
                 if taker.unchanged(&batch, r) {
+                    let manager = batch.str(&r.manager);
+                    if !manager.is_empty() {
+                        taker.sink.unchanged_manager(manager, r.line);
+                    }
                     continue;
                 }
                 // Not known by its bytes: decoded here, as the parser would.
@@ -454,12 +497,13 @@ pub fn read_rows<R: Read + Send>(
         }
         parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
-    let late = taker.late;
+    let (late, leavers_by_date) = (taker.late, taker.leavers);
     let Parsed {
         rows,
         mut errors,
         utf8_rows,
         legacy_rows,
+        skip_hits,
     } = parsed?;
     if rows == 0 {
         return Err(IngestError::NoRows { file: file.to_owned() });
@@ -472,6 +516,17 @@ pub fn read_rows<R: Read + Send>(
              but csv.encoding = \"windows-1252\": if names look garbled (Zoë read as ZoÃ«), the file is UTF-8: \
              set csv.encoding = \"utf-8\""
         ));
+    }
+    for (i, hits) in skip_hits.iter().enumerate() {
+        if *hits == 0
+            && let Some(rule) = config.skip.get(i)
+        {
+            warnings.push(format!(
+                "{file}: [[skip]] rule {} (column {:?}) matched no row",
+                i + 1,
+                rule.column
+            ));
+        }
     }
     let mut mapped: Vec<usize> = plan
         .field_columns
@@ -491,6 +546,9 @@ pub fn read_rows<R: Read + Send>(
         errors: errors.kept,
         error_count: errors.count,
         warnings,
+        skipped_by_rule: skip_hits.iter().sum(),
+        leavers_by_date,
+        manager_by: plan.manager.as_ref().map(|(by, _)| *by),
     })
 }
 
@@ -504,6 +562,8 @@ struct Taker<'a, S> {
     /// Errors found here (duplicates, rows decoded here), in file order.
     late: Errors,
     scratch: Vec<u8>,
+    /// Valid rows whose leave date has come.
+    leavers: u64,
 }
 
 impl<S: RowSink> Taker<'_, S> {
@@ -558,6 +618,7 @@ impl<S: RowSink> Taker<'_, S> {
             None => {
                 // Hashed here, not by the parser: this thread has time to spare.
                 let values = &batch.bytes[r.values.clone()];
+                self.leavers += u64::from(r.leaver);
                 self.sink.row(RowEvent::Valid(Row {
                     line: r.line,
                     key,
@@ -565,6 +626,11 @@ impl<S: RowSink> Taker<'_, S> {
                     hash: hash_fields_with(&mut self.scratch, self.layout.byte_pairs(values)),
                     raw: r.raw,
                     values,
+                    email: batch.str(&r.email),
+                    leaver: r.leaver,
+                    future_hire: r.future,
+                    manager: batch.str(&r.manager),
+                    name_key: batch.str(&r.name_key),
                 }))
             }
         }
@@ -598,6 +664,7 @@ impl Parser<'_> {
     ) -> Result<Parsed, IngestError> {
         let mut record = csv::ByteRecord::new();
         let mut parsed = Parsed::default();
+        let has_manager = self.decoder.has_manager();
         let mut batch = Batch::default();
         let cap = record_cap(self.header.len());
         loop {
@@ -616,6 +683,9 @@ impl Parser<'_> {
                 continue; // A blank line (`\r\n` reads as one field "\r").
             }
             parsed.rows += 1;
+            if self.decoder.skipped(&record) {
+                continue; // Not a person to sync: counted, never an error.
+            }
             if self.legacy && !record.as_slice().is_ascii() {
                 match std::str::from_utf8(record.as_slice()) {
                     Ok(_) => parsed.utf8_rows += 1,
@@ -627,10 +697,14 @@ impl Parser<'_> {
             rowhash::pack(&record, &mut batch.bytes);
             let values = start..batch.bytes.len();
             let raw = rowhash::hash(&self.key, &batch.bytes[values.clone()]);
-            if self.by_hash && values.len() <= MAX_RAW_ROW_BYTES {
+            if self.by_hash && values.len() <= MAX_RAW_ROW_BYTES && !self.decoder.due(&record) {
                 let email = match self.by_hash_email {
                     true => self.decoder.email(&record, &mut batch),
                     false => Some(0..0),
+                };
+                let manager = match has_manager {
+                    true => self.decoder.manager_ref(&record, &mut batch),
+                    false => 0..0,
                 };
                 batch.rows.push(PackedRow {
                     line,
@@ -638,9 +712,13 @@ impl Parser<'_> {
                     decoded: false,
                     valid: email.is_some(),
                     deactivate: false,
+                    leaver: false,
+                    future: false,
                     key: 0..0,
                     email: email.unwrap_or(0..0),
                     values,
+                    manager,
+                    name_key: 0..0,
                 });
             } else {
                 // Decoded here: the raw fields were only needed for the hash.
@@ -659,6 +737,7 @@ impl Parser<'_> {
         if !batch.rows.is_empty() {
             let _ = full.send(batch);
         }
+        parsed.skip_hits = std::mem::take(&mut self.decoder.skip_hits);
         Ok(parsed)
     }
 }
