@@ -91,6 +91,14 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     .map(|n| n.to_string())
                     .to_vec()],
             )?;
+            let mapped = [
+                ("skipped by a [[skip]] rule", report.skipped_by_rule),
+                ("leavers by leaveDate", report.leavers_by_date),
+                ("future hires waiting for their startDate", report.future_hires),
+            ];
+            for (what, n) in mapped.into_iter().filter(|(_, n)| *n > 0) {
+                say!("{what}: {n} row(s)");
+            }
             for w in &report.warnings {
                 say!("warning: {w}");
             }

@@ -43,6 +43,14 @@ pub struct ImportSummary {
     /// What the reading noticed without refusing the file (a legacy code
     /// page over valid UTF-8, and the like).
     pub warnings: Vec<String>,
+    /// Rows a `[[skip]]` rule took: not people to sync, never errors
+    /// (new snapshots only; `skipped` counts invalid rows).
+    pub skipped_by_rule: u64,
+    /// Rows whose `leaveDate` had come (new snapshots only).
+    pub leavers_by_date: u64,
+    /// New people whose `startDate` is still to come, not created yet
+    /// (`policy.future_hires = "wait"`; new snapshots only).
+    pub future_hires: u64,
 }
 
 impl ImportSummary {
@@ -59,6 +67,9 @@ impl ImportSummary {
             skipped_rows: Vec::new(),
             elapsed_ms: None,
             warnings: Vec::new(),
+            skipped_by_rule: 0,
+            leavers_by_date: 0,
+            future_hires: 0,
         }
     }
 }
@@ -72,6 +83,9 @@ impl From<&ImportOutcome> for ImportSummary {
                 skipped_rows: report.skipped.clone(),
                 elapsed_ms: Some(report.elapsed.as_millis() as u64),
                 warnings: report.warnings.clone(),
+                skipped_by_rule: report.skipped_by_rule,
+                leavers_by_date: report.leavers_by_date,
+                future_hires: report.future_hires,
                 ..ImportSummary::of(ImportKind::Imported, &report.snapshot)
             },
         }
