@@ -176,7 +176,6 @@ mod tests {
                 rows: 2,
                 created: 2,
                 ..RunCounts::default()
-                ..RunCounts::default()
             }),
             push: Some(RunPush {
                 sent: 2,

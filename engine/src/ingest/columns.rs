@@ -319,13 +319,17 @@ impl ColumnPlan {
     /// What to add to an error about `column` when it was recognised by
     /// its header's name rather than named in the config.
     pub(crate) fn recognised_hint(&self, column: usize) -> Option<String> {
-        let field = self
-            .recognised
-            .iter()
-            .find(|f| self.field_columns.get(f) == Some(&column))?;
+        // Who a person is cannot be switched off: no hint for those.
+        let field = self.recognised.iter().find(|f| {
+            self.field_columns.get(f) == Some(&column)
+                && !matches!(
+                    f,
+                    Field::Email | Field::FirstName | Field::LastName | Field::Name | Field::IntegrationExternalId
+                )
+        })?;
         Some(format!(
-            " (column {:?} was recognised by its name as Learn Amp's {f}, not named in the config: \
-             to not read it, set mapping.{f} = false, or mapping.auto = false)",
+            " (column {:?} was recognised by its name, not named in the config; \
+             to not read it: mapping.{f} = false, or mapping.auto = false)",
             self.header[column],
             f = field.api_name()
         ))

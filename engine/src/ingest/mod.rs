@@ -533,6 +533,9 @@ pub fn read_rows<R: Read + Send>(
         .values()
         .copied()
         .chain(plan.custom.iter().map(|(_, c)| *c))
+        .chain(plan.leave.iter().chain(&plan.start).copied())
+        .chain(plan.manager.iter().flat_map(|(_, columns)| columns.iter().copied()))
+        .chain(plan.fallbacks.values().flatten().copied())
         .collect();
     mapped.sort_unstable();
     mapped.dedup();
@@ -952,10 +955,168 @@ mod tests {
             vec![(2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B"), ("role", "viewer")]))],
             vec![
                 "line 3, column \"Email\": duplicate key \"a@x.io\" (also on line 2)".into(),
-                "line 4, column \"Role\": unknown role \"boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner".into(),
+                "line 4, column \"Role\": unknown role \"boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner; to translate the file's values, add them under [mapping.values.role] (column \"Role\" was recognised by its name, not named in the config; to not read it: mapping.role = false, or mapping.auto = false)".into(),
             ]
         ))
     );
+
+    // Issue 12: the mapping keys, one table row per case.
+    parses_to!(
+        a_list_of_columns_takes_the_first_non_empty,
+        b"Email,Preferred name,First name,Last name\na@x.io,Sam,Samantha,Lee\nb@x.io, ,Robert,Ray\n",
+        "[mapping]\nfirstName = [\"Preferred name\", \"First name\"]\n",
+        Ok((
+            vec![
+                (2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "Sam"), ("lastName", "Lee")])),
+                (3, "b@x.io".into(), pairs(&[("email", "b@x.io"), ("firstName", "Robert"), ("lastName", "Ray")])),
+            ],
+            vec![]
+        ))
+    );
+    parses_to!(
+        date_formats_are_tried_in_order_and_stored_iso,
+        b"Email,First name,Last name,Hire date\na@x.io,A,B,03/01/2012\nb@x.io,C,D,2012-01-04\nc@x.io,E,F,5.1.2012\n",
+        "[csv]\ndate_formats = [\"%d/%m/%Y\", \"%d.%m.%Y\"]\n",
+        Ok((
+            vec![
+                (2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("hireDate", "2012-01-03"), ("lastName", "B")])),
+                (3, "b@x.io".into(), pairs(&[("email", "b@x.io"), ("firstName", "C"), ("hireDate", "2012-01-04"), ("lastName", "D")])),
+                (4, "c@x.io".into(), pairs(&[("email", "c@x.io"), ("firstName", "E"), ("hireDate", "2012-01-05"), ("lastName", "F")])),
+            ],
+            vec![]
+        ))
+    );
+    parses_to!(
+        an_unparseable_date_names_line_column_value_and_forms,
+        b"Email,First name,Last name,Start\na@x.io,A,B,31/02/2012\n",
+        "[csv]\ndate_formats = [\"%d/%m/%Y\"]\n[mapping]\nhireDate = \"Start\"\n",
+        Ok((
+            vec![],
+            vec!["line 2, column \"Start\": \"31/02/2012\" is not a date in any of the forms tried: \"%d/%m/%Y\", ISO 8601 (YYYY-MM-DD)".into()]
+        ))
+    );
+    parses_to!(
+        a_recognised_column_in_error_says_how_to_switch_it_off,
+        b"Email,First name,Last name,Hire date\na@x.io,A,B,03/01/2012\n",
+        "",
+        Ok((
+            vec![],
+            vec!["line 2, column \"Hire date\": \"03/01/2012\" is not a date in the form YYYY-MM-DD (column \"Hire date\" was recognised by its name, not named in the config; to not read it: mapping.hireDate = false, or mapping.auto = false)".into()]
+        ))
+    );
+    parses_to!(
+        field_false_switches_a_recognised_column_off,
+        b"Email,First name,Last name,Hire date\na@x.io,A,B,03/01/2012\n",
+        "[mapping]\nhireDate = false\n",
+        Ok((vec![(2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")]))], vec![]))
+    );
+    parses_to!(
+        auto_false_reads_only_the_named_columns,
+        b"Mail,Given,Family,Job title,Department\na@x.io,A,B,Boss,Sales\n",
+        "[mapping]\nauto = false\nemail = \"Mail\"\nfirstName = \"Given\"\nlastName = \"Family\"\ndepartment = \"Department\"\n",
+        Ok((
+            vec![(2, "a@x.io".into(), pairs(&[("department", "Sales"), ("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")]))],
+            vec![]
+        ))
+    );
+    parses_to!(
+        a_bare_title_is_not_a_job_title,
+        b"Title,Email,First name,Last name\nMs,a@x.io,A,B\n",
+        "",
+        Ok((vec![(2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")]))], vec![]))
+    );
+    parses_to!(
+        replace_runs_before_translation_and_checks,
+        b"Email,First name,Last name,Team,Role\na@x.io,A,B,/Engineering/Platform,Boss\nb@x.io,C,D,Platform (Bj\xc3\xb6rn \xc3\x85kesson),Mgr\n",
+        "[mapping]\nprimaryTeam = \"Team\"\n[mapping.replace.primaryTeam]\npattern = '^.*/|\\s*\\(.*\\)$'\nwith = \"\"\n[mapping.replace.role]\npattern = \"^Mgr$\"\nwith = \"Manager\"\n[mapping.values.role]\n\"manager\" = \"reporter\"\n",
+        Ok((
+            vec![(3, "b@x.io".into(), pairs(&[("email", "b@x.io"), ("firstName", "C"), ("lastName", "D"), ("primaryTeam", "Platform"), ("role", "reporter")]))],
+            vec!["line 2, column \"Role\": unknown role \"Boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner; to translate the file's values, add them under [mapping.values.role] (column \"Role\" was recognised by its name, not named in the config; to not read it: mapping.role = false, or mapping.auto = false)".into()]
+        ))
+    );
+    parses_to!(
+        values_in_errors_are_shown_as_written,
+        b"Email,First name,Last name,Deactivate\nA@X,A,B,no\nb@x.io,C,D,Maybe\n",
+        "[mapping]\ndeactivate = \"Deactivate\"\n",
+        Ok((
+            vec![],
+            vec![
+                "line 2, column \"Email\": \"A@X\" is not an email address".into(),
+                "line 3, column \"Deactivate\": \"Maybe\" is not a yes/no value (1/true/yes or 0/false/no); to translate the file's values, add them under [mapping.values.deactivate]".into(),
+            ]
+        ))
+    );
+
+    /// Valid rows as `(key, deactivate, leaver, future_hire, manager)`, and the summary.
+    fn flags(text: &[u8], config: &str) -> (Vec<(String, bool, bool, bool, String)>, FileSummary) {
+        let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
+        let mut rows = Vec::new();
+        let mut sink = Rows::new(0, |event| {
+            if let RowEvent::Valid(r) = event {
+                rows.push((r.key.to_owned(), r.deactivate, r.leaver, r.future_hire, r.manager.to_owned()));
+            }
+        });
+        let summary = read_rows(text, "t.csv", &config, 0, &mut sink).expect("reads");
+        (rows, summary)
+    }
+
+    #[test]
+    fn skip_rules_count_rows_apart_from_invalid_ones() {
+        let text = b"Email,First name,Last name,User type\na@x.io,A,B,Member\nroom@x.io,Room,,Guest\nsvc-x@x.io,,,\nc@x.io,C,,Member\n";
+        let config = "[policy]\non_invalid_row = \"skip_row\"\n[[skip]]\ncolumn = \"User type\"\nequals = [\"guest\", \"\"]\n[[skip]]\ncolumn = \"Email\"\nmatches = \"^nobody\"\n";
+        let (rows, summary) = flags(text, config);
+        assert_eq!(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a@x.io"]);
+        assert_eq!(summary.rows, 4);
+        assert_eq!(summary.skipped_by_rule, 2, "a guest and an empty type, raw and ignoring case");
+        assert_eq!(summary.error_count, 1, "only c@x.io's empty last name");
+        assert_eq!(
+            summary.warnings,
+            ["t.csv: [[skip]] rule 2 (column \"Email\") matched no row"],
+            "a rule matching nobody is fine, and said"
+        );
+    }
+
+    #[test]
+    fn a_skip_rule_on_a_missing_column_names_the_rule() {
+        let config = Config::parse("[[skip]]\ncolumn = \"Kind\"\nequals = [\"x\"]\n", Path::new("a.toml")).expect("config");
+        let mut sink = Rows::new(0, |_| {});
+        let err = read_rows(&b"Email,First name,Last name\na@x.io,A,B\n"[..], "t.csv", &config, 0, &mut sink)
+            .expect_err("no such column");
+        assert!(err.to_string().contains("\"Kind\" column ([[skip]] rule 1 in the config)"), "{err}");
+    }
+
+    #[test]
+    fn leave_and_start_dates_decide_leavers_and_future_hires() {
+        // Far past and far future: whatever day the test runs on.
+        let text = b"Email,First name,Last name,Left,Starts\nold@x.io,A,B,01/02/2001,\nlater@x.io,C,D,01/02/2999,\nnew@x.io,E,F,,01/02/2999\nnow@x.io,G,H,,01/02/2001\n";
+        let config = "[csv]\ndate_formats = [\"%d/%m/%Y\"]\n[mapping]\nleaveDate = \"Left\"\nstartDate = \"Starts\"\n[policy]\nfuture_hires = \"wait\"\n";
+        let (rows, summary) = flags(text, config);
+        let got: Vec<(&str, bool, bool, bool)> = rows.iter().map(|r| (r.0.as_str(), r.1, r.2, r.3)).collect();
+        assert_eq!(
+            got,
+            [
+                ("old@x.io", true, true, false),
+                ("later@x.io", false, false, false),
+                ("new@x.io", false, false, true),
+                ("now@x.io", false, false, false),
+            ]
+        );
+        assert_eq!(summary.leavers_by_date, 1);
+        let (rows, _) = flags(text, &config.replace("wait", "create"));
+        assert!(rows.iter().all(|r| !r.3), "\"create\": nobody waits");
+    }
+
+    #[test]
+    fn manager_cells_are_read_canonical_and_the_column_is_not_a_field() {
+        let text = b"Employee ID,Email,First name,Last name,Manager,Manager ID\n1,a@x.io,A,B,boss,\n2,b@x.io,C,D,boss, 1 \n";
+        let (rows, summary) = flags(text, "[mapping]\nmanagerKey = \"Manager ID\"\n");
+        assert_eq!(rows.iter().map(|r| r.4.as_str()).collect::<Vec<_>>(), ["", "1"]);
+        assert_eq!(summary.manager_by, Some(ManagerBy::Key));
+        assert!(
+            !summary.mapped_columns.contains(&"Manager".to_owned()),
+            "a Manager column is not read as managerEmail when the manager is named by key"
+        );
+    }
 
     #[test]
     fn duplicates_are_found_across_batches() {
