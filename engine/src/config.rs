@@ -744,13 +744,23 @@ impl Config {
                         )
                     })?;
                 }
-                _ => return Err(invalid(&setting, "needs one of `equals = [..]` and `matches = \"regex\"`".into())),
+                _ => {
+                    return Err(invalid(
+                        &setting,
+                        "needs one of `equals = [..]` and `matches = \"regex\"`".into(),
+                    ));
+                }
             }
         }
         for (i, form) in self.csv.date_formats.iter().enumerate() {
             let setting = format!("csv.date_formats[{}]", i + 1);
-            if chrono::format::StrftimeItems::new(form).any(|i| matches!(i, chrono::format::Item::Error)) || !form.contains('%') {
-                return Err(invalid(&setting, format!("{form:?} is not a strftime date form such as \"%d/%m/%Y\"")));
+            if chrono::format::StrftimeItems::new(form).any(|i| matches!(i, chrono::format::Item::Error))
+                || !form.contains('%')
+            {
+                return Err(invalid(
+                    &setting,
+                    format!("{form:?} is not a strftime date form such as \"%d/%m/%Y\""),
+                ));
             }
         }
         for (field, table) in &self.mapping.values {
@@ -958,7 +968,10 @@ mod tests {
             "[mapping]\nfirstName = \"Given\"\n[mapping.custom_fields]\n\"Cost centre\" = \"CC\"\n[mapping.values.role]\n\"Manager\" = \"reporter\"\n",
         )
         .expect("valid");
-        assert_eq!(c.mapping.fields.get("firstName"), Some(&ColumnSource::Column("Given".into())));
+        assert_eq!(
+            c.mapping.fields.get("firstName"),
+            Some(&ColumnSource::Column("Given".into()))
+        );
         assert_eq!(
             c.mapping.custom_fields.get("Cost centre").map(String::as_str),
             Some("CC")
@@ -978,7 +991,10 @@ mod tests {
         assert_eq!(c.mapping.fields["leaveDate"].columns(), ["Termination date"]);
         assert_eq!(c.mapping.replace["primaryTeam"].pattern, "^.*/");
         assert_eq!(c.skip.len(), 2);
-        assert_eq!(c.skip[0].equals.as_deref(), Some(&["Guest".to_owned(), String::new()][..]));
+        assert_eq!(
+            c.skip[0].equals.as_deref(),
+            Some(&["Guest".to_owned(), String::new()][..])
+        );
         assert_eq!(c.policy.future_hires, FutureHires::Wait);
         assert_eq!(c.csv.date_formats, ["%d/%m/%Y"]);
         let defaults = parse("").expect("valid");

@@ -177,7 +177,11 @@ mod tests {
         assert_eq!(Field::from_header("Timezone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("time_zone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("Cost centre"), None);
-        assert_eq!(Field::from_header("Title"), None, "PeopleHR's Title is Mr/Ms, not a job title");
+        assert_eq!(
+            Field::from_header("Title"),
+            None,
+            "PeopleHR's Title is Mr/Ms, not a job title"
+        );
         assert_eq!(
             Field::from_header("Primary team ID"),
             Some(Field::PrimaryTeamExternalId)

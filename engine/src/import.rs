@@ -278,12 +278,7 @@ fn import_new(
     }
     let (creates, mut decided) = plan_events(store, &arena, &summary.layout, policy)?;
     decided.extend(rechecked);
-    let (missing, absences) = missing_people(
-        &index,
-        &all_absences,
-        policy,
-        config.policy.deactivate_after_missing,
-    );
+    let (missing, absences) = missing_people(&index, &all_absences, policy, config.policy.deactivate_after_missing);
     decided.extend(missing);
     decided.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 

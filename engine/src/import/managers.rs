@@ -117,8 +117,9 @@ pub(super) fn resolve(
                 ManagerBy::Key => "managerKey",
                 ManagerBy::Name => "managerName",
             };
-            out.warnings
-                .push(format!("line {line}: manager {cell:?} ({what}) {why}; managerEmail left empty"));
+            out.warnings.push(format!(
+                "line {line}: manager {cell:?} ({what}) {why}; managerEmail left empty"
+            ));
         }
     };
     // Kept rows by key (borrowed from the arena while it is not changed).
@@ -144,7 +145,7 @@ pub(super) fn resolve(
                         None => Target::None("is no one's key in this file"),
                     },
                 },
-                ManagerBy::Name => match names.0.get(cell) {
+                ManagerBy::Name => match names.0.get(&crate::ingest::fold_name(cell)) {
                     Some(Some(email)) => Target::Email(email.clone()),
                     Some(None) => Target::None("names several people in this file"),
                     None => Target::None("names no one in this file"),
@@ -225,4 +226,3 @@ pub(super) fn resolve(
     }
     Ok(out)
 }
-

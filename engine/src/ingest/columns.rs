@@ -92,7 +92,9 @@ impl Skip {
         match &self.test {
             SkipTest::Equals(values) => {
                 let cell = cell.trim();
-                values.iter().any(|v| v.len() == cell.len() && v.eq_ignore_ascii_case(cell))
+                values
+                    .iter()
+                    .any(|v| v.len() == cell.len() && v.eq_ignore_ascii_case(cell))
                     || (!cell.is_ascii() && values.contains(&cell.to_lowercase()))
             }
             SkipTest::Matches(regex) => regex.is_match(cell),
@@ -192,9 +194,10 @@ impl ColumnPlan {
             let test = match (&rule.equals, &rule.matches) {
                 (Some(values), _) => SkipTest::Equals(values.iter().map(|v| v.trim().to_lowercase()).collect()),
                 // Checked when the config was loaded.
-                (None, Some(pattern)) => SkipTest::Matches(Regex::new(pattern).map_err(|_| {
-                    missing(format!("valid regex in [[skip]] rule {}", i + 1), String::new())
-                })?),
+                (None, Some(pattern)) => SkipTest::Matches(
+                    Regex::new(pattern)
+                        .map_err(|_| missing(format!("valid regex in [[skip]] rule {}", i + 1), String::new()))?,
+                ),
                 (None, None) => continue,
             };
             skips.push(Skip { column, test });

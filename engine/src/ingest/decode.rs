@@ -115,8 +115,7 @@ impl<'a> Decoder<'a> {
             let values = &self.values;
             packed.manager = batch.push_str(&values.manager);
             packed.name_key = batch.push_str(&values.name_key);
-            packed.deactivate =
-                leaver || normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
+            packed.deactivate = leaver || normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
             packed.email = batch.push_str(&values.fields[Field::Email as usize]);
             let start = batch.bytes.len();
             for (_, slot) in &plan.order {
@@ -175,7 +174,9 @@ impl<'a> Decoder<'a> {
     /// The manager cell of an undecoded `record` (canonical, as
     /// [`Decoder::decode`] reads it), pushed into `batch`.
     pub(super) fn manager_ref(&mut self, record: &csv::ByteRecord, batch: &mut Batch) -> Range<usize> {
-        let Some((by, columns)) = &self.plan.manager else { return 0..0 };
+        let Some((by, columns)) = &self.plan.manager else {
+            return 0..0;
+        };
         if record.len() != self.plan.header.len() {
             return 0..0;
         }
@@ -201,12 +202,12 @@ impl<'a> Decoder<'a> {
         if let Some((by, columns)) = &plan.manager {
             if let Some((_, Ok(text))) = first_filled(fields, columns) {
                 let _ = normalize::push_canonical(&mut values.manager, &text, *by == ManagerBy::Key);
-                if *by == ManagerBy::Name {
-                    values.manager = fold_name(&values.manager);
-                }
             }
             if *by == ManagerBy::Name {
-                let (first, last) = (&values.fields[Field::FirstName as usize], &values.fields[Field::LastName as usize]);
+                let (first, last) = (
+                    &values.fields[Field::FirstName as usize],
+                    &values.fields[Field::LastName as usize],
+                );
                 values.name_key = fold_name(&format!("{first} {last}"));
             }
         }
@@ -279,7 +280,7 @@ impl RowValues {
 
 /// A "First Last" as `managerName` matches it: lower case, composed
 /// accents (values are NFC already), single spaces.
-pub(super) fn fold_name(name: &str) -> String {
+pub(crate) fn fold_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     name.split_whitespace()
         .collect::<Vec<_>>()

@@ -41,6 +41,7 @@ use crate::fields::Field;
 use columns::ColumnPlan;
 pub use columns::ManagerBy;
 use decode::Decoder;
+pub(crate) use decode::fold_name;
 pub use error::{IngestError, RowError};
 pub(crate) use seen::SeenSet;
 
@@ -107,7 +108,7 @@ pub struct Row<'a> {
     /// `policy.future_hires = "wait"` and the row's `startDate` is after
     /// the import's day: a new person is not created yet.
     pub future_hire: bool,
-    /// The manager cell (`managerKey`, or `managerName` folded), empty
+    /// The manager cell (canonical, as the file wrote it), empty
     /// when neither is mapped: `managerEmail` is resolved from it after
     /// the file is read, and is empty in `values` and `hash` until then.
     pub manager: &'a str,
@@ -967,8 +968,16 @@ mod tests {
         "[mapping]\nfirstName = [\"Preferred name\", \"First name\"]\n",
         Ok((
             vec![
-                (2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "Sam"), ("lastName", "Lee")])),
-                (3, "b@x.io".into(), pairs(&[("email", "b@x.io"), ("firstName", "Robert"), ("lastName", "Ray")])),
+                (
+                    2,
+                    "a@x.io".into(),
+                    pairs(&[("email", "a@x.io"), ("firstName", "Sam"), ("lastName", "Lee")])
+                ),
+                (
+                    3,
+                    "b@x.io".into(),
+                    pairs(&[("email", "b@x.io"), ("firstName", "Robert"), ("lastName", "Ray")])
+                ),
             ],
             vec![]
         ))
@@ -979,9 +988,36 @@ mod tests {
         "[csv]\ndate_formats = [\"%d/%m/%Y\", \"%d.%m.%Y\"]\n",
         Ok((
             vec![
-                (2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("hireDate", "2012-01-03"), ("lastName", "B")])),
-                (3, "b@x.io".into(), pairs(&[("email", "b@x.io"), ("firstName", "C"), ("hireDate", "2012-01-04"), ("lastName", "D")])),
-                (4, "c@x.io".into(), pairs(&[("email", "c@x.io"), ("firstName", "E"), ("hireDate", "2012-01-05"), ("lastName", "F")])),
+                (
+                    2,
+                    "a@x.io".into(),
+                    pairs(&[
+                        ("email", "a@x.io"),
+                        ("firstName", "A"),
+                        ("hireDate", "2012-01-03"),
+                        ("lastName", "B")
+                    ])
+                ),
+                (
+                    3,
+                    "b@x.io".into(),
+                    pairs(&[
+                        ("email", "b@x.io"),
+                        ("firstName", "C"),
+                        ("hireDate", "2012-01-04"),
+                        ("lastName", "D")
+                    ])
+                ),
+                (
+                    4,
+                    "c@x.io".into(),
+                    pairs(&[
+                        ("email", "c@x.io"),
+                        ("firstName", "E"),
+                        ("hireDate", "2012-01-05"),
+                        ("lastName", "F")
+                    ])
+                ),
             ],
             vec![]
         ))
@@ -1008,14 +1044,30 @@ mod tests {
         field_false_switches_a_recognised_column_off,
         b"Email,First name,Last name,Hire date\na@x.io,A,B,03/01/2012\n",
         "[mapping]\nhireDate = false\n",
-        Ok((vec![(2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")]))], vec![]))
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")])
+            )],
+            vec![]
+        ))
     );
     parses_to!(
         auto_false_reads_only_the_named_columns,
         b"Mail,Given,Family,Job title,Department\na@x.io,A,B,Boss,Sales\n",
         "[mapping]\nauto = false\nemail = \"Mail\"\nfirstName = \"Given\"\nlastName = \"Family\"\ndepartment = \"Department\"\n",
         Ok((
-            vec![(2, "a@x.io".into(), pairs(&[("department", "Sales"), ("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")]))],
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[
+                    ("department", "Sales"),
+                    ("email", "a@x.io"),
+                    ("firstName", "A"),
+                    ("lastName", "B")
+                ])
+            )],
             vec![]
         ))
     );
@@ -1023,7 +1075,14 @@ mod tests {
         a_bare_title_is_not_a_job_title,
         b"Title,Email,First name,Last name\nMs,a@x.io,A,B\n",
         "",
-        Ok((vec![(2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")]))], vec![]))
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")])
+            )],
+            vec![]
+        ))
     );
     parses_to!(
         replace_runs_before_translation_and_checks,
@@ -1053,7 +1112,13 @@ mod tests {
         let mut rows = Vec::new();
         let mut sink = Rows::new(0, |event| {
             if let RowEvent::Valid(r) = event {
-                rows.push((r.key.to_owned(), r.deactivate, r.leaver, r.future_hire, r.manager.to_owned()));
+                rows.push((
+                    r.key.to_owned(),
+                    r.deactivate,
+                    r.leaver,
+                    r.future_hire,
+                    r.manager.to_owned(),
+                ));
             }
         });
         let summary = read_rows(text, "t.csv", &config, 0, &mut sink).expect("reads");
@@ -1067,7 +1132,10 @@ mod tests {
         let (rows, summary) = flags(text, config);
         assert_eq!(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a@x.io"]);
         assert_eq!(summary.rows, 4);
-        assert_eq!(summary.skipped_by_rule, 2, "a guest and an empty type, raw and ignoring case");
+        assert_eq!(
+            summary.skipped_by_rule, 2,
+            "a guest and an empty type, raw and ignoring case"
+        );
         assert_eq!(summary.error_count, 1, "only c@x.io's empty last name");
         assert_eq!(
             summary.warnings,
@@ -1078,11 +1146,22 @@ mod tests {
 
     #[test]
     fn a_skip_rule_on_a_missing_column_names_the_rule() {
-        let config = Config::parse("[[skip]]\ncolumn = \"Kind\"\nequals = [\"x\"]\n", Path::new("a.toml")).expect("config");
+        let config =
+            Config::parse("[[skip]]\ncolumn = \"Kind\"\nequals = [\"x\"]\n", Path::new("a.toml")).expect("config");
         let mut sink = Rows::new(0, |_| {});
-        let err = read_rows(&b"Email,First name,Last name\na@x.io,A,B\n"[..], "t.csv", &config, 0, &mut sink)
-            .expect_err("no such column");
-        assert!(err.to_string().contains("\"Kind\" column ([[skip]] rule 1 in the config)"), "{err}");
+        let err = read_rows(
+            &b"Email,First name,Last name\na@x.io,A,B\n"[..],
+            "t.csv",
+            &config,
+            0,
+            &mut sink,
+        )
+        .expect_err("no such column");
+        assert!(
+            err.to_string()
+                .contains("\"Kind\" column ([[skip]] rule 1 in the config)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1108,7 +1187,8 @@ mod tests {
 
     #[test]
     fn manager_cells_are_read_canonical_and_the_column_is_not_a_field() {
-        let text = b"Employee ID,Email,First name,Last name,Manager,Manager ID\n1,a@x.io,A,B,boss,\n2,b@x.io,C,D,boss, 1 \n";
+        let text =
+            b"Employee ID,Email,First name,Last name,Manager,Manager ID\n1,a@x.io,A,B,boss,\n2,b@x.io,C,D,boss, 1 \n";
         let (rows, summary) = flags(text, "[mapping]\nmanagerKey = \"Manager ID\"\n");
         assert_eq!(rows.iter().map(|r| r.4.as_str()).collect::<Vec<_>>(), ["", "1"]);
         assert_eq!(summary.manager_by, Some(ManagerBy::Key));

@@ -209,7 +209,10 @@ pub(crate) fn parse_date(value: &str, formats: &[String]) -> Result<chrono::Naiv
             } else {
                 ""
             };
-            format!("{value:?} is not a date in any of the forms tried: {}{hint}", tried.join(", "))
+            format!(
+                "{value:?} is not a date in any of the forms tried: {}{hint}",
+                tried.join(", ")
+            )
         })
 }
 
