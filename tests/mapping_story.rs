@@ -210,3 +210,31 @@ fn a_manager_by_name_resolves_ignoring_case_and_accent_composition_and_warns_whe
         "{warnings}"
     );
 }
+
+#[test]
+fn a_known_person_whose_row_becomes_skipped_is_missing_with_the_grace_period() {
+    let config = "[store]\npath = \"ampsync.redb\"\n[[skip]]\ncolumn = \"Type\"\nequals = [\"Guest\"]\n\
+                  [policy]\ndeactivate_after_missing = 2\nmax_deactivate_percent = 50\n";
+    let mut env = TestEnv::with_config(config);
+    let header = "Employee ID,First name,Last name,Email,Type\n";
+    let rest = "1,Ann,Lee,ann@x.io,Member\n2,Cy,Oh,cy@x.io,Member\n3,Di,Po,di@x.io,Member\n";
+    let day1 = env.write("day1.csv", format!("{header}{rest}4,Bo,Ng,bo@x.io,Member\n"));
+    assert_eq!(env.import_at("2026-11-24T06:30:00Z", &day1)["created"], json!(4));
+    let guest = format!("{header}{rest}4,Bo,Ng,bo@x.io,Guest\n");
+    let day2 = env.write("day2.csv", &guest);
+    let second = env.import_at("2026-11-25T06:30:00Z", &day2);
+    assert_eq!(
+        (&second["deactivated"], &second["skipped_by_rule"]),
+        (&json!(0), &json!(1)),
+        "{second}"
+    );
+    assert_eq!(
+        record(&env, "4")["active"],
+        json!(true),
+        "missing once: the grace period"
+    );
+    let day3 = env.write("day3.csv", format!("{guest}\n"));
+    let third = env.import_at("2026-11-26T06:30:00Z", &day3);
+    assert_eq!(third["deactivated"], json!(1), "{third}");
+    assert_eq!(record(&env, "4")["active"], json!(false));
+}
