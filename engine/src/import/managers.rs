@@ -9,7 +9,7 @@
 //! missing last time, or is not in the file: then its stored record is
 //! read and updated if the resolution differs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ampsync_store::{EventKind, Store, StoreError};
 
@@ -165,9 +165,18 @@ pub(super) fn resolve(
             }
         }
         // Unchanged rows whose manager is not an unchanged row still there.
+        // Many people share a manager: the managers found so are kept, so
+        // a million reports cost a million lookups in a small set, not in
+        // the index.
+        let mut settled: HashSet<&str> = HashSet::new();
         for (entry, line, cell) in unchanged.iter() {
+            if settled.contains(cell) {
+                continue;
+            }
             match target(cell) {
-                Target::Stored(i) if !absences.contains_key(index.key(i)) => {}
+                Target::Stored(i) if !absences.contains_key(index.key(i)) => {
+                    settled.insert(cell);
+                }
                 Target::Stored(i) => stored_again.push((entry, i)),
                 Target::Row(m) => emails_again.push((entry, arena.email(&arena.rows[m as usize]).to_owned())),
                 Target::Email(email) => emails_again.push((entry, email)),
