@@ -12,6 +12,10 @@
 //! - `first_import`: day 1 into an empty store (a new store per iteration).
 //! - `day2_import`: day 2 into a store holding day 1 (a copy per iteration);
 //!   the counts must be the generator's.
+//! - `day2_mapped`: the same day 2 as an HR system writes it (DD/MM/YYYY
+//!   dates, the manager by employee ID, a termination date column) over the
+//!   same day 1, read with a mapping (`datagen::MAPPED_CONFIG`): same counts,
+//!   target ≤ 1.2× `day2_import` (issue 12).
 //! - `rerun`: day 2 into a store that already holds it: `AlreadyImported`.
 //! - `reordered`: the reordered day 1 into a store holding day 1: no events.
 //!
@@ -51,6 +55,8 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// Targets, as ratios to the floor, and peak RSS.
 const TARGET_FIRST: f64 = 6.0;
 const TARGET_DAY2: f64 = 2.5;
+/// `day2_mapped` against `day2_import` (issue 12).
+const TARGET_MAPPED: f64 = 1.2;
 const TARGET_RERUN: f64 = 0.25;
 const TARGET_PEAK_MIB: f64 = 400.0;
 
@@ -195,6 +201,36 @@ fn main() {
         g.finish();
     }
 
+    // day2_mapped: the same days as an HR system writes them (DD/MM/YYYY,
+    // the manager by ID, a termination date column), read with a mapping.
+    let mut mapped_times = Vec::new();
+    {
+        let mapped = Config::parse(datagen::MAPPED_CONFIG, Path::new("mapped.toml")).expect("the mapped config");
+        let mapped_store = dir.join("day1_mapped.redb");
+        {
+            let store = Store::open(&mapped_store).expect("open the store");
+            let outcome = import(&store, &mapped, &Input::File(data.day1_mapped.clone()), None);
+            check_first(&outcome.expect("import day 1 mapped"), data.day1_rows);
+        }
+        let mut g = group(&mut c, "day2_mapped", day2_bytes);
+        g.bench_function(BenchmarkId::new("day2", rows), |b| {
+            b.iter_custom(|iters| {
+                each(iters, &mut mapped_times, || {
+                    fs::copy(&mapped_store, &work).expect("copy the store");
+                    let store = Store::open(&work).expect("open the store");
+                    let (elapsed, outcome) =
+                        timed(|| import(&store, &mapped, &Input::File(data.day2_mapped.clone()), None));
+                    check_day2(&outcome.expect("import day 2 mapped"), &data);
+                    drop(store);
+                    fs::remove_file(&work).expect("remove the store");
+                    elapsed
+                })
+            })
+        });
+        g.finish();
+        fs::remove_file(&mapped_store).expect("remove the store");
+    }
+
     // rerun
     let mut rerun_times = Vec::new();
     {
@@ -295,6 +331,13 @@ fn main() {
         Some(TARGET_FIRST),
     );
     line("day2_import", day2_t, day2_bytes, day2_times.len(), Some(TARGET_DAY2));
+    if let Some(t) = median(&mapped_times) {
+        line("day2_mapped", t, day2_bytes, mapped_times.len(), None);
+        println!(
+            "    day2_mapped / day2_import: {:.2}× (target ≤ {TARGET_MAPPED}×)",
+            t.as_secs_f64() / day2_t.as_secs_f64()
+        );
+    }
     line("rerun", rerun_t, day2_bytes, rerun_times.len(), Some(TARGET_RERUN));
     if let Some(t) = reordered_t {
         line("reordered", t, reordered_bytes, reordered_times.len(), None);

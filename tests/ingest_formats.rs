@@ -189,7 +189,7 @@ fn skip_row_imports_the_rest_and_never_deactivates_a_skipped_person() {
     assert_eq!(
         report["skipped_rows"],
         json!([
-            {"line": 2, "column": "Role", "message": "unknown role \"boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner"},
+            {"line": 2, "column": "Role", "message": "unknown role \"boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner; to translate the file's values, add them under [mapping.values.role] (column \"Role\" was recognised by its name, not named in the config; to not read it: mapping.role = false, or mapping.auto = false)"},
             {"line": 4, "column": "Email", "message": "\"not-an-email\" is not an email address"},
         ])
     );

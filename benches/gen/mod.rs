@@ -10,6 +10,11 @@
 //!   0.4% of people changed (job title, primary team or email, in turn), all
 //!   shuffled.
 //! - `day1_reordered.csv`: day 1's rows shuffled: another file hash, no change.
+//! - `day1_mapped.csv`, `day2_mapped.csv`: days 1 and 2 as an HR system
+//!   would write them, read with [`MAPPED_CONFIG`]: hire dates as DD/MM/YYYY,
+//!   the manager by employee ID (resolved to their email), and an empty
+//!   termination date column mapped as `leaveDate`. They import to the same
+//!   records as days 1 and 2.
 //!
 //! Rows are about 170 bytes: non-ASCII names, quoted fields with commas, team
 //! lists with `\,` (a comma inside a team name). Leavers and email changes
@@ -22,12 +27,31 @@ use std::path::{Path, PathBuf};
 pub const HEADER: &str = "Employee ID,First name,Last name,Email,Job title,Primary team,\
 Secondary teams,Role,Language,Location,Hire date,Manager email";
 
+/// The header of the `_mapped` files.
+pub const MAPPED_HEADER: &str = "Employee ID,First name,Last name,Email,Job title,Primary team,\
+Secondary teams,Role,Language,Location,Hire date,Manager ID,Termination date";
+
+/// The config that reads the `_mapped` files.
+pub const MAPPED_CONFIG: &str = "[csv]\ndate_formats = [\"%d/%m/%Y\"]\n\
+[mapping]\nmanagerKey = \"Manager ID\"\nleaveDate = \"Termination date\"\n";
+
+/// How a file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// Learn Amp's own format: ISO dates, the manager's email.
+    Plain,
+    /// [`MAPPED_HEADER`].
+    Mapped,
+}
+
 /// The files written and what importing them must do.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub day1: PathBuf,
     pub day2: PathBuf,
     pub day1_reordered: PathBuf,
+    pub day1_mapped: PathBuf,
+    pub day2_mapped: PathBuf,
     /// Data rows in day 1 (and in its reordered copy).
     pub day1_rows: u64,
     /// Data rows in day 2.
@@ -325,12 +349,15 @@ pub fn generate(dir: &Path, rows: usize, seed: u64) -> io::Result<Dataset> {
         .collect();
 
     let day1 = dir.join("day1.csv");
-    write_file(&day1, &people, (0..rows as u32).collect::<Vec<_>>().as_slice())?;
+    let in_order: Vec<u32> = (0..rows as u32).collect();
+    write_file(&day1, &people, &in_order, Style::Plain)?;
+    let day1_mapped = dir.join("day1_mapped.csv");
+    write_file(&day1_mapped, &people, &in_order, Style::Mapped)?;
 
     let rw = dir.join("day1_reordered.csv");
     let mut order: Vec<u32> = (0..rows as u32).collect();
     rng.shuffle(&mut order);
-    write_file(&rw, &people, &order)?;
+    write_file(&rw, &people, &order, Style::Plain)?;
 
     // Churn, from distinct non-managers.
     let leavers = rows * 3 / 1000;
@@ -358,12 +385,16 @@ pub fn generate(dir: &Path, rows: usize, seed: u64) -> io::Result<Dataset> {
     let mut order: Vec<u32> = (0..people.len() as u32).filter(|&i| !gone[i as usize]).collect();
     rng.shuffle(&mut order);
     let day2 = dir.join("day2.csv");
-    write_file(&day2, &people, &order)?;
+    write_file(&day2, &people, &order, Style::Plain)?;
+    let day2_mapped = dir.join("day2_mapped.csv");
+    write_file(&day2_mapped, &people, &order, Style::Mapped)?;
 
     Ok(Dataset {
         day1,
         day2,
         day1_reordered: rw,
+        day1_mapped,
+        day2_mapped,
         day1_rows: rows as u64,
         day2_rows: order.len() as u64,
         expect_day2: Expected {
@@ -375,10 +406,13 @@ pub fn generate(dir: &Path, rows: usize, seed: u64) -> io::Result<Dataset> {
 }
 
 /// Writes the header and `people[order[..]]`, one row each.
-fn write_file(path: &Path, people: &[Person], order: &[u32]) -> io::Result<()> {
+fn write_file(path: &Path, people: &[Person], order: &[u32], style: Style) -> io::Result<()> {
     use std::fmt::Write as _;
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    out.write_all(HEADER.as_bytes())?;
+    out.write_all(match style {
+        Style::Plain => HEADER.as_bytes(),
+        Style::Mapped => MAPPED_HEADER.as_bytes(),
+    })?;
     out.write_all(b"\n")?;
     let mut line = String::with_capacity(512);
     let mut email = String::with_capacity(64);
@@ -416,12 +450,23 @@ fn write_file(path: &Path, people: &[Person], order: &[u32]) -> io::Result<()> {
         field(&mut line, LOCATIONS[p.location as usize]);
         line.push(',');
         let (y, m, d) = p.hired;
-        let _ = write!(line, "{:04}-{m:02}-{d:02}", 2000 + u32::from(y));
+        match style {
+            Style::Plain => _ = write!(line, "{:04}-{m:02}-{d:02}", 2000 + u32::from(y)),
+            Style::Mapped => _ = write!(line, "{d:02}/{m:02}/{:04}", 2000 + u32::from(y)),
+        }
         line.push(',');
         if p.manager != u32::MAX {
-            email.clear();
-            people[p.manager as usize].email(&mut email);
-            field(&mut line, &email);
+            match style {
+                Style::Plain => {
+                    email.clear();
+                    people[p.manager as usize].email(&mut email);
+                    field(&mut line, &email);
+                }
+                Style::Mapped => _ = write!(line, "E{:07}", people[p.manager as usize].number),
+            }
+        }
+        if style == Style::Mapped {
+            line.push(','); // No termination date.
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;

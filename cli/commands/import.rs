@@ -115,6 +115,14 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     report.empty_rows
                 );
             }
+            let mapped = [
+                ("skipped by a [[skip]] rule", report.skipped_by_rule),
+                ("leavers by leaveDate", report.leavers_by_date),
+                ("future hires waiting for their startDate", report.future_hires),
+            ];
+            for (what, n) in mapped.into_iter().filter(|(_, n)| *n > 0) {
+                say!("{what}: {n} row(s)");
+            }
             for w in &report.warnings {
                 say!("warning: {w}");
             }

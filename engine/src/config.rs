@@ -61,6 +61,9 @@ pub struct Config {
     pub csv: CsvConfig,
     #[serde(default)]
     pub mapping: MappingConfig,
+    /// `[[skip]]` rules, in order.
+    #[serde(default)]
+    pub skip: Vec<SkipRule>,
     #[serde(default)]
     pub policy: PolicyConfig,
     #[serde(default)]
@@ -247,6 +250,10 @@ pub struct CsvConfig {
     /// Lines before the header (Entra's `version:v1.0`), skipped unread.
     #[serde(default)]
     pub skip_lines: u32,
+    /// `csv.date_formats`: strftime forms tried in order on every date
+    /// cell; ISO 8601 (`YYYY-MM-DD`) always works.
+    #[serde(default)]
+    pub date_formats: Vec<String>,
 }
 
 impl Default for CsvConfig {
@@ -257,6 +264,7 @@ impl Default for CsvConfig {
             list_separator: default_list_separator(),
             encoding: Encoding::default(),
             skip_lines: 0,
+            date_formats: Vec::new(),
         }
     }
 }
@@ -365,16 +373,108 @@ impl TryFrom<String> for Encoding {
     }
 }
 
-/// `[mapping]`: Learn Amp field = CSV column, plus custom fields and value
-/// translations.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[mapping]`: Learn Amp field = CSV column, plus custom fields, value
+/// translations and replaces. Steps, per value: read cell → `replace` →
+/// `values` translation → normalise → validate.
+#[derive(Debug, Clone, Deserialize)]
 pub struct MappingConfig {
+    /// `mapping.auto`: recognise headers by name for fields not named here
+    /// (false: read only the named columns).
+    #[serde(default = "yes")]
+    pub auto: bool,
     #[serde(default)]
     pub custom_fields: BTreeMap<String, String>,
+    /// `[mapping.values.FIELD]`: the file's values (matched ignoring case)
+    /// → Learn Amp's, for any field.
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[mapping.replace.FIELD]`: a regex replace on the read value.
+    #[serde(default)]
+    pub replace: BTreeMap<String, ReplaceRule>,
+    /// Learn Amp field (or one of [`MAPPING_ONLY_KEYS`]) = where it is read.
     #[serde(flatten)]
-    pub fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<String, ColumnSource>,
+}
+
+impl Default for MappingConfig {
+    fn default() -> Self {
+        MappingConfig {
+            auto: true,
+            custom_fields: BTreeMap::new(),
+            values: BTreeMap::new(),
+            replace: BTreeMap::new(),
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[mapping]` keys that are not record fields: they decide who is in the
+/// snapshot (`leaveDate`, `startDate`) or are resolved to `managerEmail`
+/// from the same file (`managerKey`, `managerName`).
+pub const MAPPING_ONLY_KEYS: [&str; 4] = ["leaveDate", "startDate", "managerKey", "managerName"];
+
+/// Where a `[mapping]` key is read from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnSource {
+    /// One column.
+    Column(String),
+    /// Columns tried in order: the first non-empty value wins.
+    Columns(Vec<String>),
+    /// `false`: never read this field, even where a column has its name.
+    /// (`true` is refused at load.)
+    Off(bool),
+}
+
+impl ColumnSource {
+    /// The columns named, in order (none when switched off).
+    pub fn columns(&self) -> &[String] {
+        match self {
+            ColumnSource::Column(c) => std::slice::from_ref(c),
+            ColumnSource::Columns(cs) => cs,
+            ColumnSource::Off(_) => &[],
+        }
+    }
+
+    /// The key is `false`.
+    pub fn is_off(&self) -> bool {
+        matches!(self, ColumnSource::Off(_))
+    }
+}
+
+/// `[mapping.replace.FIELD]`: every match of `pattern` (a `regex` crate
+/// regex) in the read value is replaced by `with` (`$1` names a group).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceRule {
+    pub pattern: String,
+    #[serde(default)]
+    pub with: String,
+}
+
+/// `[[skip]]`: rows that are not people to sync, tested on the raw cell of
+/// `column` as the file has it (before replace or translation).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRule {
+    pub column: String,
+    /// The cell is one of these (ignoring case and surrounding spaces;
+    /// `""` matches an empty cell).
+    pub equals: Option<Vec<String>>,
+    /// The cell matches this regex.
+    pub matches: Option<String>,
+}
+
+/// `policy.future_hires`: what to do with a new person whose `startDate`
+/// is after the import's day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FutureHires {
+    /// Create them now.
+    #[default]
+    Create,
+    /// Create them on their start day (counted as a future hire until then).
+    Wait,
 }
 
 /// `[policy]`
@@ -395,6 +495,8 @@ pub struct PolicyConfig {
     pub max_change_percent: f64,
     #[serde(default = "one_u64")]
     pub min_rows: u64,
+    #[serde(default)]
+    pub future_hires: FutureHires,
 }
 
 impl Default for PolicyConfig {
@@ -407,6 +509,7 @@ impl Default for PolicyConfig {
             max_deactivate_percent: default_max_deactivate_percent(),
             max_change_percent: default_max_change_percent(),
             min_rows: 1,
+            future_hires: FutureHires::default(),
         }
     }
 }
@@ -687,16 +790,85 @@ impl Config {
                 format!("must be one character, not {:?}", self.csv.list_separator),
             ));
         }
-        for (field, column) in &self.mapping.fields {
-            if Field::from_api_name(field).is_none() {
-                let known: Vec<&str> = Field::ALL.iter().map(|f| f.api_name()).collect();
+        for (field, source) in &self.mapping.fields {
+            let setting = format!("mapping.{field}");
+            if Field::from_api_name(field).is_none() && !MAPPING_ONLY_KEYS.contains(&field.as_str()) {
+                let mut known: Vec<&str> = Field::ALL.iter().map(|f| f.api_name()).collect();
+                known.extend(MAPPING_ONLY_KEYS);
                 return Err(invalid(
-                    &format!("mapping.{field}"),
+                    &setting,
                     format!("unknown Learn Amp field; known fields: {}", known.join(", ")),
                 ));
             }
-            if column.trim().is_empty() {
-                return Err(invalid(&format!("mapping.{field}"), "names no column".into()));
+            match source {
+                ColumnSource::Off(true) => {
+                    return Err(invalid(
+                        &setting,
+                        "must name a column, a list of columns, or be false (never read)".into(),
+                    ));
+                }
+                ColumnSource::Columns(list) if list.is_empty() => {
+                    return Err(invalid(&setting, "names no column (to switch it off: false)".into()));
+                }
+                _ => {}
+            }
+            if source.columns().iter().any(|c| c.trim().is_empty()) {
+                return Err(invalid(&setting, "names no column (to switch it off: false)".into()));
+            }
+        }
+        let by = |key: &str| self.mapping.fields.get(key).is_some_and(|s| !s.is_off());
+        if by("managerKey") && by("managerName") {
+            return Err(invalid(
+                "mapping.managerName",
+                "set one of mapping.managerKey and mapping.managerName, not both".into(),
+            ));
+        }
+        for (field, rule) in &self.mapping.replace {
+            if Field::from_api_name(field).is_none() {
+                return Err(invalid(
+                    &format!("mapping.replace.{field}"),
+                    "unknown Learn Amp field".into(),
+                ));
+            }
+            regex::Regex::new(&rule.pattern).map_err(|e| {
+                invalid(
+                    &format!("mapping.replace.{field}.pattern"),
+                    format!("not a regex: {}", one_line(&e.to_string())),
+                )
+            })?;
+        }
+        for (i, rule) in self.skip.iter().enumerate() {
+            let setting = format!("skip[{}] (column {:?})", i + 1, rule.column);
+            if rule.column.trim().is_empty() {
+                return Err(invalid(&setting, "names no column".into()));
+            }
+            match (&rule.equals, &rule.matches) {
+                (Some(_), None) => {}
+                (None, Some(pattern)) => {
+                    regex::Regex::new(pattern).map_err(|e| {
+                        invalid(
+                            &format!("{setting}.matches"),
+                            format!("not a regex: {}", one_line(&e.to_string())),
+                        )
+                    })?;
+                }
+                _ => {
+                    return Err(invalid(
+                        &setting,
+                        "needs one of `equals = [..]` and `matches = \"regex\"`".into(),
+                    ));
+                }
+            }
+        }
+        for (i, form) in self.csv.date_formats.iter().enumerate() {
+            let setting = format!("csv.date_formats[{}]", i + 1);
+            if chrono::format::StrftimeItems::new(form).any(|i| matches!(i, chrono::format::Item::Error))
+                || !form.contains('%')
+            {
+                return Err(invalid(
+                    &setting,
+                    format!("{form:?} is not a strftime date form such as \"%d/%m/%Y\""),
+                ));
             }
         }
         for (field, table) in &self.mapping.values {
@@ -797,6 +969,15 @@ impl Config {
         })
     }
 
+    /// The import's day: today in `schedule.timezone` (Europe/London when
+    /// there is no schedule) by the clock (which tests may pin).
+    pub fn today(&self) -> Result<chrono::NaiveDate, crate::clock::ClockError> {
+        let tz = self.schedule.as_ref().map_or(chrono_tz::Europe::London, |s| s.timezone);
+        let now = crate::clock::now_micros()?;
+        let utc = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(now).unwrap_or_default();
+        Ok(utc.with_timezone(&tz).date_naive())
+    }
+
     fn validate_source(
         &self,
         source: &SourceConfig,
@@ -836,6 +1017,11 @@ impl Config {
 /// The lowest `learnamp.max_requests_per_second`: one request every ten
 /// seconds. Below it a push of a few hundred events would take a day.
 pub const MIN_REQUESTS_PER_SECOND: f64 = 0.1;
+
+/// A multi-line message (the regex crate's) on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let offset = e.span().map_or(0, |s| s.start).min(text.len());
@@ -890,12 +1076,38 @@ mod tests {
             "[mapping]\nfirstName = \"Given\"\n[mapping.custom_fields]\n\"Cost centre\" = \"CC\"\n[mapping.values.role]\n\"Manager\" = \"reporter\"\n",
         )
         .expect("valid");
-        assert_eq!(c.mapping.fields.get("firstName").map(String::as_str), Some("Given"));
+        assert_eq!(
+            c.mapping.fields.get("firstName"),
+            Some(&ColumnSource::Column("Given".into()))
+        );
         assert_eq!(
             c.mapping.custom_fields.get("Cost centre").map(String::as_str),
             Some("CC")
         );
         assert_eq!(c.mapping.values["role"]["Manager"], "reporter");
+    }
+
+    #[test]
+    fn mapping_keys_read_lists_false_replaces_skips_and_policy() {
+        let c = parse(
+            "[csv]\ndate_formats = [\"%d/%m/%Y\"]\n[mapping]\nauto = false\nfirstName = [\"Preferred\", \"First\"]\nhireDate = false\nleaveDate = \"Termination date\"\nmanagerKey = \"Manager ID\"\n[mapping.replace.primaryTeam]\npattern = '^.*/'\nwith = \"\"\n[[skip]]\ncolumn = \"User type\"\nequals = [\"Guest\", \"\"]\n[[skip]]\ncolumn = \"Email\"\nmatches = \"^svc-\"\n[policy]\nfuture_hires = \"wait\"\n",
+        )
+        .expect("valid");
+        assert!(!c.mapping.auto);
+        assert_eq!(c.mapping.fields["firstName"].columns(), ["Preferred", "First"]);
+        assert!(c.mapping.fields["hireDate"].is_off());
+        assert_eq!(c.mapping.fields["leaveDate"].columns(), ["Termination date"]);
+        assert_eq!(c.mapping.replace["primaryTeam"].pattern, "^.*/");
+        assert_eq!(c.skip.len(), 2);
+        assert_eq!(
+            c.skip[0].equals.as_deref(),
+            Some(&["Guest".to_owned(), String::new()][..])
+        );
+        assert_eq!(c.policy.future_hires, FutureHires::Wait);
+        assert_eq!(c.csv.date_formats, ["%d/%m/%Y"]);
+        let defaults = parse("").expect("valid");
+        assert!(defaults.mapping.auto);
+        assert_eq!(defaults.policy.future_hires, FutureHires::Create);
     }
 
     #[test]
@@ -936,6 +1148,30 @@ mod tests {
                 "[source]\nkind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\nprivate_key = \"k\"\nknown_host_key = \"x\"\nremote_dir = \"\"\n",
                 "source.remote_dir",
             ),
+            // Issue 12: the mapping keys.
+            (
+                "[mapping.replace.primaryTeam]\npattern = \"(unclosed\"\n",
+                "mapping.replace.primaryTeam.pattern",
+            ),
+            ("[mapping.replace.team]\npattern = \"x\"\n", "mapping.replace.team"),
+            ("[mapping]\nhireDate = true\n", "mapping.hireDate"),
+            ("[mapping]\nfirstName = []\n", "mapping.firstName"),
+            ("[mapping]\nfirstName = [\"A\", \" \"]\n", "mapping.firstName"),
+            (
+                "[mapping]\nmanagerKey = \"M\"\nmanagerName = \"N\"\n",
+                "mapping.managerName",
+            ),
+            (
+                "[[skip]]\ncolumn = \"Type\"\nmatches = \"[\"\n",
+                "skip[1] (column \"Type\").matches",
+            ),
+            ("[[skip]]\ncolumn = \"Type\"\n", "skip[1] (column \"Type\")"),
+            (
+                "[[skip]]\ncolumn = \"Type\"\nequals = [\"a\"]\nmatches = \"b\"\n",
+                "skip[1] (column \"Type\")",
+            ),
+            ("[csv]\ndate_formats = [\"%d/%m/%Y\", \"%Q\"]\n", "csv.date_formats[2]"),
+            ("[csv]\ndate_formats = [\"dd/mm/yyyy\"]\n", "csv.date_formats[1]"),
         ];
         for (text, setting) in cases {
             match parse(text) {

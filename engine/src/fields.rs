@@ -100,7 +100,8 @@ impl Field {
             Field::Name => &["name", "fullname"],
             Field::Email => &["email", "emailaddress", "workemail"],
             Field::IntegrationExternalId => &["employeeid", "integrationexternalid", "employeenumber"],
-            Field::JobTitle => &["jobtitle", "title"],
+            // Not a bare "title": PeopleHR's `Title` is Mr/Ms.
+            Field::JobTitle => &["jobtitle"],
             Field::Role => &["role"],
             Field::Language => &["language"],
             Field::Location => &["location"],
@@ -176,6 +177,11 @@ mod tests {
         assert_eq!(Field::from_header("Timezone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("time_zone"), Some(Field::TimeZone));
         assert_eq!(Field::from_header("Cost centre"), None);
+        assert_eq!(
+            Field::from_header("Title"),
+            None,
+            "PeopleHR's Title is Mr/Ms, not a job title"
+        );
         assert_eq!(
             Field::from_header("Primary team ID"),
             Some(Field::PrimaryTeamExternalId)

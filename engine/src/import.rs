@@ -14,6 +14,7 @@
 //!    (records of new people are rebuilt from the arena one at a time).
 
 mod input;
+mod managers;
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ use crate::clock::{self, ClockError};
 use crate::config::{Config, OnInvalidRow};
 use crate::diff::{self, DiffPolicy, Incoming};
 use crate::index::{Claim, Lookup, Searched, StateIndex};
-use crate::ingest::{self, FileLayout, IngestError, Row, RowError, RowEvent, RowSink, SeenSet};
+use crate::ingest::{self, FileLayout, IngestError, ManagerBy, Row, RowError, RowEvent, RowSink, SeenSet};
 use crate::raw;
 use crate::safeguard::{self, Proposed};
 pub use input::Input;
@@ -83,6 +84,12 @@ pub struct ImportReport {
     /// Rows with nothing in them (blank lines, `;;;;`), ignored.
     pub empty_rows: u64,
     pub elapsed: Duration,
+    /// Rows a `[[skip]]` rule took.
+    pub skipped_by_rule: u64,
+    /// Rows whose `leaveDate` has come.
+    pub leavers_by_date: u64,
+    /// New people whose `startDate` is still to come (not created yet).
+    pub future_hires: u64,
 }
 
 /// Imports `input` into `store`. `progress` is told how many bytes of the
@@ -221,6 +228,11 @@ fn import_new(
             row_key: [0; 32],
             by_hash: false,
             rows_learned: false,
+            manager_by: managers::manager_by(config),
+            future_hires: 0,
+            last_unchanged: None,
+            unchanged_refs: managers::UnchangedRefs::default(),
+            names: Default::default(),
         };
         let summary = ingest::read_rows(reader, &display_name(name), config, expected, &mut sink);
         sink.wait_for_index();
@@ -229,14 +241,22 @@ fn import_new(
             Err(_) => 0,
         };
         let (key, learned) = (sink.row_key, sink.rows_learned);
-        let Sink { loaded, arena, .. } = sink;
+        let Sink {
+            loaded,
+            arena,
+            future_hires,
+            unchanged_refs,
+            names,
+            ..
+        } = sink;
         loaded.map(|(index, _)| {
             // Everyone's row hash when any changed, else the stored ones stand.
             let known = if learned { index.rows() } else { Vec::new() };
-            (summary, (index, arena, FileRows { key, known }), based_on)
+            let extra = (future_hires, unchanged_refs, names);
+            (summary, (index, arena, FileRows { key, known }, extra), based_on)
         })
     })?;
-    let (index, arena, rows) = sink;
+    let (index, mut arena, rows, (future_hires, unchanged_refs, names)) = sink;
     let summary = summary?;
     // The bytes parsed (and compressed) must be the bytes hashed.
     if !stream.finish(&file_hash, bytes).map_err(read_error)? {
@@ -261,13 +281,29 @@ fn import_new(
     let policy = DiffPolicy {
         deactivate_missing: config.policy.deactivate_missing,
     };
+    let all_absences = store.absences()?;
+    let mut warnings = summary.warnings.clone();
+    let mut rechecked = Vec::new();
+    if let Some(by) = summary.manager_by {
+        let resolved = managers::resolve(
+            store,
+            by,
+            &mut arena,
+            &index,
+            &summary.layout,
+            &all_absences,
+            &unchanged_refs,
+            &names,
+        )?;
+        rechecked = resolved.updates;
+        for warning in &resolved.warnings {
+            tracing::warn!("{warning}");
+        }
+        warnings.extend(resolved.warnings);
+    }
     let (creates, mut decided) = plan_events(store, &arena, &summary.layout, policy)?;
-    let (missing, absences) = missing_people(
-        &index,
-        &store.absences()?,
-        policy,
-        config.policy.deactivate_after_missing,
-    );
+    decided.extend(rechecked);
+    let (missing, absences) = missing_people(&index, &all_absences, policy, config.policy.deactivate_after_missing);
     decided.extend(missing);
     decided.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
@@ -309,7 +345,7 @@ fn import_new(
         (
             arena.key(r).to_owned(),
             EventKind::Created {
-                record: layout.decode_record(arena.values(r)),
+                record: arena.record(layout, r),
             },
             r.raw,
         )
@@ -333,9 +369,12 @@ fn import_new(
     Ok(ImportOutcome::Imported(ImportReport {
         snapshot: meta,
         skipped: summary.errors,
-        warnings: summary.warnings,
+        warnings,
         empty_rows: summary.empty_rows,
         elapsed: Duration::ZERO, // Set by `import`.
+        skipped_by_rule: summary.skipped_by_rule,
+        leavers_by_date: summary.leavers_by_date,
+        future_hires,
     }))
 }
 
@@ -386,10 +425,10 @@ fn plan_events(
     layout: &FileLayout,
     policy: DiffPolicy,
 ) -> Result<(Vec<u32>, Vec<Decided>), StoreError> {
-    let known: Vec<&ArenaRow> = arena.rows.iter().filter(|r| r.known).collect();
+    let known: Vec<&ArenaRow> = arena.rows.iter().filter(|r| r.known && !r.dropped).collect();
     let before = store.user_states(known.iter().map(|r| arena.key(r)))?;
     let mut creates: Vec<u32> = (0..arena.rows.len() as u32)
-        .filter(|&row| !arena.rows[row as usize].known)
+        .filter(|&row| !arena.rows[row as usize].known && !arena.rows[row as usize].dropped)
         .collect();
     creates.sort_unstable_by(|&a, &b| {
         arena
@@ -398,7 +437,7 @@ fn plan_events(
     });
     let mut decided = Vec::new();
     for (r, before) in known.into_iter().zip(before) {
-        let record = layout.decode_record(arena.values(r));
+        let record = arena.record(layout, r);
         let incoming = Incoming::Row {
             record: &record,
             deactivate: r.deactivate,
@@ -475,6 +514,16 @@ struct Sink<'scope> {
     by_hash: bool,
     /// Some known person's row hash changed.
     rows_learned: bool,
+    /// `managerKey` / `managerName`, when mapped.
+    manager_by: Option<ManagerBy>,
+    /// New people whose start day is still to come (not created).
+    future_hires: u64,
+    /// The index entry [`RowSink::unchanged_row`] took last.
+    last_unchanged: Option<usize>,
+    /// The manager cells of rows taken as unchanged.
+    unchanged_refs: managers::UnchangedRefs,
+    /// `managerName`: every valid row's folded name → email.
+    names: managers::Names,
 }
 
 impl Sink<'_> {
@@ -517,6 +566,22 @@ impl RowSink for Sink<'_> {
                 if let Some(i) = claimed {
                     self.rows_learned |= index.set_row(i, row.raw);
                 }
+                if self.manager_by == Some(ManagerBy::Name) {
+                    self.names.add(row.name_key, row.email);
+                }
+                if row.future_hire && claimed.is_none() {
+                    self.future_hires += 1; // Created on their start day.
+                    return;
+                }
+                if self.manager_by.is_some() && !row.manager.is_empty() {
+                    // Its managerEmail is known once the whole file is read:
+                    // compared with the state then.
+                    if claimed.is_some() || !row.deactivate {
+                        self.arena.push(&row, claimed.is_some());
+                        self.arena.pending(row.manager, row.line, claimed);
+                    }
+                    return;
+                }
                 match claimed.map(|i| index.compare(i, &row.hash)) {
                     None if !row.deactivate => self.arena.push(&row, false),
                     None => {}
@@ -541,44 +606,83 @@ impl RowSink for Sink<'_> {
         match index.unclaimed_with_row(raw) {
             Some(i) if also() => {
                 index.claim_entry(i, line);
+                self.last_unchanged = Some(i);
                 true
             }
             _ => false,
         }
     }
+
+    fn unchanged_manager(&mut self, manager: &str, line: u64) {
+        if let Some(i) = self.last_unchanged.take() {
+            self.unchanged_refs.push(i, line, manager);
+        }
+    }
 }
 
-/// New and changed rows, packed: key bytes then encoded values, back to back.
+/// New and changed rows, packed: key bytes, email bytes then encoded
+/// values, back to back.
 #[derive(Default)]
 struct Arena {
     bytes: Vec<u8>,
     rows: Vec<ArenaRow>,
+    /// Rows whose managerEmail waits for the whole file: (row, manager
+    /// cell, line, index entry when known).
+    pending: Vec<(u32, String, u64, Option<usize>)>,
+    /// Managers' emails read from the state ([`ManagerRef::Stored`]).
+    managers: Vec<String>,
 }
 
 struct ArenaRow {
     start: usize,
     raw: RowHash,
     key_len: u32,
+    email_len: u32,
     values_len: u32,
     deactivate: bool,
     /// The person is in the state (changed or returning), not new.
     known: bool,
+    /// Found unchanged after all, once its manager was resolved.
+    dropped: bool,
+    /// Its resolved managerEmail.
+    manager: ManagerRef,
+}
+
+/// Where an arena row's resolved managerEmail is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ManagerRef {
+    /// None resolved (or none asked for).
+    None,
+    /// The email of this arena row.
+    Row(u32),
+    /// This one of [`Arena::managers`].
+    Stored(u32),
 }
 
 impl Arena {
     fn push(&mut self, row: &Row<'_>, known: bool) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(row.key.as_bytes());
+        self.bytes.extend_from_slice(row.email.as_bytes());
         self.bytes.extend_from_slice(row.values);
-        let values_len = (self.bytes.len() - start - row.key.len()) as u32;
+        let values_len = (self.bytes.len() - start - row.key.len() - row.email.len()) as u32;
         self.rows.push(ArenaRow {
             start,
             raw: row.raw,
             key_len: row.key.len() as u32,
+            email_len: row.email.len() as u32,
             values_len,
             deactivate: row.deactivate,
             known,
+            dropped: false,
+            manager: ManagerRef::None,
         });
+    }
+
+    /// The row pushed last waits for its manager (`manager`, on `line`).
+    fn pending(&mut self, manager: &str, line: u64, entry: Option<usize>) {
+        let row = self.rows.len() as u32 - 1;
+        self.pending.push((row, manager.to_owned(), line, entry));
     }
 
     fn key(&self, r: &ArenaRow) -> &str {
@@ -586,9 +690,26 @@ impl Arena {
         std::str::from_utf8(&self.bytes[r.start..r.start + r.key_len as usize]).unwrap_or_default()
     }
 
-    fn values(&self, r: &ArenaRow) -> &[u8] {
+    fn email(&self, r: &ArenaRow) -> &str {
         let start = r.start + r.key_len as usize;
+        std::str::from_utf8(&self.bytes[start..start + r.email_len as usize]).unwrap_or_default()
+    }
+
+    fn values(&self, r: &ArenaRow) -> &[u8] {
+        let start = r.start + r.key_len as usize + r.email_len as usize;
         &self.bytes[start..start + r.values_len as usize]
+    }
+
+    /// Row `r`'s record, with its resolved managerEmail.
+    fn record(&self, layout: &FileLayout, r: &ArenaRow) -> ampsync_store::Record {
+        let mut record = layout.decode_record(self.values(r));
+        let email = match r.manager {
+            ManagerRef::None => return record,
+            ManagerRef::Row(m) => self.rows.get(m as usize).map_or("", |m| self.email(m)),
+            ManagerRef::Stored(m) => self.managers.get(m as usize).map_or("", String::as_str),
+        };
+        record.set("managerEmail".into(), email.to_owned());
+        record
     }
 }
 

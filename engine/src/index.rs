@@ -244,6 +244,21 @@ impl StateIndex {
             .map(|e| key_of(&self.keys, e))
     }
 
+    /// The entry of `key` if a row of this file claimed it.
+    pub fn claimed(&self, key: &str) -> Option<usize> {
+        self.find(key).filter(|&i| self.entries[i].line != 0)
+    }
+
+    /// Entry `i`'s key.
+    pub fn key(&self, i: usize) -> &str {
+        self.entries.get(i).map_or("", |e| key_of(&self.keys, e))
+    }
+
+    /// Entry `i`'s row hash.
+    pub fn row(&self, i: usize) -> RowHash {
+        self.entries.get(i).map_or_else(RowHash::default, |e| e.row)
+    }
+
     fn find(&self, key: &str) -> Option<usize> {
         match &self.table {
             Some(table) => table

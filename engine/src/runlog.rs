@@ -51,6 +51,15 @@ pub struct RunCounts {
     pub deactivated: u64,
     pub reactivated: u64,
     pub skipped: u64,
+    /// Rows a `[[skip]]` rule took (not people to sync).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_by_rule: u64,
+    /// Rows whose `leaveDate` had come.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub leavers_by_date: u64,
+    /// New people whose `startDate` is still to come.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub future_hires: u64,
 }
 
 /// What a push of the run did. Lines written before 0.2 have `dead` and

@@ -510,6 +510,9 @@ async fn import_input(
                 deactivated: c.deactivated,
                 reactivated: c.reactivated,
                 skipped: c.skipped,
+                skipped_by_rule: r.skipped_by_rule,
+                leavers_by_date: r.leavers_by_date,
+                future_hires: r.future_hires,
             };
             report.steps.push(SyncStep::Imported {
                 file: name.to_owned(),

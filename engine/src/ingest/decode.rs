@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use ampsync_store::RowHash;
+use chrono::NaiveDate;
 
-use super::columns::{ColumnPlan, Slot};
+use super::columns::{ColumnPlan, ManagerBy, Slot};
 use super::{Batch, Errors, IngestError, MAX_FIELD_BYTES, PackedRow, RowError, normalize, push_len, sniff};
 use crate::config::Config;
 use crate::fields::Field;
@@ -36,13 +37,28 @@ pub(super) struct Decoder<'a> {
     list_sep: char,
     values: RowValues,
     row_errors: Vec<RowError>,
+    /// The import's day, when a date decides who is in the snapshot.
+    today: Option<NaiveDate>,
+    /// `policy.future_hires = "wait"`.
+    wait: bool,
+    /// Per `[[skip]]` rule, the rows it skipped.
+    pub(super) skip_hits: Vec<u64>,
 }
 
 impl<'a> Decoder<'a> {
     /// A decoder of rows in `text`'s encoding (the file's, which a
     /// byte-order mark may have set over the config's).
-    pub(super) fn new(config: &Config, text: Text, plan: &'a ColumnPlan, key_field: Field) -> Decoder<'a> {
+    pub(super) fn new(
+        config: &Config,
+        text: Text,
+        plan: &'a ColumnPlan,
+        key_field: Field,
+        today: Option<NaiveDate>,
+    ) -> Decoder<'a> {
         Decoder {
+            today,
+            wait: config.policy.future_hires == crate::config::FutureHires::Wait,
+            skip_hits: vec![0; plan.skips.len()],
             text,
             plan,
             key_field,
@@ -91,6 +107,7 @@ impl<'a> Decoder<'a> {
             &mut self.values,
             &mut self.row_errors,
         );
+        let (leaver, future) = self.dates(&fields, line, plan);
         if let Some(text) = text {
             *record = text.into_byte_record();
         }
@@ -103,13 +120,19 @@ impl<'a> Decoder<'a> {
             decoded: true,
             valid,
             deactivate: false,
+            leaver,
+            future,
             key,
             email: 0..0,
             values: 0..0,
+            manager: 0..0,
+            name_key: 0..0,
         };
         if valid {
             let values = &self.values;
-            packed.deactivate = normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
+            packed.manager = batch.push_str(&values.manager);
+            packed.name_key = batch.push_str(&values.name_key);
+            packed.deactivate = leaver || normalize::flag(values.get(Slot::Field(Field::Deactivate))).unwrap_or(false);
             packed.email = batch.push_str(&values.fields[Field::Email as usize]);
             let start = batch.bytes.len();
             for (_, slot) in &plan.order {
@@ -122,6 +145,109 @@ impl<'a> Decoder<'a> {
             errors.extend(self.row_errors.drain(..));
         }
         batch.rows.push(packed);
+    }
+
+    /// Whether `managerKey` or `managerName` is mapped.
+    pub(super) fn has_manager(&self) -> bool {
+        self.plan.manager.is_some()
+    }
+
+    /// Whether a `[[skip]]` rule takes `record` (tested on the raw cells);
+    /// counts the rule's hits.
+    pub(super) fn skipped(&mut self, record: &csv::ByteRecord) -> bool {
+        if self.plan.skips.is_empty() {
+            return false;
+        }
+        let fields = Fields::Bytes(record, self.text);
+        for (i, rule) in self.plan.skips.iter().enumerate() {
+            if rule.column < fields.len()
+                && let Ok(cell) = fields.get(rule.column)
+                && rule.matches(&cell)
+            {
+                self.skip_hits[i] += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether `record`, though its bytes may be known, must be decoded
+    /// today: its leave date is due (or is not a date).
+    pub(super) fn due(&self, record: &csv::ByteRecord) -> bool {
+        let Some(today) = self.today else { return false };
+        if self.plan.leave.is_empty() || record.len() != self.plan.header.len() {
+            return false;
+        }
+        let fields = Fields::Bytes(record, self.text);
+        match first_filled(&fields, &self.plan.leave) {
+            None => false,
+            Some((_, Ok(text))) => {
+                normalize::parse_date(text.trim(), &self.plan.date_formats).map_or(true, |d| d <= today)
+            }
+            Some((_, Err(_))) => true,
+        }
+    }
+
+    /// The manager cell of an undecoded `record` (canonical, as
+    /// [`Decoder::decode`] reads it), pushed into `batch`.
+    pub(super) fn manager_ref(&mut self, record: &csv::ByteRecord, batch: &mut Batch) -> Range<usize> {
+        let Some((by, columns)) = &self.plan.manager else {
+            return 0..0;
+        };
+        if record.len() != self.plan.header.len() {
+            return 0..0;
+        }
+        let fields = Fields::Bytes(record, self.text);
+        let out = &mut self.values.manager;
+        out.clear();
+        if let Some((_, Ok(text))) = first_filled(&fields, columns)
+            && normalize::push_canonical(out, &text, *by == ManagerBy::Key).is_ok()
+        {
+            return batch.push_str(out);
+        }
+        0..0
+    }
+
+    /// The row's leave and start dates against the import's day: (a
+    /// leaver, a future hire to wait for); a date that cannot be read is a
+    /// row error. Also reads the manager cell.
+    fn dates(&mut self, fields: &Fields<'_>, line: u64, plan: &ColumnPlan) -> (bool, bool) {
+        let values = &mut self.values;
+        if fields.len() != plan.header.len() {
+            return (false, false);
+        }
+        if let Some((by, columns)) = &plan.manager {
+            if let Some((_, Ok(text))) = first_filled(fields, columns) {
+                let _ = normalize::push_canonical(&mut values.manager, &text, *by == ManagerBy::Key);
+            }
+            if *by == ManagerBy::Name {
+                let (first, last) = (
+                    &values.fields[Field::FirstName as usize],
+                    &values.fields[Field::LastName as usize],
+                );
+                values.name_key = fold_name(&format!("{first} {last}"));
+            }
+        }
+        let Some(today) = self.today else { return (false, false) };
+        let mut date = |columns: &[usize]| -> Option<NaiveDate> {
+            let (column, text) = first_filled(fields, columns)?;
+            let text = text.ok()?;
+            match normalize::parse_date(text.trim(), &plan.date_formats) {
+                Ok(date) => Some(date),
+                Err(message) => {
+                    let hint = plan.recognised_hint(column).unwrap_or_default();
+                    self.row_errors.push(RowError {
+                        line,
+                        column: Some(plan.header[column].clone()),
+                        message: message + &hint,
+                    });
+                    None
+                }
+            }
+        };
+        let leaver = date(&plan.leave).is_some_and(|d| d <= today);
+        let future = self.wait && date(&plan.start).is_some_and(|d| d > today);
+        (leaver, future)
     }
 
     /// Only the email of `record`, normalised as [`Decoder::decode`] would,
@@ -145,6 +271,10 @@ impl<'a> Decoder<'a> {
 struct RowValues {
     fields: [String; Field::ALL.len()],
     custom: Vec<String>,
+    /// The manager cell (`managerKey` / `managerName`, folded).
+    manager: String,
+    /// `managerName` mapped: the person's own "first last", folded.
+    name_key: String,
 }
 
 impl RowValues {
@@ -160,7 +290,32 @@ impl RowValues {
     fn clear(&mut self) {
         self.fields.iter_mut().for_each(String::clear);
         self.custom.iter_mut().for_each(String::clear);
+        self.manager.clear();
+        self.name_key.clear();
     }
+}
+
+/// A "First Last" as `managerName` matches it: lower case, composed
+/// accents (values are NFC already), single spaces.
+pub(crate) fn fold_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .nfc()
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The first of `columns` whose cell is not blank: its column and text.
+fn first_filled<'f>(fields: &'f Fields<'_>, columns: &[usize]) -> Option<(usize, Result<Cow<'f, str>, String>)> {
+    columns.iter().find_map(|&c| {
+        let text = fields.get(c);
+        match &text {
+            Ok(t) if t.trim().is_empty() => None,
+            _ => Some((c, text)),
+        }
+    })
 }
 
 /// A record's fields: already checked as UTF-8, or bytes to decode.
@@ -205,7 +360,10 @@ fn check_row(
     values: &mut RowValues,
     errors: &mut Vec<RowError>,
 ) {
-    let fail = |errors: &mut Vec<RowError>, column: Option<usize>, message: String| {
+    let fail = |errors: &mut Vec<RowError>, column: Option<usize>, mut message: String| {
+        if let Some(hint) = column.and_then(|c| plan.recognised_hint(c)) {
+            message.push_str(&hint);
+        }
         errors.push(RowError {
             line,
             column: column.map(|c| plan.header[c].clone()),
@@ -285,17 +443,41 @@ fn field_value(
     identifier: bool,
     out: &mut String,
 ) -> Result<(), String> {
-    let text = record.get(column)?;
+    let mut text = record.get(column)?;
+    if let Some(rest) = plan.fallbacks.get(&field) {
+        // A list of columns: the first non-empty one wins.
+        for &next in rest {
+            if !text.trim().is_empty() {
+                break;
+            }
+            text = record.get(next)?;
+        }
+    }
     if text.len() > MAX_FIELD_BYTES {
         return Err(too_long(text.len()));
     }
     normalize::push_canonical(out, &text, identifier)?;
+    if let Some(replace) = plan.replaces.get(&field)
+        && let Cow::Owned(replaced) = replace.regex.replace_all(out, replace.with.as_str())
+    {
+        out.clear();
+        normalize::push_canonical(out, &replaced, identifier)?;
+    }
     if let Some(table) = plan.translations.get(&field)
         && let Some(to) = table.get(&out.to_lowercase())
     {
         out.clone_from(to);
     }
-    check_field(field, out, list_sep)
+    check_field(field, out, list_sep, &plan.date_formats).map_err(|message| {
+        // The file's own values need a translation table.
+        match field {
+            Field::Role | Field::Language | Field::Deactivate => format!(
+                "{message}; to translate the file's values, add them under [mapping.values.{}]",
+                field.api_name()
+            ),
+            _ => message,
+        }
+    })
 }
 
 fn too_long(len: usize) -> String {
@@ -303,7 +485,7 @@ fn too_long(len: usize) -> String {
 }
 
 /// Field-specific normalisation and validation of an already collapsed value.
-fn check_field(field: Field, value: &mut String, list_sep: char) -> Result<(), String> {
+fn check_field(field: Field, value: &mut String, list_sep: char, date_formats: &[String]) -> Result<(), String> {
     if value.is_empty() {
         return Ok(());
     }
@@ -311,7 +493,7 @@ fn check_field(field: Field, value: &mut String, list_sep: char) -> Result<(), S
         Field::Email | Field::ManagerEmail | Field::Coach => normalize::email(value),
         Field::Role => normalize::role(value),
         Field::Language => normalize::language(value),
-        Field::HireDate => normalize::date(value),
+        Field::HireDate => normalize::date_in(value, date_formats),
         Field::Deactivate => normalize::flag(value).map(|_| ()),
         // Split in `derive_fields`: the first team may become primary.
         Field::SecondaryTeams => Ok(()),

@@ -22,7 +22,7 @@ pub enum IngestError {
         found: Vec<String>,
         hint: String,
     },
-    #[error("{file}, line {line}: columns {first:?} and {second:?} both give Learn Amp's {field}")]
+    #[error("{file}, line {line}: columns {first:?} and {second:?} both give Learn Amp's {field}{hint}")]
     DuplicateColumn {
         file: String,
         /// The header's line (set by `read_rows`).
@@ -30,7 +30,11 @@ pub enum IngestError {
         field: String,
         first: String,
         second: String,
+        hint: String,
     },
+    /// The clock could not be read (the import's day decides leavers).
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockError),
     #[error(
         "{file}, line {line}, column {column}: the header is not valid UTF-8; it looks like {guess} text: set csv.encoding = \"{guess}\" (or \"auto\")"
     )]

@@ -42,7 +42,9 @@ use ampsync_store::{Record, RecordHash, RowHash, hash_fields_with};
 use crate::config::Config;
 use crate::fields::Field;
 use columns::ColumnPlan;
+pub use columns::ManagerBy;
 use decode::{Decoder, Text};
+pub(crate) use decode::fold_name;
 pub use error::{IngestError, RowError};
 pub(crate) use rowhash::DECODING_RULES;
 pub(crate) use normalize::flag;
@@ -104,6 +106,21 @@ pub struct Row<'a> {
     pub raw: RowHash,
     /// The values in canonical order, as [`FileLayout::decode_record`] reads them.
     pub values: &'a [u8],
+    /// The person's email.
+    pub email: &'a str,
+    /// The row's `leaveDate` is on or before the import's day (then
+    /// `deactivate` is set too).
+    pub leaver: bool,
+    /// `policy.future_hires = "wait"` and the row's `startDate` is after
+    /// the import's day: a new person is not created yet.
+    pub future_hire: bool,
+    /// The manager cell (canonical, as the file wrote it), empty
+    /// when neither is mapped: `managerEmail` is resolved from it after
+    /// the file is read, and is empty in `values` and `hash` until then.
+    pub manager: &'a str,
+    /// `managerName` mapped: the person's own "first last", folded as the
+    /// manager cells are.
+    pub name_key: &'a str,
 }
 
 /// The record field names of a file, in canonical order: the packed values
@@ -188,6 +205,10 @@ pub trait RowSink {
     fn unchanged_row(&mut self, _raw: &RowHash, _line: u64, _also: &mut dyn FnMut() -> bool) -> bool {
         false
     }
+
+    /// The manager cell of the row [`RowSink::unchanged_row`] just took,
+    /// when `managerKey` is mapped and the cell is not empty.
+    fn unchanged_manager(&mut self, _manager: &str, _line: u64) {}
 }
 
 /// What ingest learned about the file as a whole.
@@ -216,6 +237,12 @@ pub struct FileSummary {
     /// file that looks UTF-8, or like another code page, read as a legacy
     /// code page).
     pub warnings: Vec<String>,
+    /// Rows a `[[skip]]` rule took (not people to sync; never errors).
+    pub skipped_by_rule: u64,
+    /// Valid rows whose `leaveDate` is on or before the import's day.
+    pub leavers_by_date: u64,
+    /// How `managerEmail` is resolved, if it is.
+    pub manager_by: Option<ManagerBy>,
 }
 
 /// A row as the parser hands it over: ranges into its batch's bytes.
@@ -231,9 +258,14 @@ struct PackedRow {
     /// list). Not decoded: false when its email could not be read.
     valid: bool,
     deactivate: bool,
+    leaver: bool,
+    future: bool,
     key: Range<usize>,
     email: Range<usize>,
     values: Range<usize>,
+    /// The manager cell, also for rows not decoded.
+    manager: Range<usize>,
+    name_key: Range<usize>,
 }
 
 /// Rows packed back to back.
@@ -271,6 +303,8 @@ struct Parsed {
     /// UTF-8, and rows whose text is not.
     utf8_rows: u64,
     legacy_rows: u64,
+    /// Rows taken by a `[[skip]]` rule, by rule.
+    skip_hits: Vec<u64>,
 }
 
 /// Where the csv reader's input is cut off: a record may not grow past
@@ -510,7 +544,12 @@ pub fn read_rows<R: Read + Send>(
         .map(|(f, _)| *f)
         .unwrap_or(Field::Email);
     let row_key = rowhash::file_key(config, encoding, sniffed.delimiter, &plan, key_field);
-    let by_hash = sink.row_key(&row_key);
+    // A manager by name needs every row's names: no row is left undecoded.
+    let by_hash = sink.row_key(&row_key) && !matches!(plan.manager, Some((ManagerBy::Name, _)));
+    let today = match plan.leave.is_empty() && plan.start.is_empty() {
+        true => None,
+        false => Some(config.today()?),
+    };
 
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
@@ -525,15 +564,16 @@ pub fn read_rows<R: Read + Send>(
         seen_emails: SeenSet::with_capacity(expected_rows),
         late: Errors::default(),
         scratch: Vec::with_capacity(512),
+        leavers: 0,
     };
-    let mut decoder = Decoder::new(config, text, &plan, key_field);
+    let mut decoder = Decoder::new(config, text, &plan, key_field, today);
     let mut one = Batch::default();
     let mut fields = csv::ByteRecord::new();
 
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(|| {
             let parser = Parser {
-                decoder: Decoder::new(config, text, &plan, key_field),
+                decoder: Decoder::new(config, text, &plan, key_field, today),
                 key: row_key,
                 by_hash,
                 by_hash_email: key_field != Field::Email,
@@ -550,6 +590,10 @@ pub fn read_rows<R: Read + Send>(
                     continue;
                 }
                 if taker.unchanged(&batch, r) {
+                    let manager = batch.str(&r.manager);
+                    if !manager.is_empty() {
+                        taker.sink.unchanged_manager(manager, r.line);
+                    }
                     continue;
                 }
                 // Not known by its bytes: decoded here, as the parser would.
@@ -565,13 +609,14 @@ pub fn read_rows<R: Read + Send>(
         }
         parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
-    let late = taker.late;
+    let (late, leavers_by_date) = (taker.late, taker.leavers);
     let Parsed {
         rows,
         empty_rows,
         mut errors,
         utf8_rows,
         legacy_rows,
+        skip_hits,
     } = parsed?;
     if rows == 0 {
         return Err(IngestError::NoRows {
@@ -589,11 +634,25 @@ pub fn read_rows<R: Read + Send>(
              set csv.encoding = \"utf-8\""
         ));
     }
+    for (i, hits) in skip_hits.iter().enumerate() {
+        if *hits == 0
+            && let Some(rule) = config.skip.get(i)
+        {
+            warnings.push(format!(
+                "{file}: [[skip]] rule {} (column {:?}) matched no row",
+                i + 1,
+                rule.column
+            ));
+        }
+    }
     let mut mapped: Vec<usize> = plan
         .field_columns
         .values()
         .copied()
         .chain(plan.custom.iter().map(|(_, c)| *c))
+        .chain(plan.leave.iter().chain(&plan.start).copied())
+        .chain(plan.manager.iter().flat_map(|(_, columns)| columns.iter().copied()))
+        .chain(plan.fallbacks.values().flatten().copied())
         .collect();
     mapped.sort_unstable();
     mapped.dedup();
@@ -609,6 +668,9 @@ pub fn read_rows<R: Read + Send>(
         errors: errors.kept,
         error_count: errors.count,
         warnings,
+        skipped_by_rule: skip_hits.iter().sum(),
+        leavers_by_date,
+        manager_by: plan.manager.as_ref().map(|(by, _)| *by),
     })
 }
 
@@ -622,6 +684,8 @@ struct Taker<'a, S> {
     /// Errors found here (duplicates, rows decoded here), in file order.
     late: Errors,
     scratch: Vec<u8>,
+    /// Valid rows whose leave date has come.
+    leavers: u64,
 }
 
 impl<S: RowSink> Taker<'_, S> {
@@ -676,6 +740,7 @@ impl<S: RowSink> Taker<'_, S> {
             None => {
                 // Hashed here, not by the parser: this thread has time to spare.
                 let values = &batch.bytes[r.values.clone()];
+                self.leavers += u64::from(r.leaver);
                 self.sink.row(RowEvent::Valid(Row {
                     line: r.line,
                     key,
@@ -683,6 +748,11 @@ impl<S: RowSink> Taker<'_, S> {
                     hash: hash_fields_with(&mut self.scratch, self.layout.byte_pairs(values)),
                     raw: r.raw,
                     values,
+                    email: batch.str(&r.email),
+                    leaver: r.leaver,
+                    future_hire: r.future,
+                    manager: batch.str(&r.manager),
+                    name_key: batch.str(&r.name_key),
                 }))
             }
         }
@@ -716,6 +786,7 @@ impl Parser<'_> {
     ) -> Result<Parsed, IngestError> {
         let mut record = csv::ByteRecord::new();
         let mut parsed = Parsed::default();
+        let has_manager = self.decoder.has_manager();
         let mut batch = Batch::default();
         let cap = record_cap(self.header.len());
         loop {
@@ -735,6 +806,9 @@ impl Parser<'_> {
                 continue;
             }
             parsed.rows += 1;
+            if self.decoder.skipped(&record) {
+                continue; // Not a person to sync: counted, never an error.
+            }
             if self.legacy && !record.as_slice().is_ascii() {
                 match std::str::from_utf8(record.as_slice()) {
                     Ok(_) => parsed.utf8_rows += 1,
@@ -746,10 +820,14 @@ impl Parser<'_> {
             rowhash::pack(&record, &mut batch.bytes);
             let values = start..batch.bytes.len();
             let raw = rowhash::hash(&self.key, &batch.bytes[values.clone()]);
-            if self.by_hash && values.len() <= MAX_RAW_ROW_BYTES {
+            if self.by_hash && values.len() <= MAX_RAW_ROW_BYTES && !self.decoder.due(&record) {
                 let email = match self.by_hash_email {
                     true => self.decoder.email(&record, &mut batch),
                     false => Some(0..0),
+                };
+                let manager = match has_manager {
+                    true => self.decoder.manager_ref(&record, &mut batch),
+                    false => 0..0,
                 };
                 batch.rows.push(PackedRow {
                     line,
@@ -757,9 +835,13 @@ impl Parser<'_> {
                     decoded: false,
                     valid: email.is_some(),
                     deactivate: false,
+                    leaver: false,
+                    future: false,
                     key: 0..0,
                     email: email.unwrap_or(0..0),
                     values,
+                    manager,
+                    name_key: 0..0,
                 });
             } else {
                 // Decoded here: the raw fields were only needed for the hash.
@@ -778,6 +860,7 @@ impl Parser<'_> {
         if !batch.rows.is_empty() {
             let _ = full.send(batch);
         }
+        parsed.skip_hits = std::mem::take(&mut self.decoder.skip_hits);
         Ok(parsed)
     }
 }
@@ -820,6 +903,7 @@ fn at_header(e: IngestError, header_line: u64, sniffed: &sniff::Sniffed) -> Inge
             field,
             first,
             second,
+            hint,
             ..
         } => IngestError::DuplicateColumn {
             file,
@@ -827,6 +911,7 @@ fn at_header(e: IngestError, header_line: u64, sniffed: &sniff::Sniffed) -> Inge
             field,
             first,
             second,
+            hint,
         },
         other => other,
     }
@@ -1051,7 +1136,7 @@ mod tests {
             vec![(2, "a@x.io".into(), pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B"), ("role", "viewer")]))],
             vec![
                 "line 3, column \"Email\": duplicate key \"a@x.io\" (also on line 2)".into(),
-                "line 4, column \"Role\": unknown role \"boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner".into(),
+                "line 4, column \"Role\": unknown role \"boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner; to translate the file's values, add them under [mapping.values.role] (column \"Role\" was recognised by its name, not named in the config; to not read it: mapping.role = false, or mapping.auto = false)".into(),
             ]
         ))
     );
@@ -1249,6 +1334,243 @@ mod tests {
         ] {
             assert_eq!(summary(text, config).err().as_deref(), Some(want), "{config}");
         }
+    }
+
+    // Issue 12: the mapping keys, one table row per case.
+    parses_to!(
+        a_list_of_columns_takes_the_first_non_empty,
+        b"Email,Preferred name,First name,Last name\na@x.io,Sam,Samantha,Lee\nb@x.io, ,Robert,Ray\n",
+        "[mapping]\nfirstName = [\"Preferred name\", \"First name\"]\n",
+        Ok((
+            vec![
+                (
+                    2,
+                    "a@x.io".into(),
+                    pairs(&[("email", "a@x.io"), ("firstName", "Sam"), ("lastName", "Lee")])
+                ),
+                (
+                    3,
+                    "b@x.io".into(),
+                    pairs(&[("email", "b@x.io"), ("firstName", "Robert"), ("lastName", "Ray")])
+                ),
+            ],
+            vec![]
+        ))
+    );
+    parses_to!(
+        date_formats_are_tried_in_order_and_stored_iso,
+        b"Email,First name,Last name,Hire date\na@x.io,A,B,03/01/2012\nb@x.io,C,D,2012-01-04\nc@x.io,E,F,5.1.2012\n",
+        "[csv]\ndate_formats = [\"%d/%m/%Y\", \"%d.%m.%Y\"]\n",
+        Ok((
+            vec![
+                (
+                    2,
+                    "a@x.io".into(),
+                    pairs(&[
+                        ("email", "a@x.io"),
+                        ("firstName", "A"),
+                        ("hireDate", "2012-01-03"),
+                        ("lastName", "B")
+                    ])
+                ),
+                (
+                    3,
+                    "b@x.io".into(),
+                    pairs(&[
+                        ("email", "b@x.io"),
+                        ("firstName", "C"),
+                        ("hireDate", "2012-01-04"),
+                        ("lastName", "D")
+                    ])
+                ),
+                (
+                    4,
+                    "c@x.io".into(),
+                    pairs(&[
+                        ("email", "c@x.io"),
+                        ("firstName", "E"),
+                        ("hireDate", "2012-01-05"),
+                        ("lastName", "F")
+                    ])
+                ),
+            ],
+            vec![]
+        ))
+    );
+    parses_to!(
+        an_unparseable_date_names_line_column_value_and_forms,
+        b"Email,First name,Last name,Start\na@x.io,A,B,31/02/2012\n",
+        "[csv]\ndate_formats = [\"%d/%m/%Y\"]\n[mapping]\nhireDate = \"Start\"\n",
+        Ok((
+            vec![],
+            vec!["line 2, column \"Start\": \"31/02/2012\" is not a date in any of the forms tried: \"%d/%m/%Y\", ISO 8601 (YYYY-MM-DD)".into()]
+        ))
+    );
+    parses_to!(
+        a_recognised_column_in_error_says_how_to_switch_it_off,
+        b"Email,First name,Last name,Hire date\na@x.io,A,B,03/01/2012\n",
+        "",
+        Ok((
+            vec![],
+            vec!["line 2, column \"Hire date\": \"03/01/2012\" is not a date in the form YYYY-MM-DD (column \"Hire date\" was recognised by its name, not named in the config; to not read it: mapping.hireDate = false, or mapping.auto = false)".into()]
+        ))
+    );
+    parses_to!(
+        field_false_switches_a_recognised_column_off,
+        b"Email,First name,Last name,Hire date\na@x.io,A,B,03/01/2012\n",
+        "[mapping]\nhireDate = false\n",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        auto_false_reads_only_the_named_columns,
+        b"Mail,Given,Family,Job title,Department\na@x.io,A,B,Boss,Sales\n",
+        "[mapping]\nauto = false\nemail = \"Mail\"\nfirstName = \"Given\"\nlastName = \"Family\"\ndepartment = \"Department\"\n",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[
+                    ("department", "Sales"),
+                    ("email", "a@x.io"),
+                    ("firstName", "A"),
+                    ("lastName", "B")
+                ])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        a_bare_title_is_not_a_job_title,
+        b"Title,Email,First name,Last name\nMs,a@x.io,A,B\n",
+        "",
+        Ok((
+            vec![(
+                2,
+                "a@x.io".into(),
+                pairs(&[("email", "a@x.io"), ("firstName", "A"), ("lastName", "B")])
+            )],
+            vec![]
+        ))
+    );
+    parses_to!(
+        replace_runs_before_translation_and_checks,
+        b"Email,First name,Last name,Team,Role\na@x.io,A,B,/Engineering/Platform,Boss\nb@x.io,C,D,Platform (Bj\xc3\xb6rn \xc3\x85kesson),Mgr\n",
+        "[mapping]\nprimaryTeam = \"Team\"\n[mapping.replace.primaryTeam]\npattern = '^.*/|\\s*\\(.*\\)$'\nwith = \"\"\n[mapping.replace.role]\npattern = \"^Mgr$\"\nwith = \"Manager\"\n[mapping.values.role]\n\"manager\" = \"reporter\"\n",
+        Ok((
+            vec![(3, "b@x.io".into(), pairs(&[("email", "b@x.io"), ("firstName", "C"), ("lastName", "D"), ("primaryTeam", "Platform"), ("role", "reporter")]))],
+            vec!["line 2, column \"Role\": unknown role \"Boss\"; Learn Amp's roles are: viewer, curator, reporter, learning_designer, hr, admin, and learner; to translate the file's values, add them under [mapping.values.role] (column \"Role\" was recognised by its name, not named in the config; to not read it: mapping.role = false, or mapping.auto = false)".into()]
+        ))
+    );
+    parses_to!(
+        values_in_errors_are_shown_as_written,
+        b"Email,First name,Last name,Deactivate\nA@X,A,B,no\nb@x.io,C,D,Maybe\n",
+        "[mapping]\ndeactivate = \"Deactivate\"\n",
+        Ok((
+            vec![],
+            vec![
+                "line 2, column \"Email\": \"A@X\" is not an email address".into(),
+                "line 3, column \"Deactivate\": \"Maybe\" is not a yes/no value (1/true/yes or 0/false/no); to translate the file's values, add them under [mapping.values.deactivate]".into(),
+            ]
+        ))
+    );
+
+    /// Valid rows as `(key, deactivate, leaver, future_hire, manager)`, and the summary.
+    fn flags(text: &[u8], config: &str) -> (Vec<(String, bool, bool, bool, String)>, FileSummary) {
+        let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
+        let mut rows = Vec::new();
+        let mut sink = Rows::new(0, |event| {
+            if let RowEvent::Valid(r) = event {
+                rows.push((
+                    r.key.to_owned(),
+                    r.deactivate,
+                    r.leaver,
+                    r.future_hire,
+                    r.manager.to_owned(),
+                ));
+            }
+        });
+        let summary = read_rows(text, "t.csv", &config, 0, &mut sink).expect("reads");
+        (rows, summary)
+    }
+
+    #[test]
+    fn skip_rules_count_rows_apart_from_invalid_ones() {
+        let text = b"Email,First name,Last name,User type\na@x.io,A,B,Member\nroom@x.io,Room,,Guest\nsvc-x@x.io,,,\nc@x.io,C,,Member\n";
+        let config = "[policy]\non_invalid_row = \"skip_row\"\n[[skip]]\ncolumn = \"User type\"\nequals = [\"guest\", \"\"]\n[[skip]]\ncolumn = \"Email\"\nmatches = \"^nobody\"\n";
+        let (rows, summary) = flags(text, config);
+        assert_eq!(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a@x.io"]);
+        assert_eq!(summary.rows, 4);
+        assert_eq!(
+            summary.skipped_by_rule, 2,
+            "a guest and an empty type, raw and ignoring case"
+        );
+        assert_eq!(summary.error_count, 1, "only c@x.io's empty last name");
+        assert_eq!(
+            summary.warnings,
+            ["t.csv: [[skip]] rule 2 (column \"Email\") matched no row"],
+            "a rule matching nobody is fine, and said"
+        );
+    }
+
+    #[test]
+    fn a_skip_rule_on_a_missing_column_names_the_rule() {
+        let config =
+            Config::parse("[[skip]]\ncolumn = \"Kind\"\nequals = [\"x\"]\n", Path::new("a.toml")).expect("config");
+        let mut sink = Rows::new(0, |_| {});
+        let err = read_rows(
+            &b"Email,First name,Last name\na@x.io,A,B\n"[..],
+            "t.csv",
+            &config,
+            0,
+            &mut sink,
+        )
+        .expect_err("no such column");
+        assert!(
+            err.to_string()
+                .contains("\"Kind\" column ([[skip]] rule 1 in the config)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn leave_and_start_dates_decide_leavers_and_future_hires() {
+        // Far past and far future: whatever day the test runs on.
+        let text = b"Email,First name,Last name,Left,Starts\nold@x.io,A,B,01/02/2001,\nlater@x.io,C,D,01/02/2999,\nnew@x.io,E,F,,01/02/2999\nnow@x.io,G,H,,01/02/2001\n";
+        let config = "[csv]\ndate_formats = [\"%d/%m/%Y\"]\n[mapping]\nleaveDate = \"Left\"\nstartDate = \"Starts\"\n[policy]\nfuture_hires = \"wait\"\n";
+        let (rows, summary) = flags(text, config);
+        let got: Vec<(&str, bool, bool, bool)> = rows.iter().map(|r| (r.0.as_str(), r.1, r.2, r.3)).collect();
+        assert_eq!(
+            got,
+            [
+                ("old@x.io", true, true, false),
+                ("later@x.io", false, false, false),
+                ("new@x.io", false, false, true),
+                ("now@x.io", false, false, false),
+            ]
+        );
+        assert_eq!(summary.leavers_by_date, 1);
+        let (rows, _) = flags(text, &config.replace("wait", "create"));
+        assert!(rows.iter().all(|r| !r.3), "\"create\": nobody waits");
+    }
+
+    #[test]
+    fn manager_cells_are_read_canonical_and_the_column_is_not_a_field() {
+        let text =
+            b"Employee ID,Email,First name,Last name,Manager,Manager ID\n1,a@x.io,A,B,boss,\n2,b@x.io,C,D,boss, 1 \n";
+        let (rows, summary) = flags(text, "[mapping]\nmanagerKey = \"Manager ID\"\n");
+        assert_eq!(rows.iter().map(|r| r.4.as_str()).collect::<Vec<_>>(), ["", "1"]);
+        assert_eq!(summary.manager_by, Some(ManagerBy::Key));
+        assert!(
+            !summary.mapped_columns.contains(&"Manager".to_owned()),
+            "a Manager column is not read as managerEmail when the manager is named by key"
+        );
     }
 
     #[test]

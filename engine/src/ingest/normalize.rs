@@ -99,6 +99,7 @@ fn is_collapsed_ascii(b: &[u8]) -> bool {
 
 /// Lower-cases an email in place (already trimmed) and checks its shape.
 pub(crate) fn email(value: &mut String) -> Result<(), String> {
+    let written = value.clone();
     value.make_ascii_lowercase();
     if !value.is_ascii() && value.chars().any(|c| c.is_uppercase()) {
         *value = value.to_lowercase();
@@ -118,7 +119,7 @@ pub(crate) fn email(value: &mut String) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!("{value:?} is not an email address"))
+        Err(format!("{written:?} is not an email address"))
     }
 }
 
@@ -175,22 +176,56 @@ pub(crate) fn language(value: &mut String) -> Result<(), String> {
 
 /// An ISO date (`YYYY-MM-DD`).
 pub(crate) fn date(value: &str) -> Result<(), String> {
+    iso_date(value)
+        .map(|_| ())
+        .ok_or_else(|| format!("{value:?} is not a date in the form YYYY-MM-DD"))
+}
+
+fn iso_date(value: &str) -> Option<chrono::NaiveDate> {
     let b = value.as_bytes();
     let number = |r: std::ops::Range<usize>| {
         b[r].iter()
             .try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
     };
-    let valid = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && {
-        match (number(0..4), number(5..7), number(8..10)) {
-            (Some(y), Some(m), Some(d)) => chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some(),
-            _ => false,
-        }
-    };
-    if valid {
-        Ok(())
-    } else {
-        Err(format!("{value:?} is not a date in the form YYYY-MM-DD"))
+    if !(b.len() == 10 && b[4] == b'-' && b[7] == b'-') {
+        return None;
     }
+    chrono::NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)
+}
+
+/// A date in ISO form or one of `formats` (strftime, tried in order).
+pub(crate) fn parse_date(value: &str, formats: &[String]) -> Result<chrono::NaiveDate, String> {
+    if let Some(date) = iso_date(value) {
+        return Ok(date);
+    }
+    formats
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(value, f).ok())
+        .ok_or_else(|| {
+            let mut tried: Vec<String> = formats.iter().map(|f| format!("{f:?}")).collect();
+            tried.push("ISO 8601 (YYYY-MM-DD)".into());
+            let hint = if formats.is_empty() {
+                "; set csv.date_formats (e.g. [\"%d/%m/%Y\"]) for other forms"
+            } else {
+                ""
+            };
+            format!(
+                "{value:?} is not a date in any of the forms tried: {}{hint}",
+                tried.join(", ")
+            )
+        })
+}
+
+/// A date in ISO form or one of `formats`, rewritten in ISO form.
+pub(crate) fn date_in(value: &mut String, formats: &[String]) -> Result<(), String> {
+    if formats.is_empty() {
+        return date(value);
+    }
+    let parsed = parse_date(value, formats)?;
+    if iso_date(value).is_none() {
+        *value = parsed.format("%Y-%m-%d").to_string();
+    }
+    Ok(())
 }
 
 /// A `deactivate` flag: 1/true/yes (any case) or 0/false/no/empty.

@@ -51,6 +51,14 @@ pub struct ImportSummary {
     /// Rows with nothing in them (blank lines, `;;;;`), ignored (new
     /// snapshots only; 0 otherwise).
     pub empty_rows: u64,
+    /// Rows a `[[skip]]` rule took: not people to sync, never errors
+    /// (new snapshots only; `skipped` counts invalid rows).
+    pub skipped_by_rule: u64,
+    /// Rows whose `leaveDate` had come (new snapshots only).
+    pub leavers_by_date: u64,
+    /// New people whose `startDate` is still to come, not created yet
+    /// (`policy.future_hires = "wait"`; new snapshots only).
+    pub future_hires: u64,
 }
 
 impl ImportSummary {
@@ -79,6 +87,9 @@ impl ImportSummary {
             fingerprint: None,
             reimport_of: None,
             empty_rows: 0,
+            skipped_by_rule: 0,
+            leavers_by_date: 0,
+            future_hires: 0,
         }
     }
 }
@@ -93,6 +104,9 @@ impl From<&ImportOutcome> for ImportSummary {
                 elapsed_ms: Some(report.elapsed.as_millis() as u64),
                 warnings: report.warnings.clone(),
                 empty_rows: report.empty_rows,
+                skipped_by_rule: report.skipped_by_rule,
+                leavers_by_date: report.leavers_by_date,
+                future_hires: report.future_hires,
                 ..ImportSummary::of(ImportKind::Imported, &report.snapshot)
             },
         }
