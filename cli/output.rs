@@ -14,9 +14,7 @@ use std::io::Write;
 
 use ampsync_engine::FieldValue;
 use ampsync_engine::clock::format_micros;
-use ampsync_engine::store::{
-    Cause, Delivery, Erasure, Event, EventKind, FieldChange, SnapshotMeta, SnapshotOrigin,
-};
+use ampsync_engine::store::{Cause, Delivery, Erasure, Event, EventKind, FieldChange, SnapshotMeta, SnapshotOrigin};
 use serde_json::{Value, json};
 
 /// How many row errors are printed before "… and N more".

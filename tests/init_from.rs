@@ -196,7 +196,6 @@ fn imported(sample: &str) -> TestEnv {
 }
 
 #[test]
-#[ignore = "needs the mapping branch"]
 fn bamboohr_imports_with_the_proposed_config_unedited() {
     // US dates, preferred names, managers by name, a past leaver by date.
     let env = imported("bamboohr");
@@ -209,7 +208,6 @@ fn bamboohr_imports_with_the_proposed_config_unedited() {
 }
 
 #[test]
-#[ignore = "needs the mapping branch"]
 fn workday_imports_with_the_proposed_config_unedited() {
     // Managers by id listed after their reports; "Platform (Björn Åkesson)".
     let env = imported("workday");
@@ -220,7 +218,6 @@ fn workday_imports_with_the_proposed_config_unedited() {
 }
 
 #[test]
-#[ignore = "needs the mapping branch"]
 fn hibob_imports_with_the_proposed_config_unedited() {
     let env = imported("hibob");
     let tomas = show(&env, "E1005");
@@ -231,7 +228,6 @@ fn hibob_imports_with_the_proposed_config_unedited() {
 }
 
 #[test]
-#[ignore = "needs the mapping branch"]
 fn peoplehr_imports_with_the_proposed_config_unedited() {
     // Title is Mr/Ms: the job title is the Job Role.
     let env = imported("peoplehr");
@@ -244,7 +240,6 @@ fn peoplehr_imports_with_the_proposed_config_unedited() {
 }
 
 #[test]
-#[ignore = "needs the mapping branch"]
 fn entra_imports_with_the_proposed_config_unedited() {
     // Guests and a meeting room are skipped; accountEnabled FALSE is a leaver.
     let env = imported("entra");
@@ -257,7 +252,6 @@ fn entra_imports_with_the_proposed_config_unedited() {
 }
 
 #[test]
-#[ignore = "needs the mapping branch"]
 fn google_workspace_imports_with_the_proposed_config_unedited() {
     // "/Engineering/Platform" is the team Platform; the service account is skipped.
     let env = imported("google");
@@ -266,7 +260,6 @@ fn google_workspace_imports_with_the_proposed_config_unedited() {
 }
 
 #[test]
-#[ignore = "needs the mapping branch"]
 fn entra_bulk_template_imports_with_the_proposed_config_unedited() {
     // The version:v1.0 line before the header is skipped.
     let env = imported("entra_bulk");

@@ -25,6 +25,7 @@ pub fn preview<R: Read + Send>(
         people: 0,
         deactivated: 0,
         invalid: 0,
+        future_hires: 0,
     };
     let summary = read_rows(reader, file, config, 0, &mut sink)?;
     let records = sink
@@ -47,10 +48,10 @@ pub fn preview<R: Read + Send>(
         rows: summary.rows,
         people: sink.people,
         deactivated: sink.deactivated,
-        skipped: 0,
+        skipped: summary.skipped_by_rule,
         invalid: sink.invalid,
-        leavers_by_date: 0,
-        future_hires: 0,
+        leavers_by_date: summary.leavers_by_date,
+        future_hires: sink.future_hires,
         mapped_columns: summary.mapped_columns,
         records,
         problems: summary.errors,
@@ -69,6 +70,7 @@ struct Collect {
     people: u64,
     deactivated: u64,
     invalid: u64,
+    future_hires: u64,
 }
 
 impl RowSink for Collect {
@@ -85,6 +87,7 @@ impl RowSink for Collect {
     fn row(&mut self, event: RowEvent<'_>) {
         match event {
             RowEvent::Valid(row) => {
+                self.future_hires += u64::from(row.future_hire);
                 if row.deactivate {
                     self.deactivated += 1;
                 } else {

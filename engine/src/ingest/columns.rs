@@ -168,7 +168,7 @@ impl ColumnPlan {
                 return Err(IngestError::DuplicateColumn {
                     file: file.to_owned(),
                     line: 1,
-                    field: field.api_name().to_owned(),
+                    field: field.api_name(),
                     first: header[first].clone(),
                     second: h.clone(),
                     hint: format!(

@@ -27,7 +27,7 @@ pub enum IngestError {
         file: String,
         /// The header's line (set by `read_rows`).
         line: u64,
-        field: String,
+        field: &'static str,
         first: String,
         second: String,
         hint: String,

@@ -43,11 +43,11 @@ use crate::config::Config;
 use crate::fields::Field;
 use columns::ColumnPlan;
 pub use columns::ManagerBy;
-use decode::{Decoder, Text};
 pub(crate) use decode::fold_name;
+use decode::{Decoder, Text};
 pub use error::{IngestError, RowError};
-pub(crate) use rowhash::DECODING_RULES;
 pub(crate) use normalize::flag;
+pub(crate) use rowhash::DECODING_RULES;
 pub(crate) use seen::SeenSet;
 pub(crate) use sniff::{detect as detect_encoding, looks_utf16};
 
@@ -1245,7 +1245,8 @@ mod tests {
     #[test]
     fn empty_rows_are_counted_apart_and_invalid_rows_are_rows() {
         // (file, config, rows, empty rows, invalid rows, errors)
-        let cases: &[(&[u8], &str, u64, u64, u64, u64)] = &[
+        type Case<'a> = (&'a [u8], &'a str, u64, u64, u64, u64);
+        let cases: &[Case<'_>] = &[
             (
                 b"Email;First name;Last name\na@x.io;A;B\n;;\n;;\n ; ;\n",
                 "[csv]\ndelimiter = \";\"\n",
@@ -1314,7 +1315,7 @@ mod tests {
             (
                 b"version:v1.0\n\nEmail,Work email,First name,Last name\na@x.io,b@x.io,A,B\n",
                 "[csv]\nskip_lines = 1\n",
-                "t.csv, line 3: columns \"Email\" and \"Work email\" both give Learn Amp's email",
+                "t.csv, line 3: columns \"Email\" and \"Work email\" both give Learn Amp's email; \"Work email\" was recognised by its name, not named in the config: name the column to read (mapping.email = \"...\"), or switch recognition off (mapping.auto = false)",
             ),
             (
                 b"version:v1.0\nEmail,First name,Last name\n,,\n\n",
@@ -1482,7 +1483,10 @@ mod tests {
     );
 
     /// Valid rows as `(key, deactivate, leaver, future_hire, manager)`, and the summary.
-    fn flags(text: &[u8], config: &str) -> (Vec<(String, bool, bool, bool, String)>, FileSummary) {
+    /// A valid row's `(key, deactivate, leaver, future_hire, manager)`.
+    type RowFlags = (String, bool, bool, bool, String);
+
+    fn flags(text: &[u8], config: &str) -> (Vec<RowFlags>, FileSummary) {
         let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
         let mut rows = Vec::new();
         let mut sink = Rows::new(0, |event| {
