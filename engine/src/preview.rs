@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use crate::config::Config;
-use crate::ingest::{IngestError, RowEvent, RowSink, read_rows};
+use crate::ingest::{IngestError, ManagerBy, RowEvent, RowSink, fold_name, read_rows};
 use crate::outcome::{FieldValue, PreviewOutcome, PreviewRecord};
 
 /// Reads `reader` (called `file` in messages) with `config` and keeps the
@@ -26,21 +26,41 @@ pub fn preview<R: Read + Send>(
         deactivated: 0,
         invalid: 0,
         future_hires: 0,
+        by_key: HashMap::new(),
+        by_name: HashMap::new(),
     };
-    let summary = read_rows(reader, file, config, 0, &mut sink)?;
+    let mut summary = read_rows(reader, file, config, 0, &mut sink)?;
     let records = sink
         .kept
-        .into_iter()
-        .map(|(line, key, deactivate, values)| PreviewRecord {
-            line,
-            key,
-            active: !deactivate,
-            record: summary
+        .iter()
+        .map(|kept| {
+            let mut record: std::collections::BTreeMap<String, FieldValue> = summary
                 .layout
-                .decode_record(&values)
+                .decode_record(&kept.values)
                 .iter()
                 .map(|(k, v)| (k.to_owned(), FieldValue::of(k, v)))
-                .collect(),
+                .collect();
+            // The manager cell resolved from the whole file, as `import`
+            // does once it has read every row.
+            if let Some(by) = summary.manager_by
+                && !kept.manager.is_empty()
+            {
+                match sink.manager_email(by, &kept.manager) {
+                    Ok(email) => {
+                        record.insert("managerEmail".into(), FieldValue::of("managerEmail", email));
+                    }
+                    Err(why) => summary.warnings.push(format!(
+                        "line {}: manager {:?} {why}; managerEmail left empty",
+                        kept.line, kept.manager
+                    )),
+                }
+            }
+            PreviewRecord {
+                line: kept.line,
+                key: kept.key.clone(),
+                active: !kept.deactivate,
+                record,
+            }
         })
         .collect();
     Ok(PreviewOutcome {
@@ -66,11 +86,42 @@ pub fn preview<R: Read + Send>(
 struct Collect {
     keys: HashMap<String, u64>,
     limit: usize,
-    kept: Vec<(u64, String, bool, Vec<u8>)>,
+    kept: Vec<Kept>,
+    /// Every valid row's email by key, and by folded "first last" (`None`:
+    /// several people have that name), for resolving manager cells.
+    by_key: HashMap<String, String>,
+    by_name: HashMap<String, Option<String>>,
     people: u64,
     deactivated: u64,
     invalid: u64,
     future_hires: u64,
+}
+
+/// A record kept for the preview, packed, with its manager cell.
+struct Kept {
+    line: u64,
+    key: String,
+    deactivate: bool,
+    values: Vec<u8>,
+    manager: String,
+}
+
+impl Collect {
+    /// The email of the person a manager cell names, or why there is none.
+    fn manager_email(&self, by: ManagerBy, cell: &str) -> Result<&str, &'static str> {
+        match by {
+            ManagerBy::Key => self
+                .by_key
+                .get(cell)
+                .map(String::as_str)
+                .ok_or("is no one's key in this file"),
+            ManagerBy::Name => match self.by_name.get(&fold_name(cell)) {
+                Some(Some(email)) => Ok(email),
+                Some(None) => Err("names several people in this file"),
+                None => Err("names no one in this file"),
+            },
+        }
+    }
 }
 
 impl RowSink for Collect {
@@ -88,14 +139,30 @@ impl RowSink for Collect {
         match event {
             RowEvent::Valid(row) => {
                 self.future_hires += u64::from(row.future_hire);
+                self.by_key.insert(row.key.to_owned(), row.email.to_owned());
+                if !row.name_key.is_empty() {
+                    self.by_name
+                        .entry(row.name_key.to_owned())
+                        .and_modify(|e| {
+                            if e.as_deref() != Some(row.email) {
+                                *e = None;
+                            }
+                        })
+                        .or_insert_with(|| Some(row.email.to_owned()));
+                }
                 if row.deactivate {
                     self.deactivated += 1;
                 } else {
                     self.people += 1;
                 }
                 if self.kept.len() < self.limit {
-                    self.kept
-                        .push((row.line, row.key.to_owned(), row.deactivate, row.values.to_vec()));
+                    self.kept.push(Kept {
+                        line: row.line,
+                        key: row.key.to_owned(),
+                        deactivate: row.deactivate,
+                        values: row.values.to_vec(),
+                        manager: row.manager.to_owned(),
+                    });
                 }
             }
             RowEvent::Invalid { .. } => self.invalid += 1,
@@ -177,6 +244,44 @@ mod tests {
             }).expect("state");
             prop_assert_eq!(&shown, &stored, "{}", text);
             prop_assert_eq!(previewed.people, stored.len() as u64);
+        }
+    }
+
+    #[test]
+    fn managers_are_resolved_from_the_whole_file_as_import_does() {
+        // Reports before and after their manager; an unknown and an
+        // ambiguous manager leave managerEmail empty, with a warning.
+        let cases = [
+            (
+                "[mapping]\nmanagerKey = \"Manager ID\"\n",
+                "Employee ID,Email,First name,Last name,Manager ID\n2,r@x.io,R,Ray,1\n1,b@x.io,B,Boss,\n3,s@x.io,S,Sol,9\n",
+                vec![Some("b@x.io"), None, None],
+                "line 4: manager \"9\" is no one's key in this file; managerEmail left empty",
+            ),
+            (
+                "[mapping]\nmanagerName = \"Reports to\"\n",
+                "Employee ID,Email,First name,Last name,Reports to\n2,r@x.io,R,Ray,bo BÖSS\n1,b@x.io,Bo,Böss,\n3,s@x.io,Al,Lee,Al Lee\n4,t@x.io,Al,Lee,\n",
+                vec![Some("b@x.io"), None, None, None],
+                "line 4: manager \"Al Lee\" names several people in this file; managerEmail left empty",
+            ),
+        ];
+        for (config, text, want, warning) in cases {
+            let config = Config::parse(config, Path::new("ampsync.toml")).expect("config");
+            let previewed = preview(text.as_bytes(), "f.csv", &config, usize::MAX).expect("preview");
+            let got: Vec<Option<&str>> = previewed
+                .records
+                .iter()
+                .map(|r| match r.record.get("managerEmail") {
+                    Some(FieldValue::Text(email)) if !email.is_empty() => Some(email.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(got, want, "{text}");
+            assert!(
+                previewed.warnings.iter().any(|w| w == warning),
+                "{:?}",
+                previewed.warnings
+            );
         }
     }
 }
