@@ -16,6 +16,8 @@
 mod input;
 mod managers;
 
+pub(crate) use managers::Names;
+
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use crate::config::Config;
-use crate::ingest::{IngestError, ManagerBy, RowEvent, RowSink, fold_name, read_rows};
+use crate::import::Names;
+use crate::ingest::{IngestError, ManagerBy, RowEvent, RowSink, read_rows};
 use crate::outcome::{FieldValue, PreviewOutcome, PreviewRecord};
 
 /// Reads `reader` (called `file` in messages) with `config` and keeps the
@@ -27,7 +28,7 @@ pub fn preview<R: Read + Send>(
         invalid: 0,
         future_hires: 0,
         by_key: HashMap::new(),
-        by_name: HashMap::new(),
+        by_name: Names::default(),
     };
     let mut summary = read_rows(reader, file, config, 0, &mut sink)?;
     let records = sink
@@ -90,7 +91,7 @@ struct Collect {
     /// Every valid row's email by key, and by folded "first last" (`None`:
     /// several people have that name), for resolving manager cells.
     by_key: HashMap<String, String>,
-    by_name: HashMap<String, Option<String>>,
+    by_name: Names,
     people: u64,
     deactivated: u64,
     invalid: u64,
@@ -115,11 +116,7 @@ impl Collect {
                 .get(cell)
                 .map(String::as_str)
                 .ok_or("is no one's key in this file"),
-            ManagerBy::Name => match self.by_name.get(&fold_name(cell)) {
-                Some(Some(email)) => Ok(email),
-                Some(None) => Err("names several people in this file"),
-                None => Err("names no one in this file"),
-            },
+            ManagerBy::Name => self.by_name.lookup(cell),
         }
     }
 }
@@ -140,16 +137,7 @@ impl RowSink for Collect {
             RowEvent::Valid(row) => {
                 self.future_hires += u64::from(row.future_hire);
                 self.by_key.insert(row.key.to_owned(), row.email.to_owned());
-                if !row.name_key.is_empty() {
-                    self.by_name
-                        .entry(row.name_key.to_owned())
-                        .and_modify(|e| {
-                            if e.as_deref() != Some(row.email) {
-                                *e = None;
-                            }
-                        })
-                        .or_insert_with(|| Some(row.email.to_owned()));
-                }
+                self.by_name.add(row.name_key, row.email);
                 if row.deactivate {
                     self.deactivated += 1;
                 } else {

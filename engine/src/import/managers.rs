@@ -59,10 +59,11 @@ impl UnchangedRefs {
 /// `managerName`: folded "first last" → the email of the one person so
 /// named (`None`: several people are).
 #[derive(Debug, Default)]
-pub(super) struct Names(HashMap<String, Option<String>>);
+pub(crate) struct Names(HashMap<String, Option<String>>);
 
 impl Names {
-    pub(super) fn add(&mut self, name: &str, email: &str) {
+    /// Records that the person named `name` (folded) has `email`.
+    pub(crate) fn add(&mut self, name: &str, email: &str) {
         if name.is_empty() {
             return;
         }
@@ -74,6 +75,15 @@ impl Names {
                 }
             })
             .or_insert_with(|| Some(email.to_owned()));
+    }
+
+    /// The email of the one person a manager cell names, or why there is none.
+    pub(crate) fn lookup(&self, cell: &str) -> Result<&str, &'static str> {
+        match self.0.get(&crate::ingest::fold_name(cell)) {
+            Some(Some(email)) => Ok(email),
+            Some(None) => Err("names several people in this file"),
+            None => Err("names no one in this file"),
+        }
     }
 }
 
@@ -145,10 +155,9 @@ pub(super) fn resolve(
                         None => Target::None("is no one's key in this file"),
                     },
                 },
-                ManagerBy::Name => match names.0.get(&crate::ingest::fold_name(cell)) {
-                    Some(Some(email)) => Target::Email(email.clone()),
-                    Some(None) => Target::None("names several people in this file"),
-                    None => Target::None("names no one in this file"),
+                ManagerBy::Name => match names.lookup(cell) {
+                    Ok(email) => Target::Email(email.to_owned()),
+                    Err(why) => Target::None(why),
                 },
             }
         };
