@@ -46,7 +46,7 @@ pub use columns::ManagerBy;
 pub(crate) use decode::fold_name;
 use decode::{Decoder, Text};
 pub use error::{IngestError, RowError};
-pub(crate) use normalize::flag;
+pub(crate) use normalize::{date_in_form, flag};
 pub(crate) use rowhash::DECODING_RULES;
 pub(crate) use seen::SeenSet;
 pub(crate) use sniff::{detect as detect_encoding, looks_utf16};

@@ -198,22 +198,28 @@ pub(crate) fn parse_date(value: &str, formats: &[String]) -> Result<chrono::Naiv
     if let Some(date) = iso_date(value) {
         return Ok(date);
     }
-    formats
-        .iter()
-        .find_map(|f| chrono::NaiveDate::parse_from_str(value, f).ok())
-        .ok_or_else(|| {
-            let mut tried: Vec<String> = formats.iter().map(|f| format!("{f:?}")).collect();
-            tried.push("ISO 8601 (YYYY-MM-DD)".into());
-            let hint = if formats.is_empty() {
-                "; set csv.date_formats (e.g. [\"%d/%m/%Y\"]) for other forms"
-            } else {
-                ""
-            };
-            format!(
-                "{value:?} is not a date in any of the forms tried: {}{hint}",
-                tried.join(", ")
-            )
-        })
+    formats.iter().find_map(|f| date_in_form(value, f)).ok_or_else(|| {
+        let mut tried: Vec<String> = formats.iter().map(|f| format!("{f:?}")).collect();
+        tried.push("ISO 8601 (YYYY-MM-DD)".into());
+        let hint = if formats.is_empty() {
+            "; set csv.date_formats (e.g. [\"%d/%m/%Y\"]) for other forms"
+        } else {
+            ""
+        };
+        format!(
+            "{value:?} is not a date in any of the forms tried: {}{hint}",
+            tried.join(", ")
+        )
+    })
+}
+
+/// `value` read in the strftime `form`. A four-digit-year form (`%Y`) never
+/// reads a short year: chrono would take "03/01/12" under `%d/%m/%Y` as the
+/// year 12, which no HR export means.
+pub(crate) fn date_in_form(value: &str, form: &str) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    let date = chrono::NaiveDate::parse_from_str(value, form).ok()?;
+    (!form.contains("%Y") || date.year() >= 1000).then_some(date)
 }
 
 /// A date in ISO form or one of `formats`, rewritten in ISO form.
@@ -293,6 +299,16 @@ pub(crate) fn split_name(name: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_four_digit_year_form_never_reads_a_short_year() {
+        let forms = |f: &[&str]| f.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let d = chrono::NaiveDate::from_ymd_opt(2012, 1, 3);
+        assert!(parse_date("03/01/12", &forms(&["%d/%m/%Y"])).is_err());
+        assert_eq!(parse_date("03/01/12", &forms(&["%d/%m/%Y", "%d/%m/%y"])).ok(), d);
+        assert_eq!(parse_date("03/01/2012", &forms(&["%d/%m/%y", "%d/%m/%Y"])).ok(), d);
+        assert_eq!(parse_date("2012-01-03", &forms(&["%d/%m/%Y"])).ok(), d);
+    }
 
     #[test]
     fn collapse_trims_and_folds_whitespace() {

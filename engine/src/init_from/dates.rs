@@ -52,14 +52,9 @@ pub(crate) fn parse(value: &str, forms: &[&str]) -> Option<NaiveDate> {
         .or_else(|| forms.iter().find_map(|f| parse_form(value, f)))
 }
 
-/// `value` in `form`, where a four-digit year form needs four digits (else
-/// `%Y` takes "12" as the year 12).
+/// `value` in `form`, read as import reads it.
 fn parse_form(value: &str, form: &str) -> Option<NaiveDate> {
-    let four_digits = value.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 4);
-    if form.contains("%Y") != four_digits {
-        return None;
-    }
-    NaiveDate::parse_from_str(value, form).ok()
+    crate::ingest::date_in_form(value, form)
 }
 
 /// The form(s) that read every one of `values` (empty ones left out).
