@@ -110,6 +110,23 @@ struct PersonAnswer {
 
 /// `GET /api/people/{key}`: the record now and the history.
 pub async fn person(State(console): State<Arc<Console>>, Path(key): Path<String>) -> Response {
+    person_answer(console, key).await
+}
+
+/// The form of `POST /api/people`.
+#[derive(Debug, serde::Deserialize)]
+pub struct PersonQuery {
+    key: String,
+}
+
+/// `POST /api/people` with `key=KEY` in the body: the same answer as
+/// `GET /api/people/{key}`, for keys that are emails, which should not be in
+/// a URL (a TLS proxy in front logs URLs).
+pub async fn person_by_form(State(console): State<Arc<Console>>, Form(query): Form<PersonQuery>) -> Response {
+    person_answer(console, query.key).await
+}
+
+async fn person_answer(console: Arc<Console>, key: String) -> Response {
     let answer = console
         .with_store(move |console, store| {
             let Some(key) = resolve_key(store, &key)? else {

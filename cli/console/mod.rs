@@ -105,6 +105,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/rollback/confirm", post(rollback::confirm))
         .route("/api/snapshots", get(api::snapshots))
         .route("/api/events", get(api::events))
+        .route("/api/people", post(api::person_by_form))
         .route("/api/people/{key}", get(api::person))
         .route("/api/runs", get(api::runs))
         .route("/api/snapshots/{n}/approve", post(api::approve))

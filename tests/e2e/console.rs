@@ -466,6 +466,7 @@ fn over_http_the_token_is_required_posts_need_the_csrf_token_and_the_api_is_the_
         ("GET", "/api/snapshots"),
         ("GET", "/api/events"),
         ("GET", "/api/people/E1002"),
+        ("POST", "/api/people"),
         ("GET", "/api/runs"),
         ("POST", "/api/snapshots/3/approve"),
         ("POST", "/api/snapshots/3/reject"),
@@ -562,6 +563,14 @@ fn over_http_the_token_is_required_posts_need_the_csrf_token_and_the_api_is_the_
     assert_eq!(person["record"], env.json(&["show", "E1002"]));
     assert_eq!(person["history"], env.json(&["history", "E1002"]));
     assert_eq!(served.api("/api/people/nobody").0, 404);
+    let auth = format!("Bearer {}", served.token());
+    let (status, _, by_form) = served.http("POST", "/api/people", &[("Authorization", &auth)], "key=E1002");
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&by_form).expect("json"),
+        person,
+        "the key in the body"
+    );
     assert_eq!(served.api("/api/events?kind=exploded").0, 400);
     assert_eq!(served.api("/api/runs"), (200, "[]\n".to_owned()));
 
