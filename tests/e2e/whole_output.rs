@@ -16,8 +16,9 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, SystemTime};
 
-use crate::common::sandbox::TestSandbox;
+use crate::common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
 use crate::common::{Run, TestEnv, example};
+use ampsync_sandbox::{SandboxOptions, TeamSeed};
 use serde_json::Value;
 
 /// The two outputs every command has.
@@ -88,6 +89,17 @@ fn command_line(args: &[&str]) -> String {
     format!("ampsync {}", quoted.join(" "))
 }
 
+/// stderr as a snapshot shows it: log lines (each starting with its time)
+/// sorted, since concurrent requests log in the order they end.
+fn stderr_lines(stderr: &str) -> String {
+    let mut lines: Vec<&str> = stderr.lines().collect();
+    if lines.iter().all(|l| l.starts_with(|c: char| c.is_ascii_digit())) {
+        // Sorted by what follows the time: the times differ run to run.
+        lines.sort_by_key(|l| l.split_once(' ').map_or(*l, |(_, rest)| rest));
+    }
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
 /// A command's whole output as a snapshot shows it.
 fn block(args: &[&str], run: &Run, dir: &Path) -> String {
     let text = format!(
@@ -95,7 +107,7 @@ fn block(args: &[&str], run: &Run, dir: &Path) -> String {
         command_line(args),
         run.code,
         run.stdout,
-        run.stderr
+        stderr_lines(&run.stderr)
     );
     text.replace(&dir.display().to_string(), "[DIR]")
 }
@@ -258,8 +270,15 @@ fn example_days(format: Format) {
     // The read commands.
     story.pin_list("snapshots", &["snapshots"]);
     story.pin_list("events_snapshot_2", &["events", "--snapshot", "2"]);
-    story.pin_list("events_deactivated", &["events", "--kind", "deactivated"]);
-    story.pin_list("events_field_jobTitle", &["events", "--field", "jobTitle"]);
+    let (since, until) = ("2026-11-25T00:00:00Z", "2026-11-27T00:00:00Z");
+    story.pin_list(
+        "events_deactivated",
+        &["events", "--kind", "deactivated", "--since", since, "--until", until],
+    );
+    story.pin_list(
+        "events_field_jobTitle",
+        &["events", "--field", "jobTitle", "--since", since],
+    );
     story.pin("history_E1014", &["history", "E1014"], 0);
     story.pin("history_E1020", &["history", "E1020"], 0);
     story.pin("show_E1002", &["show", "E1002"], 0);
@@ -321,6 +340,34 @@ fn sync(format: Format) {
 fn sync_output_is_pinned() {
     sync(Format::Table);
     sync(Format::Json);
+}
+
+/// Events Learn Amp refuses: push fails (exit 1), plan lists them, and
+/// once the cause is fixed (the HR-role package bought), `retry --failed`
+/// and push send them.
+fn refused(format: Format) {
+    let sandbox = TestSandbox::start(SandboxOptions {
+        teams: EXAMPLE_TEAMS.iter().map(|t| TeamSeed::from(*t)).collect(),
+        hr_package: false,
+        ..SandboxOptions::default()
+    });
+    let mut env = TestEnv::new();
+    sandbox.configure(&mut env, "max_requests_per_second = 500");
+    env.write("day1.csv", std::fs::read(example("day1.csv")).expect("day1"));
+    env.run(&["import", "day1.csv"]).expect_code(0);
+    let story = Story::new(env, format);
+    story.pin("push_refused", &["push"], 1);
+    story.pin("plan_refused", &["plan"], 0);
+    sandbox.sandbox.set_hr_package(true);
+    story.pin("retry_refused", &["retry", "--failed"], 0);
+    story.pin("push_after_retry", &["push"], 0);
+    assert_eq!(sandbox.users().len(), 50);
+}
+
+#[test]
+fn refused_events_output_is_pinned() {
+    refused(Format::Table);
+    refused(Format::Json);
 }
 
 #[test]
