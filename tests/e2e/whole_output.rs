@@ -566,8 +566,8 @@ fn pin_server(env: &TestEnv, format: Format, name: &str, args: &[&str], until: &
     rest
 }
 
-/// The daemon's first run on a per-second schedule (a JSON line with
-/// `--format json`), stopped by SIGTERM.
+/// The daemon's health address and first run on a per-second schedule
+/// (JSON lines with `--format json`), stopped by SIGTERM.
 #[test]
 fn daemon_output_is_pinned_and_its_json_is_json_lines() {
     for format in [Format::Table, Format::Json] {
@@ -583,7 +583,8 @@ fn daemon_output_is_pinned_and_its_json_is_json_lines() {
             Format::Table => "→ imported",
             Format::Json => "\"outcome\":\"imported\"",
         };
-        let rest = pin_server(&env, format, "daemon", &["daemon"], until, "-TERM");
+        let args = ["daemon", "--health-addr", "127.0.0.1:0"];
+        let rest = pin_server(&env, format, "daemon", &args, until, "-TERM");
         if format == Format::Table {
             assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
         }
