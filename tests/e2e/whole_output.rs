@@ -406,6 +406,22 @@ fn setup(format: Format) {
     let sandbox = TestSandbox::with_example_teams();
     configure(&sandbox, &mut story.env, "");
     story.pin("check", &["check"], 0);
+
+    // The test alert, to a webhook that refuses it (the sandbox has no such
+    // page): check fails, and the URL (a secret) appears nowhere.
+    configure(
+        &sandbox,
+        &mut story.env,
+        "[alerts]\nwebhook_url_env = \"AMPSYNC_WEBHOOK_URL\"\nformat = \"json\"\n",
+    );
+    let hook = format!("{}/hooks/s3cr3t-part", sandbox.sandbox.url());
+    story.env.env.push(("AMPSYNC_WEBHOOK_URL".into(), hook));
+    story.pin("check_alert_refused", &["check"], 1);
+    let run = story.env.run(&format.args(&["check"]));
+    assert!(
+        !(run.stdout.contains("s3cr3t") || run.stderr.contains("s3cr3t")),
+        "the webhook URL is a secret: {run:?}"
+    );
 }
 
 #[test]
