@@ -57,7 +57,6 @@ fn settings() -> insta::Settings {
         (r"/v1/users/\d+", "/v1/users/[id]"),
         (r#""remote_id": \d+"#, r#""remote_id": "[id]""#),
         (r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[ms]""#),
-        (r#""elapsed_ms":\d+"#, r#""elapsed_ms":"[ms]""#),
         // The push table's elapsed time and rate (the last two columns).
         (r"\d+\.\d+ s +\d+(\.\d+)?\n", "[secs]   [rate]\n"),
         // An import's time: `… in 0.05 s`.
