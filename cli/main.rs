@@ -107,7 +107,10 @@ pub enum Exit {
 
 fn main() -> ExitCode {
     panic::install_hook();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     logging::init();
     let format = cli.format;
     let result = panic::catch(|| run(cli));
@@ -178,6 +181,39 @@ fn report(e: &anyhow::Error, format: Format) {
             let _ = writeln!(err, "  … and {more} more ({count} invalid row(s) in all)");
         }
     }
+}
+
+/// A usage error (exit 2), or `--help`/`--version` (exit 0), as clap
+/// prints it; with `--format json` on the command line, a usage error is
+/// one JSON object on stderr like any other error's.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if informational || !json_asked(std::env::args_os().skip(1)) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message = text.trim_end().strip_prefix("error: ").unwrap_or(text.trim_end());
+    let value = serde_json::json!({"error": message, "causes": []});
+    let _ = writeln!(std::io::stderr().lock(), "{value}");
+    ExitCode::from(2)
+}
+
+/// Whether the arguments ask for `--format json` (read without clap, which
+/// has just refused them).
+fn json_asked(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut previous_was_format = false;
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg == "--format=json" || (previous_was_format && arg == "json") {
+            return true;
+        }
+        previous_was_format = arg == "--format";
+    }
+    false
 }
 
 /// Output to a closed pipe (`ampsync events | head`) is not an error.

@@ -103,8 +103,13 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         );
         if !erasure.raw_dropped.is_empty() {
             let ids: Vec<String> = erasure.raw_dropped.iter().map(u64::to_string).collect();
+            let (files, snapshots) = if ids.len() == 1 {
+                ("file", "snapshot")
+            } else {
+                ("files", "snapshots")
+            };
             say!(
-                "dropped the kept raw files of snapshots {} (they held the person)",
+                "dropped the kept raw {files} of {snapshots} {} (they held the person)",
                 ids.join(", ")
             );
         }

@@ -53,6 +53,10 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
                     output::delivery_text(d)
                 );
                 match &e.erased {
+                    // A deactivation changes no field: nothing to name.
+                    Some(erased) if erased.fields.is_empty() => {
+                        say!("    values erased by erasure {}", erased.erasure)
+                    }
                     Some(erased) => say!(
                         "    values erased by erasure {} (fields: {})",
                         erased.erasure,

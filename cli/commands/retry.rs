@@ -38,7 +38,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     };
     if seqs.is_empty() {
         if format == Format::Json {
-            output::json(&serde_json::json!({"retried": []}))?;
+            // The same shape as when there is something to send (and as
+            // the console's /api/ retry): a push report, here of nothing.
+            output::json(&ampsync_engine::replay::PushReport::default())?;
         } else {
             say!("no failed events to retry");
         }

@@ -74,6 +74,10 @@ pub fn run(_config_path: &Path, format: Format, args: Args) -> anyhow::Result<Ex
             Some(scopes) => format!("provisioned with scopes {:?}", scopes.join(" ")),
         };
         let client_id = options.client_id.clone();
+        // Listening for Ctrl-C before saying where the sandbox is: a script's
+        // SIGINT right after that line must stop it cleanly, not kill it.
+        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .context("listening for Ctrl-C")?;
         let sandbox = Sandbox::start(listener, options)
             .await
             .context("starting the sandbox")?;
@@ -87,7 +91,7 @@ pub fn run(_config_path: &Path, format: Format, args: Args) -> anyhow::Result<Ex
                  PUT /_sandbox/faults; POST /_sandbox/expire-tokens; DELETE /_sandbox/users/{{id}}"
             );
         }
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        interrupt.recv().await;
         sandbox.shutdown().await;
         anyhow::Ok(())
     })?;

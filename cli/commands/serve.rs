@@ -30,11 +30,15 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             .await
             .with_context(|| format!("binding --addr {}", args.addr))?;
         let bound = listener.local_addr().unwrap_or(args.addr);
+        // Listening for Ctrl-C before announcing: a script's SIGINT right
+        // after the announcement must stop the console cleanly, not kill it.
+        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .context("listening for Ctrl-C")?;
         announce(&console, bound, format)?;
         let app = console::router(console);
         tokio::select! {
             () = console::serve(listener, app) => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = interrupt.recv() => {}
         }
         anyhow::Ok(())
     })?;

@@ -1071,6 +1071,24 @@ mod tests {
     }
 
     #[test]
+    fn the_init_templates_alerts_and_console_parse_uncommented() {
+        // Only the settings lines: `# [table]` and `# key = value`.
+        let from = CONFIG_TEMPLATE.find("# [alerts]").expect("an [alerts] section");
+        let uncommented: String = CONFIG_TEMPLATE[from..]
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c = parse(&uncommented).expect("the commented sections parse");
+        let alerts = c.alerts.expect("[alerts]");
+        assert_eq!(alerts.webhook_url_env, "AMPSYNC_WEBHOOK_URL");
+        assert_eq!(alerts.on.len(), 4);
+        assert_eq!(c.console.token_env.as_deref(), Some("AMPSYNC_CONSOLE_TOKEN"));
+        assert!(c.console.public_url.is_some());
+    }
+
+    #[test]
     fn mapping_reads_fields_custom_fields_and_values() {
         let c = parse(
             "[mapping]\nfirstName = \"Given\"\n[mapping.custom_fields]\n\"Cost centre\" = \"CC\"\n[mapping.values.role]\n\"Manager\" = \"reporter\"\n",

@@ -159,11 +159,28 @@ fn every_command_answers_json_and_errors_are_json_on_stderr() {
         exported["bytes"],
         std::fs::metadata(example("day1.csv")).expect("day1").len()
     );
-    assert_eq!(json_run(&env, &["retry", "--failed"], 0)["retried"], json!([]));
+    // Nothing to retry: a push report of nothing, the shape retry always has.
+    let retried = json_run(&env, &["retry", "--failed"], 0);
+    assert_eq!(
+        (&retried["events"], &retried["failed"]),
+        (&json!(0), &json!([])),
+        "{retried}"
+    );
     let drift = json_run(&env, &["reconcile"], 0);
     assert!(drift.is_object(), "{drift}");
     let check = json_run(&env, &["check"], 0);
     assert_eq!(check["ok"], true, "{check}");
+    let preview = json_run(&env, &["preview", day2.to_str().expect("path"), "--rows", "2"], 0);
+    assert_eq!(preview["records"].as_array().map(Vec::len), Some(2), "{preview}");
+    assert!(preview["mapped_columns"].is_array(), "{preview}");
+    assert_eq!(json_run(&env, &["reimport", "2"], 0)["outcome"], "already_imported");
+    let as_of = json_run(&env, &["show", "E1002", "--as-of", "2026-11-25T12:00:00Z"], 0);
+    assert!(as_of["record"]["secondaryTeams"].is_array(), "{as_of}");
+    let deactivated = json_run(&env, &["events", "--kind", "deactivated"], 0);
+    assert!(deactivated.as_array().is_some_and(|e| !e.is_empty()), "{deactivated}");
+    let forgot = json_run(&env, &["forget", "E1039", "--reason", "asked"], 0);
+    assert!(forgot["events"].as_array().is_some_and(|e| !e.is_empty()), "{forgot}");
+    assert!(json_run(&env, &["history", "E1039"], 0)["erasures"].is_array());
 
     // Errors: JSON on stderr, exit 1.
     let missing = json_error(&env, &["show", "NOBODY"]);
@@ -176,6 +193,21 @@ fn every_command_answers_json_and_errors_are_json_on_stderr() {
         !unreadable["causes"].as_array().is_some_and(Vec::is_empty),
         "{unreadable}"
     );
+    // A usage error too, its exit status (2) kept.
+    let run = env.run(&["show", "--format", "json"]).expect_code(2);
+    let usage: Value = serde_json::from_str(&run.stderr)
+        .unwrap_or_else(|e| panic!("a usage error's stderr is not JSON ({e}):\n{}", run.stderr));
+    assert!(usage["error"].as_str().is_some_and(|e| e.contains("<KEY>")), "{usage}");
+
+    // init --from: the proposal, and the config written.
+    let from = TestEnv::new();
+    std::fs::remove_file(from.path().join("ampsync.toml")).expect("remove config");
+    let proposal = json_run(
+        &from,
+        &["init", "--from", example("day1.csv").to_str().expect("path")],
+        0,
+    );
+    assert!(proposal["proposal"]["mapping"].is_array(), "{proposal}");
 
     // The demo: one object for the three days.
     let demo = json_run(&fresh, &["demo"], 0);

@@ -27,3 +27,4 @@ mod sftp_source;
 mod sftp_sync;
 mod unchanged_rows;
 mod upgrade;
+mod whole_output;
