@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ampsync_engine::clock::format_micros;
 use ampsync_engine::fingerprint::short;
+use ampsync_engine::store::SnapshotStatus;
 use ampsync_engine::{ImportOutcome, ImportSummary, Input, import};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -48,10 +49,7 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     let origin = store.origin(outcome_id(&outcome))?;
     if format == Format::Json {
         output::json(&ImportSummary::from(&outcome).with_origin(origin.as_ref()))?;
-        return Ok(match outcome {
-            ImportOutcome::Held(_) => Exit::Held,
-            _ => Exit::Success,
-        });
+        return Ok(exit_of(&outcome));
     }
     match outcome {
         ImportOutcome::Held(meta) => {
@@ -63,6 +61,20 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             );
             say!(
                 "then release it with `ampsync approve {}` or discard it with `ampsync reject {}`.",
+                meta.id,
+                meta.id
+            );
+            return Ok(Exit::Held);
+        }
+        ImportOutcome::AlreadyImported(meta) if meta.status == SnapshotStatus::Held => {
+            say!(
+                "{} was already imported as snapshot {}, which is held: {}",
+                name,
+                meta.id,
+                meta.held_because.as_deref().unwrap_or_default()
+            );
+            say!(
+                "it waits for `ampsync approve {}` or `ampsync reject {}`.",
                 meta.id,
                 meta.id
             );
@@ -135,6 +147,16 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }
     }
     Ok(Exit::Success)
+}
+
+/// Exit 3 while the import's snapshot waits for a decision, also when the
+/// held file is imported again (a rerun must not look like a clean run).
+fn exit_of(outcome: &ImportOutcome) -> Exit {
+    match outcome {
+        ImportOutcome::Held(_) => Exit::Held,
+        ImportOutcome::AlreadyImported(meta) if meta.status == SnapshotStatus::Held => Exit::Held,
+        _ => Exit::Success,
+    }
 }
 
 /// The snapshot an import ended with (new, held or found).

@@ -638,6 +638,18 @@ fn safeguards_hold_a_truncated_file_and_approve_reject_and_rollback_put_things_r
     assert_eq!(writes(&sandbox), writes_before, "nothing reached Learn Amp");
     assert_eq!(expected(&env), day1, "nothing changed in the state");
 
+    // The nightly rerun of the same file is not a clean run: still held.
+    let again = env.run(&["import", cut.to_str().expect("path")]).expect_code(3);
+    assert!(again.stdout.contains("snapshot 2, which is held"), "{}", again.stdout);
+    let again = env
+        .run(&["import", cut.to_str().expect("path"), "--format", "json"])
+        .expect_code(3)
+        .json();
+    assert_eq!(
+        (&again["outcome"], &again["snapshot"]),
+        (&json!("already_imported"), &json!(2))
+    );
+
     // Later imports wait behind it.
     let run = env
         .run(&["import", example("day3.csv").to_str().expect("path")])
