@@ -30,6 +30,17 @@ impl AlertKind {
             AlertKind::RunError,
         ]
     }
+
+    /// The kind's name as `alerts.on`, the JSON body and the log write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertKind::Held => "held",
+            AlertKind::MissingFile => "missing_file",
+            AlertKind::Failed => "failed",
+            AlertKind::RunError => "run_error",
+            AlertKind::Test => "test",
+        }
+    }
 }
 
 /// The body sent (`alerts.format`).
@@ -159,6 +170,13 @@ pub fn for_run(run: &RunRecord, on: &[AlertKind], public_url: Option<&str>) -> V
 mod tests {
     use super::*;
     use crate::runlog::RunPush;
+
+    #[test]
+    fn a_kind_is_named_as_serde_writes_it() {
+        for kind in AlertKind::all().into_iter().chain([AlertKind::Test]) {
+            assert_eq!(serde_json::to_value(kind).ok(), Some(serde_json::json!(kind.name())));
+        }
+    }
 
     fn run(outcome: RunOutcome) -> RunRecord {
         RunRecord {

@@ -52,7 +52,7 @@ pub async fn send(config: &AlertsConfig, alert: &Alert) -> Result<(), AlertError
             Ok(r) => last = format!("the webhook answered {}", r.status()),
             Err(e) => last = chain(&e.without_url()),
         }
-        tracing::warn!("alert {:?}: try {attempt} of {ATTEMPTS}: {last}", alert.kind);
+        tracing::warn!("alert {}: try {attempt} of {ATTEMPTS}: {last}", alert.kind.name());
     }
     Err(undelivered(alert, ATTEMPTS, last))
 }
