@@ -22,6 +22,7 @@ pub mod private_file;
 pub mod raw;
 mod reconcile;
 mod reimport;
+pub mod retention;
 pub mod replay;
 mod rollback;
 pub mod runlock;
