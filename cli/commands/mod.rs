@@ -96,7 +96,10 @@ pub fn run_lock(config: &Config, what: &str) -> anyhow::Result<ampsync_engine::r
         ampsync_engine::clock::format_micros(now),
         std::process::id()
     );
-    Ok(ampsync_engine::runlock::RunLock::acquire(&config.store_path(), &holder)?)
+    Ok(ampsync_engine::runlock::RunLock::acquire(
+        &config.store_path(),
+        &holder,
+    )?)
 }
 
 /// The async runtime a command runs its network work on.

@@ -36,7 +36,9 @@ pub fn cutoff(now: i64, days: u32, zone: Tz) -> i64 {
         .unwrap_or_default()
         .with_timezone(&zone)
         .date_naive();
-    let day = today.checked_sub_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MIN);
+    let day = today
+        .checked_sub_days(Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MIN);
     start_of_day(day, zone)
 }
 
@@ -125,7 +127,12 @@ impl Watch {
             .enumerate()
             .flat_map(|(i, ns)| ns.iter().map(move |n| (i, n.clone())))
             .collect();
-        let keep = needles.iter().map(|(_, n)| n.len()).max().unwrap_or(1).saturating_sub(1);
+        let keep = needles
+            .iter()
+            .map(|(_, n)| n.len())
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1);
         Watch {
             needles,
             found: vec![false; people.len()],
@@ -202,7 +209,10 @@ mod tests {
 
     #[test]
     fn a_needle_split_across_chunks_is_found_and_only_its_owner_marked() {
-        let people = vec![vec![b"E1002".to_vec(), b"bart@acme.example".to_vec()], vec![b"E1003".to_vec()]];
+        let people = vec![
+            vec![b"E1002".to_vec(), b"bart@acme.example".to_vec()],
+            vec![b"E1003".to_vec()],
+        ];
         let mut watch = Watch::new(&people);
         for chunk in [&b"E1001,ann,x\nE1004,y,ba"[..], b"rt@acme.ex", b"ample\n"] {
             watch.feed(chunk);

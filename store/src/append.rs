@@ -14,8 +14,8 @@ use crate::tables::{
     ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE, USER_EVENTS,
 };
 use crate::{
-    Cause, Delivery, Erasure, Event, EventBody, EventKind, ForgetRequest, GENESIS_HASH, Hash32, NewSnapshot,
-    Retention, SnapshotMeta, SnapshotStatus, StoreError, UserState, codec,
+    Cause, Delivery, Erasure, Event, EventBody, EventKind, ForgetRequest, GENESIS_HASH, Hash32, NewSnapshot, Retention,
+    SnapshotMeta, SnapshotStatus, StoreError, UserState, codec,
 };
 
 /// The result of appending an import.
@@ -475,12 +475,7 @@ pub(crate) fn read_held(
 
 /// Forgets `retention`'s leavers inside an import's transaction (snapshot
 /// `id`, time `time`), skipping anyone who may not be forgotten now.
-fn retain(
-    txn: &WriteTransaction,
-    retention: &Retention<'_>,
-    id: u64,
-    time: i64,
-) -> Result<Vec<Erasure>, StoreError> {
+fn retain(txn: &WriteTransaction, retention: &Retention<'_>, id: u64, time: i64) -> Result<Vec<Erasure>, StoreError> {
     let mut erasures = Vec::new();
     for leaver in retention.leavers {
         let mut raw_holding = leaver.raw_holding.clone();

@@ -114,7 +114,10 @@ impl Store {
         let events = txn.open_table(EVENTS)?;
         let mut leavers = Vec::new();
         for key in inactive {
-            let seqs: Vec<u64> = index.get(key.as_str())?.map(|s| s.map(|s| s.value())).collect::<Result<_, _>>()?;
+            let seqs: Vec<u64> = index
+                .get(key.as_str())?
+                .map(|s| s.map(|s| s.value()))
+                .collect::<Result<_, _>>()?;
             for seq in seqs.into_iter().rev() {
                 let Some(bytes) = events.get(seq)? else {
                     return Err(StoreError::Inconsistent(format!("event {seq} indexed but missing")));

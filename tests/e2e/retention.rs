@@ -117,7 +117,8 @@ fn a_leaver_is_forgotten_by_the_first_import_of_day_n_plus_1_and_only_counted() 
         assert!(!runs.contains(value), "{value} in runs.jsonl:\n{runs}");
     }
     assert!(
-        run.stderr.contains("retention forgot 1 leaver(s) deactivated more than 3 days ago"),
+        run.stderr
+            .contains("retention forgot 1 leaver(s) deactivated more than 3 days ago"),
         "{}",
         run.stderr
     );
@@ -146,7 +147,11 @@ fn a_leaver_is_forgotten_by_the_first_import_of_day_n_plus_1_and_only_counted() 
         assert!(!contains(&after, value), "{value} survives in the store file");
     }
     let verify = env.json(&["verify"]);
-    assert_eq!((&verify["ok"], &verify["erased_events"]), (&json!(true), &json!(2)), "{verify}");
+    assert_eq!(
+        (&verify["ok"], &verify["erased_events"]),
+        (&json!(true), &json!(2)),
+        "{verify}"
+    );
 
     // Cy left on the same day but came back: kept, with their values.
     let cy = env.json(&["history", "E1003"]);
@@ -236,8 +241,15 @@ fn verify_store_leaves_an_older_backup_byte_for_byte_as_it_was() {
 
     let verified = env.run(&["verify", "--store", copy.to_str().expect("path"), "--format", "json"]);
     let report = verified.expect_code(0).json();
-    assert_eq!((&report["ok"], &report["events"]), (&json!(true), &json!(625)), "{report}");
-    assert!(std::fs::read(&copy).expect("read") == before, "verify --store changed the file");
+    assert_eq!(
+        (&report["ok"], &report["events"]),
+        (&json!(true), &json!(625)),
+        "{report}"
+    );
+    assert!(
+        std::fs::read(&copy).expect("read") == before,
+        "verify --store changed the file"
+    );
     let beside: Vec<String> = std::fs::read_dir(env.path())
         .expect("list")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
