@@ -207,6 +207,118 @@ mod tests {
         );
     }
 
+    fn snapshot(n: u8, received: i64) -> ampsync_store::NewSnapshot {
+        ampsync_store::NewSnapshot {
+            file_hash: [n; 32],
+            source: format!("day{n}.csv"),
+            received,
+            rows: 3,
+            bytes: 10,
+            header: vec!["Email".into()],
+            mapped_columns: vec!["Email".into()],
+            counts: ampsync_store::Counts::default(),
+            absences: vec![],
+            prune_raw_before: 0,
+            origin: Default::default(),
+        }
+    }
+
+    fn deliver(store: &Store, seqs: &[(u64, &str)]) {
+        let updates: Vec<ampsync_store::DeliveryUpdate> = seqs
+            .iter()
+            .map(|&(seq, key)| ampsync_store::DeliveryUpdate {
+                seq,
+                key: key.into(),
+                delivery: ampsync_store::Delivery::Delivered {
+                    time: at("2026-01-03T00:00:00Z"),
+                    remote_id: Some(seq),
+                },
+                remote_id: Some(seq),
+            })
+            .collect();
+        store.record_deliveries(&updates).expect("deliver");
+    }
+
+    /// An import forgets, in its transaction, the long-gone leavers whose
+    /// events were all sent; one with an event still to send waits, and a
+    /// held import forgets no one.
+    #[test]
+    fn an_import_forgets_sent_leavers_and_a_held_one_forgets_no_one() {
+        use crate::import::{ImportOutcome, Input, import};
+        use ampsync_store::{EventKind, Record};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("store");
+        let person = |email: &str| EventKind::Created {
+            record: Record::from_pairs([("email", email), ("firstName", "Dee"), ("lastName", "Zebedee")]),
+        };
+        let people = ["a@x.io", "b@x.io", "d@x.io"].map(|k| (k.to_owned(), person(k)));
+        store
+            .append_import(0, snapshot(1, at("2026-01-01T06:30:00Z")), people, None, None)
+            .expect("day 1");
+        let gone = ["a@x.io", "b@x.io"].map(|k| (k.to_owned(), EventKind::Deactivated));
+        store
+            .append_import(3, snapshot(2, at("2026-01-02T06:30:00Z")), gone, None, None)
+            .expect("day 2");
+        // a's and d's events were sent; b's were not.
+        deliver(&store, &[(1, "a@x.io"), (3, "d@x.io"), (4, "a@x.io")]);
+
+        // The real clock: months after 2 January.
+        let config = |extra: &str| {
+            let text = format!("[policy]\nmax_change_percent = 100\nforget_leavers_after_days = 1\n{extra}");
+            crate::Config::parse(&text, std::path::Path::new("ampsync.toml")).expect("config")
+        };
+        // Today's file still lists a, as a leaver: its kept copy goes too.
+        let file = dir.path().join("today.csv");
+        std::fs::write(
+            &file,
+            "Email,First name,Last name,Leaver\na@x.io,Dee,Zebedee,yes\nd@x.io,Dee,Zebedee,no\nc@x.io,Cy,Young,no\n",
+        )
+        .expect("write");
+        let today = match import(
+            &store,
+            &config("[mapping]\ndeactivate = \"Leaver\"\n"),
+            &Input::File(file),
+            None,
+        )
+        .expect("import")
+        {
+            ImportOutcome::Imported(report) => {
+                assert_eq!(report.forgotten_by_retention, 1);
+                report.snapshot.id
+            }
+            other => panic!("not imported: {other:?}"),
+        };
+        let erasures = store.erasures().expect("erasures");
+        assert_eq!(erasures.len(), 1);
+        assert_eq!(erasures[0].raw_dropped, [today]);
+        assert!(matches!(
+            crate::raw::snapshot_bytes(&store, today),
+            Err(crate::raw::RawError::NotKept(_))
+        ));
+        assert_eq!(
+            (
+                erasures[0].key.as_str(),
+                erasures[0].reason.as_str(),
+                erasures[0].by.as_deref()
+            ),
+            ("forgotten-1", "retention: deactivated more than 1 days ago", Some(BY))
+        );
+        assert!(store.user_events("a@x.io").expect("a").is_empty());
+        assert_eq!(store.user_events("b@x.io").expect("b").len(), 2, "b waits for delivery");
+
+        // b is sent now, but a held import forgets no one.
+        deliver(&store, &[(2, "b@x.io"), (5, "b@x.io")]);
+        let file = dir.path().join("held.csv");
+        std::fs::write(&file, "Email,First name,Last name\nd@x.io,Dee,Zebedee\n").expect("write");
+        match import(&store, &config("min_rows = 5\n"), &Input::File(file), None).expect("import") {
+            ImportOutcome::Held(_) => {}
+            other => panic!("not held: {other:?}"),
+        }
+        assert_eq!(store.erasures().expect("erasures").len(), 1);
+        assert_eq!(store.user_events("b@x.io").expect("b").len(), 2);
+        assert!(store.verify().expect("verify").ok());
+    }
+
     #[test]
     fn a_needle_split_across_chunks_is_found_and_only_its_owner_marked() {
         let people = vec![

@@ -11,6 +11,10 @@
 //! the kept raw files the caller names are dropped. Then the file is
 //! rewritten through a consistent copy (`Store::backup`), so no page of it
 //! holds an erased byte.
+//!
+//! `forget` and retention (`policy.forget_leavers_after_days`, inside an
+//! import's transaction: `Store::append_import_retaining`) run the same
+//! erasure, [`erase_in`], on a write transaction.
 
 use std::path::PathBuf;
 
