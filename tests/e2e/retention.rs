@@ -164,7 +164,7 @@ fn a_leaver_is_forgotten_by_the_first_import_of_day_n_plus_1_and_only_counted() 
     assert_eq!(env.json(&["verify"])["ok"], json!(true));
 }
 
-/// Polls until `path` holds `needle`, for at most ten seconds.
+/// Polls (every 10 ms) until `path` holds `needle`, for at most ten seconds.
 fn wait_for_file(path: &std::path::Path, needle: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -172,7 +172,7 @@ fn wait_for_file(path: &std::path::Path, needle: &str) {
             return;
         }
         assert!(Instant::now() < deadline, "{} never held {needle:?}", path.display());
-        std::thread::yield_now();
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
