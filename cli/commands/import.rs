@@ -24,6 +24,9 @@ pub struct Args {
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
+    // The run lock first: a `forget` (or a retention import) replaces the
+    // store file, which this import would go on writing to.
+    let _lock = super::run_lock(&config, "import")?;
     let store = super::open_or_create_store(&config)?;
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size >= PROGRESS_MIN_BYTES).then(|| {
@@ -134,6 +137,9 @@ pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             ];
             for (what, n) in mapped.into_iter().filter(|(_, n)| *n > 0) {
                 say!("{what}: {n} row(s)");
+            }
+            if report.forgotten_by_retention > 0 {
+                say!("{}", super::sync::retention_line(report.forgotten_by_retention));
             }
             for w in &report.warnings {
                 say!("warning: {w}");

@@ -85,6 +85,23 @@ pub fn open_or_create_store(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("opening the store {}", path.display()))
 }
 
+/// Takes the store's run lock for a command that writes (`what` names it
+/// in the lock file, so a second run is told who holds it): imports,
+/// syncs and `forget` exclude each other, since `forget` and retention
+/// replace the store file.
+pub fn run_lock(config: &Config, what: &str) -> anyhow::Result<ampsync_engine::runlock::RunLock> {
+    let now = ampsync_engine::clock::now_micros()?;
+    let holder = format!(
+        "{} (pid {}, {what})",
+        ampsync_engine::clock::format_micros(now),
+        std::process::id()
+    );
+    Ok(ampsync_engine::runlock::RunLock::acquire(
+        &config.store_path(),
+        &holder,
+    )?)
+}
+
 /// The async runtime a command runs its network work on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

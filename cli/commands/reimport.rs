@@ -16,7 +16,9 @@ pub struct Args {
 }
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
-    let (config, store) = super::open(config_path)?;
+    let config = super::load_config(config_path)?;
+    let _lock = super::run_lock(&config, "reimport")?;
+    let store = super::open_store(&config)?;
     let n = args.snapshot;
     let outcome = reimport(&store, &config, n)?;
     let origin = store.origin(super::import::outcome_id(&outcome))?;

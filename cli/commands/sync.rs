@@ -76,10 +76,18 @@ pub fn row_error_lines(run: &ampsync_engine::runlog::RunRecord) -> Vec<String> {
 /// A step of a run as lines: its sentence, then its warnings.
 pub fn step_lines(step: &SyncStep) -> Vec<String> {
     let mut lines = vec![step_text(step)];
-    if let SyncStep::Imported { warnings, .. } = step {
+    if let SyncStep::Imported { warnings, counts, .. } = step {
+        if counts.forgotten_by_retention > 0 {
+            lines.push(retention_line(counts.forgotten_by_retention));
+        }
         lines.extend(warnings.iter().map(|w| format!("warning: {w}")));
     }
     lines
+}
+
+/// How many leavers an import forgot by retention (never who).
+pub fn retention_line(n: u64) -> String {
+    format!("forgot {n} leaver(s) by retention (policy.forget_leavers_after_days); the log still verifies")
 }
 
 pub fn step_text(step: &SyncStep) -> String {

@@ -21,9 +21,8 @@ pub struct Args {
 
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     let store = match &args.store {
-        Some(path) => Store::open_existing(path)
-            .map(super::say_upgraded)
-            .with_context(|| format!("opening the store {}", path.display()))?,
+        // A backup stays what it is: read-only, never upgraded.
+        Some(path) => Store::open_to_check(path).with_context(|| format!("opening the store {}", path.display()))?,
         None => super::open(config_path)?.1,
     };
     let report = store.verify()?;

@@ -497,6 +497,10 @@ pub struct PolicyConfig {
     pub min_rows: u64,
     #[serde(default)]
     pub future_hires: FutureHires,
+    /// Forget, at each import, people deactivated more than this many days
+    /// before (whole days in `schedule.timezone`); 0: never.
+    #[serde(default)]
+    pub forget_leavers_after_days: u32,
 }
 
 impl Default for PolicyConfig {
@@ -510,6 +514,7 @@ impl Default for PolicyConfig {
             max_change_percent: default_max_change_percent(),
             min_rows: 1,
             future_hires: FutureHires::default(),
+            forget_leavers_after_days: 0,
         }
     }
 }
@@ -972,10 +977,16 @@ impl Config {
     /// The import's day: today in `schedule.timezone` (Europe/London when
     /// there is no schedule) by the clock (which tests may pin).
     pub fn today(&self) -> Result<chrono::NaiveDate, crate::clock::ClockError> {
-        let tz = self.schedule.as_ref().map_or(chrono_tz::Europe::London, |s| s.timezone);
+        let tz = self.zone();
         let now = crate::clock::now_micros()?;
         let utc = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(now).unwrap_or_default();
         Ok(utc.with_timezone(&tz).date_naive())
+    }
+
+    /// `schedule.timezone`, or Europe/London when there is no schedule: the
+    /// zone the import's day is counted in.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.schedule.as_ref().map_or(chrono_tz::Europe::London, |s| s.timezone)
     }
 
     fn validate_source(

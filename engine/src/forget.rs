@@ -33,39 +33,56 @@ pub struct Forget<'a> {
 /// Erases `forget.key`'s personal values from the store, dropping every
 /// kept raw file that holds them.
 pub fn forget(store: &Store, forget: &Forget<'_>) -> Result<Erasure, ForgetError> {
-    let mut needles: Vec<Vec<u8>> = vec![forget.key.as_bytes().to_vec()];
-    for (event, _) in store.user_events(forget.key)? {
+    let needles = needles(store, forget.key)?;
+    let holding = raw_holding(store, std::slice::from_ref(&needles))?;
+    Ok(store.forget(&ForgetRequest {
+        key: forget.key,
+        reason: forget.reason,
+        by: forget.by,
+        time: forget.time,
+        raw_holding: holding.first().map_or(&[][..], Vec::as_slice),
+    })?)
+}
+
+/// What marks `key` in a kept file: the key and every email they had.
+pub(crate) fn needles(store: &Store, key: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut needles: Vec<Vec<u8>> = vec![key.as_bytes().to_vec()];
+    for (event, _) in store.user_events(key)? {
         for change in event.body.kind.changes() {
             if change.field == "email" {
                 needles.extend([change.old, change.new].into_iter().flatten().map(String::into_bytes));
             }
         }
     }
-    let mut holding = Vec::new();
+    needles.retain(|n| !n.is_empty());
+    needles.sort_unstable();
+    needles.dedup();
+    Ok(needles)
+}
+
+/// For each person (given by their needles), the snapshots whose kept raw
+/// file holds them; each kept file is decompressed once for everyone.
+pub(crate) fn raw_holding(store: &Store, people: &[Vec<Vec<u8>>]) -> Result<Vec<Vec<u64>>, ForgetError> {
+    let mut holding = vec![Vec::new(); people.len()];
+    if people.is_empty() {
+        return Ok(holding);
+    }
     for meta in store.snapshots()? {
         let bytes = match snapshot_bytes(store, meta.id) {
             Ok(bytes) => bytes,
             Err(RawError::NotKept(_)) => continue,
             // A damaged kept file is dropped too: it cannot be searched.
             Err(RawError::Damaged { .. } | RawError::Decompress { .. }) => {
-                holding.push(meta.id);
+                holding.iter_mut().for_each(|h| h.push(meta.id));
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
-        if needles.iter().any(|n| contains(&bytes, n)) {
-            holding.push(meta.id);
+        for (needles, holding) in people.iter().zip(&mut holding) {
+            if needles.iter().any(|n| memchr::memmem::find(&bytes, n).is_some()) {
+                holding.push(meta.id);
+            }
         }
     }
-    Ok(store.forget(&ForgetRequest {
-        key: forget.key,
-        reason: forget.reason,
-        by: forget.by,
-        time: forget.time,
-        raw_holding: &holding,
-    })?)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+    Ok(holding)
 }

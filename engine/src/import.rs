@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ampsync_store::{
-    AppendOutcome, Counts, EventKind, FileRows, NewSnapshot, RowHash, SnapshotMeta, SnapshotOrigin, SnapshotStatus,
-    Store, StoreError,
+    AppendOutcome, Counts, EventKind, FileRows, NewSnapshot, Retention, RowHash, SnapshotMeta, SnapshotOrigin,
+    SnapshotStatus, Store, StoreError,
 };
 
 use crate::clock::{self, ClockError};
@@ -33,6 +33,7 @@ use crate::diff::{self, DiffPolicy, Incoming};
 use crate::index::{Claim, Lookup, Searched, StateIndex};
 use crate::ingest::{self, FileLayout, IngestError, ManagerBy, Row, RowError, RowEvent, RowSink, SeenSet};
 use crate::raw;
+use crate::retention::{Plan, Watch};
 use crate::safeguard::{self, Proposed};
 pub use input::Input;
 use input::Tee;
@@ -61,6 +62,9 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Clock(#[from] ClockError),
+    /// Finding the leavers retention forgets failed.
+    #[error(transparent)]
+    Retention(#[from] crate::forget::ForgetError),
 }
 
 /// What an import did.
@@ -92,6 +96,9 @@ pub struct ImportReport {
     pub leavers_by_date: u64,
     /// New people whose `startDate` is still to come (not created yet).
     pub future_hires: u64,
+    /// Leavers forgotten by `policy.forget_leavers_after_days`, in the
+    /// import's transaction.
+    pub forgotten_by_retention: u64,
 }
 
 /// Imports `input` into `store`. `progress` is told how many bytes of the
@@ -201,10 +208,18 @@ fn import_new(
     // not memory).
     let expected = people.max((bytes / 128) as usize);
     let new_people = if people == 0 { expected } else { people / 64 };
+    // Retention's leavers are known before the file is read, so that its
+    // bytes can be watched for them (its kept copy then goes with them).
+    let mut retention = match config.policy.forget_leavers_after_days {
+        0 => None,
+        days => Plan::find(store, days, received, config.zone())?,
+    };
+    let mut watch = retention.as_ref().map(Plan::watch);
     let reader = Counting {
         inner: &mut stream,
         read: 0,
         progress,
+        watch: watch.as_mut(),
     };
     // The state index loads on a thread of its own while the file is being
     // parsed; rows wait for it in the pipeline (see `ingest`).
@@ -363,11 +378,30 @@ fn import_new(
             AppendOutcome::AlreadyImported(meta) => ImportOutcome::AlreadyImported(meta),
         });
     }
-    let meta = match store.append_import(based_on, snapshot, events, raw, Some(rows))? {
-        AppendOutcome::Appended(meta) => meta,
-        AppendOutcome::AlreadyImported(meta) => return Ok(ImportOutcome::AlreadyImported(meta)),
-    };
+    if let (Some(plan), Some(watch)) = (retention.as_mut(), watch.as_ref()) {
+        plan.seen_in_file(watch);
+    }
+    let retention = retention.as_ref().map(|plan| Retention {
+        reason: &plan.reason,
+        by: crate::retention::BY,
+        leavers: &plan.leavers,
+    });
+    let (meta, erasures) =
+        match store.append_import_retaining(based_on, snapshot, events, raw, Some(rows), retention.as_ref())? {
+            (AppendOutcome::Appended(meta), erasures) => (meta, erasures),
+            (AppendOutcome::AlreadyImported(meta), _) => return Ok(ImportOutcome::AlreadyImported(meta)),
+        };
     tracing::info!(snapshot = meta.id, events = counts.events(), "imported {name}");
+    // Counted, never named: the log must not keep what was erased.
+    if !erasures.is_empty() {
+        tracing::info!(
+            snapshot = meta.id,
+            forgotten = erasures.len(),
+            "retention forgot {} leaver(s) deactivated more than {} days ago",
+            erasures.len(),
+            config.policy.forget_leavers_after_days
+        );
+    }
     Ok(ImportOutcome::Imported(ImportReport {
         snapshot: meta,
         skipped: summary.errors,
@@ -377,6 +411,7 @@ fn import_new(
         skipped_by_rule: summary.skipped_by_rule,
         leavers_by_date: summary.leavers_by_date,
         future_hires,
+        forgotten_by_retention: erasures.len() as u64,
     }))
 }
 
@@ -715,17 +750,22 @@ impl Arena {
     }
 }
 
-/// Counts bytes as ingest reads them, for the progress bar.
+/// Counts bytes as ingest reads them, for the progress bar, and shows them
+/// to retention's watch.
 struct Counting<'p, R> {
     inner: R,
     read: u64,
     progress: Option<&'p (dyn Fn(u64) + Sync)>,
+    watch: Option<&'p mut Watch>,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
+        if let Some(watch) = self.watch.as_deref_mut() {
+            watch.feed(&buf[..n]);
+        }
         if let Some(progress) = self.progress {
             progress(self.read);
         }

@@ -23,6 +23,7 @@ pub mod raw;
 mod reconcile;
 mod reimport;
 pub mod replay;
+pub mod retention;
 mod rollback;
 pub mod runlock;
 pub mod runlog;

@@ -4,8 +4,10 @@
 //! ends, so a crash never leaves the store locked. The lock file is 0600 and
 //! never opened through a symbolic link: taking the lock truncates it.
 //!
-//! Only runs that write take it (`sync`, `daemon`); the read commands never
-//! do, and open the store beside a run.
+//! The runs that write take it (`sync`, `daemon`, `import`, `reimport`,
+//! `forget`), so they exclude each other: `forget` and a retention import
+//! replace the store file, which another writer would go on writing to. The
+//! read commands never take it, and open the store beside a run.
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};

@@ -60,6 +60,10 @@ pub struct RunCounts {
     /// New people whose `startDate` is still to come.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub future_hires: u64,
+    /// Leavers forgotten by `policy.forget_leavers_after_days` (counted,
+    /// never named).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub forgotten_by_retention: u64,
 }
 
 /// What a push of the run did. Lines written before 0.2 have `dead` and

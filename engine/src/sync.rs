@@ -513,6 +513,7 @@ async fn import_input(
                 skipped_by_rule: r.skipped_by_rule,
                 leavers_by_date: r.leavers_by_date,
                 future_hires: r.future_hires,
+                forgotten_by_retention: r.forgotten_by_retention,
             };
             report.steps.push(SyncStep::Imported {
                 file: name.to_owned(),

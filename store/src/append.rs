@@ -14,8 +14,8 @@ use crate::tables::{
     ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE, USER_EVENTS,
 };
 use crate::{
-    Cause, Delivery, Event, EventBody, EventKind, GENESIS_HASH, Hash32, NewSnapshot, SnapshotMeta, SnapshotStatus,
-    StoreError, UserState, codec,
+    Cause, Delivery, Erasure, Event, EventBody, EventKind, ForgetRequest, GENESIS_HASH, Hash32, NewSnapshot, Retention,
+    SnapshotMeta, SnapshotStatus, StoreError, UserState, codec,
 };
 
 /// The result of appending an import.
@@ -73,13 +73,32 @@ impl Store {
         raw: Option<&mut dyn Read>,
         rows: Option<FileRows>,
     ) -> Result<AppendOutcome, StoreError> {
+        self.append_import_retaining(based_on, snapshot, events, raw, rows, None)
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// [`Store::append_import`], also forgetting `retention`'s leavers in
+    /// the same write transaction, after the import's events (someone the
+    /// file reactivates is active by then, and is not forgotten; so is
+    /// anyone with events not yet delivered, left for a later import). When
+    /// anyone was forgotten, the file is then rewritten as `forget` does, so
+    /// no free page keeps their values. Returns the erasures made.
+    pub fn append_import_retaining(
+        &self,
+        based_on: u64,
+        snapshot: NewSnapshot,
+        events: impl IntoIterator<Item: NewEvent, IntoIter: Send>,
+        raw: Option<&mut dyn Read>,
+        rows: Option<FileRows>,
+        retention: Option<&Retention<'_>>,
+    ) -> Result<(AppendOutcome, Vec<Erasure>), StoreError> {
         if self.already_read(&snapshot.file_hash, &snapshot.origin)?.is_none() {
             self.check_time_before_writing(snapshot.received)?;
         }
         let txn = self.write()?;
-        let meta = {
+        let (meta, erasures) = {
             if let Some(meta) = crate::origin::already_read_in(&txn, &snapshot.file_hash, &snapshot.origin)? {
-                return Ok(AppendOutcome::AlreadyImported(meta));
+                return Ok((AppendOutcome::AlreadyImported(meta), Vec::new()));
             }
             check_log_end(&txn, based_on)?;
             let time = snapshot.received;
@@ -106,10 +125,17 @@ impl Store {
             let origin = snapshot.origin;
             let meta = snapshot.into_meta(id, SnapshotStatus::Applied, range, log_end, None);
             record_snapshot(&txn, &meta, &origin)?;
-            meta
+            let erasures = match retention {
+                Some(retention) => retain(&txn, retention, id, time)?,
+                None => Vec::new(),
+            };
+            (meta, erasures)
         };
         txn.commit()?;
-        Ok(AppendOutcome::Appended(meta))
+        if !erasures.is_empty() {
+            self.rewrite()?;
+        }
+        Ok((AppendOutcome::Appended(meta), erasures))
     }
 
     /// Records an import a safeguard stopped: the snapshot (status `held`,
@@ -445,6 +471,38 @@ pub(crate) fn read_held(
         out.push(codec::decode("held_events", v.value())?);
     }
     Ok(out)
+}
+
+/// Forgets `retention`'s leavers inside an import's transaction (snapshot
+/// `id`, time `time`), skipping anyone who may not be forgotten now.
+fn retain(txn: &WriteTransaction, retention: &Retention<'_>, id: u64, time: i64) -> Result<Vec<Erasure>, StoreError> {
+    let mut erasures = Vec::new();
+    for leaver in retention.leavers {
+        let mut raw_holding = leaver.raw_holding.clone();
+        if leaver.in_this_file {
+            raw_holding.push(id);
+        }
+        let request = ForgetRequest {
+            key: &leaver.key,
+            reason: retention.reason,
+            by: Some(retention.by),
+            time,
+            raw_holding: &raw_holding,
+        };
+        match crate::erase::erase_in(txn, &request) {
+            Ok(erasure) => erasures.push(erasure),
+            // Reactivated by this file, not yet delivered, or gone: the
+            // check runs before anything is written, so nothing changed.
+            Err(
+                StoreError::StillActive { .. }
+                | StoreError::Undelivered { .. }
+                | StoreError::AlreadyForgotten { .. }
+                | StoreError::NoSuchPerson { .. },
+            ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(erasures)
 }
 
 /// Refuses with [`StoreError::Conflict`] unless the log still ends at

@@ -11,10 +11,14 @@
 //! the kept raw files the caller names are dropped. Then the file is
 //! rewritten through a consistent copy (`Store::backup`), so no page of it
 //! holds an erased byte.
+//!
+//! `forget` and retention (`policy.forget_leavers_after_days`, inside an
+//! import's transaction: `Store::append_import_retaining`) run the same
+//! erasure, [`erase_in`], on a write transaction.
 
 use std::path::PathBuf;
 
-use redb::{ReadableMultimapTable, ReadableTable, TableError};
+use redb::{ReadableMultimapTable, ReadableTable, TableError, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::digest;
@@ -58,6 +62,29 @@ pub struct ForgetRequest<'a> {
     pub raw_holding: &'a [u64],
 }
 
+/// The people an import forgets by retention (`policy.forget_leavers_after_days`),
+/// in its own write transaction: see [`Store::append_import_retaining`].
+#[derive(Debug, Clone)]
+pub struct Retention<'a> {
+    /// Kept in each erasure record.
+    pub reason: &'a str,
+    pub by: &'a str,
+    /// Who to forget, found before the import by
+    /// [`Store::leavers_deactivated_before`].
+    pub leavers: &'a [Leaver],
+}
+
+/// A person retention forgets, and where their values are besides the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaver {
+    pub key: String,
+    /// Snapshots whose kept raw file holds the person: dropped with them.
+    pub raw_holding: Vec<u64>,
+    /// The file being imported holds them too: its kept raw copy is
+    /// dropped as well.
+    pub in_this_file: bool,
+}
+
 impl Store {
     /// Erases a person's personal values (see the module doc), in one
     /// write transaction, then rewrites the file so nothing erased survives
@@ -65,143 +92,62 @@ impl Store {
     /// active ([`StoreError::StillActive`]), has events not yet delivered,
     /// or is unknown.
     pub fn forget(&self, request: &ForgetRequest<'_>) -> Result<Erasure, StoreError> {
-        let key = request.key;
         // The refusals first, on a read transaction: a refused forget
         // leaves the file byte for byte as it was.
-        self.check_forgettable(key)?;
+        self.check_forgettable(request.key)?;
         let txn = self.write()?;
-        let erasure = {
-            self.check_forgettable(key)?;
-            let mut erasures = txn.open_table(ERASURES)?;
-            let id = erasures.last()?.map_or(1, |(k, _)| k.value() + 1);
-            let seqs: Vec<u64> = txn
-                .open_multimap_table(USER_EVENTS)?
-                .get(key)?
-                .map(|s| s.map(|s| s.value()))
-                .collect::<Result<_, _>>()?;
-            // A key that is an email (a file without a key column) is
-            // personal itself: what remains is filed under a pseudonym.
-            let kept_key = if key.contains('@') {
-                format!("forgotten-{id}")
-            } else {
-                key.to_owned()
-            };
-            if kept_key != key {
-                let mut index = txn.open_multimap_table(USER_EVENTS)?;
-                index.remove_all(key)?;
-                for &seq in &seqs {
-                    index.insert(kept_key.as_str(), seq)?;
-                }
-            }
-            let mut events = txn.open_table(EVENTS)?;
-            let mut delivery = txn.open_table(DELIVERY)?;
-            let mut erased = Vec::new();
-            for &seq in &seqs {
-                let bytes = events.get(seq)?.map(|v| v.value().to_vec());
-                let Some(bytes) = bytes else {
-                    return Err(StoreError::Inconsistent(format!("event {seq} indexed but missing")));
-                };
-                if Event::is_erased(&bytes) {
-                    continue;
-                }
-                let mut event = Event::decode(seq, &bytes)?;
-                event.body.key.clone_from(&kept_key);
-                events.insert(seq, event.encode_erased(id)?.as_slice())?;
-                let status = delivery.get(seq)?.map(|v| v.value().to_vec());
-                if let Some(status) = status {
-                    let status = without_messages(codec::decode("delivery", &status)?);
-                    delivery.insert(seq, codec::encode("delivery", &status)?.as_slice())?;
-                }
-                erased.push(seq);
-            }
-            txn.open_table(STATE)?.remove(key)?;
-            txn.open_table(REMOTE_IDS)?.remove(key)?;
-            txn.open_table(ABSENCE)?.remove(key)?;
-            {
-                let mut held = txn.open_table(HELD_EVENTS)?;
-                let mut scrubbed = Vec::new();
-                for entry in held.iter()? {
-                    let (k, v) = entry?;
-                    let (who, kind): (String, EventKind) = codec::decode("held_events", v.value())?;
-                    if who == key {
-                        scrubbed.push((k.value(), (kept_key.clone(), kind.without_values())));
-                    }
-                }
-                for (k, event) in scrubbed {
-                    held.insert(k, codec::encode("held_events", &event)?.as_slice())?;
-                }
-            }
-            let mut raw_dropped = Vec::new();
-            {
-                let snapshots = txn.open_table(SNAPSHOTS)?;
-                let mut raw = txn.open_table(RAW)?;
-                for &id in request.raw_holding {
-                    let Some(meta) = snapshots.get(id)? else {
-                        return Err(StoreError::NoSuchSnapshot(id));
-                    };
-                    let meta: SnapshotMeta = codec::decode("snapshots", meta.value())?;
-                    let hash = &meta.file_hash;
-                    if raw.range((hash, 0)..=(hash, u64::MAX))?.next().is_some() {
-                        raw.retain_in((hash, 0)..=(hash, u64::MAX), |_, _| false)?;
-                        raw_dropped.push(id);
-                    }
-                }
-            }
-            // The digest holds the person's key and record hash: it is
-            // rebuilt from `state` by the next import.
-            txn.open_table(STATE_DIGEST)?.retain(|_, _| false)?;
-            digest::forget_tag(&mut txn.open_table(META)?)?;
-            let erasure = Erasure {
-                id,
-                key: kept_key,
-                time: request.time,
-                reason: request.reason.to_owned(),
-                by: request.by.map(str::to_owned),
-                events: erased,
-                raw_dropped,
-            };
-            erasures.insert(id, codec::encode("erasures", &erasure)?.as_slice())?;
-            erasure
-        };
+        let erasure = erase_in(&txn, request)?;
         txn.commit()?;
         self.rewrite()?;
         Ok(erasure)
     }
 
-    /// Refuses to forget an unknown person, an active one (they are in the
-    /// current file and would come back), one already forgotten, and one
-    /// with events Learn Amp has not yet been sent.
-    fn check_forgettable(&self, key: &str) -> Result<(), StoreError> {
+    /// People who are inactive and whose last deactivation is before
+    /// `before` (microseconds since the epoch), in key order: whom retention
+    /// forgets. People reactivated since are active, and those already
+    /// forgotten have no state, so neither is among them.
+    pub fn leavers_deactivated_before(&self, before: i64) -> Result<Vec<String>, StoreError> {
+        let mut inactive = Vec::new();
+        self.for_each_state(|e| {
+            if !e.active {
+                inactive.push(e.key.to_owned());
+            }
+        })?;
         let txn = self.read()?;
-        let state = txn.open_table(STATE)?.get(key)?.map(|v| v.value().to_vec());
-        match state {
-            Some(bytes) if crate::UserState::decode(&bytes)?.active => {
-                return Err(StoreError::StillActive { key: key.to_owned() });
-            }
-            Some(_) => {}
-            None => {
-                let known = txn.open_multimap_table(USER_EVENTS)?.get(key)?.next().is_some();
-                return Err(if known {
-                    StoreError::AlreadyForgotten { key: key.to_owned() }
-                } else {
-                    StoreError::NoSuchPerson { key: key.to_owned() }
-                });
-            }
-        }
-        let delivery = txn.open_table(DELIVERY)?;
-        for seq in txn.open_multimap_table(USER_EVENTS)?.get(key)? {
-            let seq = seq?.value();
-            if let Some(status) = delivery.get(seq)? {
-                let status: Delivery = codec::decode("delivery", status.value())?;
-                if status.is_due() {
-                    return Err(StoreError::Undelivered {
-                        key: key.to_owned(),
-                        seq,
-                    });
+        let index = txn.open_multimap_table(USER_EVENTS)?;
+        let events = txn.open_table(EVENTS)?;
+        let mut leavers = Vec::new();
+        for key in inactive {
+            let seqs: Vec<u64> = index
+                .get(key.as_str())?
+                .map(|s| s.map(|s| s.value()))
+                .collect::<Result<_, _>>()?;
+            for seq in seqs.into_iter().rev() {
+                let Some(bytes) = events.get(seq)? else {
+                    return Err(StoreError::Inconsistent(format!("event {seq} indexed but missing")));
+                };
+                let event = Event::decode(seq, bytes.value())?;
+                if matches!(event.body.kind, EventKind::Deactivated) {
+                    if event.body.time < before {
+                        leavers.push(key);
+                    }
+                    break;
                 }
             }
         }
-        Ok(())
+        leavers.sort_unstable();
+        Ok(leavers)
+    }
+
+    /// [`check_forgettable_in`] on a read transaction.
+    fn check_forgettable(&self, key: &str) -> Result<(), StoreError> {
+        let txn = self.read()?;
+        check_forgettable_in(
+            &txn.open_table(STATE)?,
+            &txn.open_multimap_table(USER_EVENTS)?,
+            &txn.open_table(DELIVERY)?,
+            key,
+        )
     }
 
     /// Every erasure, oldest first.
@@ -224,7 +170,7 @@ impl Store {
 
     /// Replaces the file with a consistent copy of itself (written beside
     /// it, synced, renamed over it), leaving no free page with old bytes.
-    fn rewrite(&self) -> Result<(), StoreError> {
+    pub(crate) fn rewrite(&self) -> Result<(), StoreError> {
         let mut name = self.path.as_os_str().to_owned();
         name.push(format!(".rewrite-{}", std::process::id()));
         let temp = PathBuf::from(name);
@@ -260,6 +206,149 @@ impl Store {
         *db = Some(Db::Read(reopened?));
         Ok(())
     }
+}
+
+/// Erases `request.key` inside `txn` (see the module doc): the one erasure
+/// both `forget` and an import's retention (`Store::append_import_retaining`)
+/// run. Checks again, inside the transaction, that the person can be
+/// forgotten. The caller commits, then rewrites the file.
+pub(crate) fn erase_in(txn: &WriteTransaction, request: &ForgetRequest<'_>) -> Result<Erasure, StoreError> {
+    let key = request.key;
+    check_forgettable_in(
+        &txn.open_table(STATE)?,
+        &txn.open_multimap_table(USER_EVENTS)?,
+        &txn.open_table(DELIVERY)?,
+        key,
+    )?;
+    let mut erasures = txn.open_table(ERASURES)?;
+    let id = erasures.last()?.map_or(1, |(k, _)| k.value() + 1);
+    let seqs: Vec<u64> = txn
+        .open_multimap_table(USER_EVENTS)?
+        .get(key)?
+        .map(|s| s.map(|s| s.value()))
+        .collect::<Result<_, _>>()?;
+    // A key that is an email (a file without a key column) is personal
+    // itself: what remains is filed under a pseudonym.
+    let kept_key = if key.contains('@') {
+        format!("forgotten-{id}")
+    } else {
+        key.to_owned()
+    };
+    if kept_key != key {
+        let mut index = txn.open_multimap_table(USER_EVENTS)?;
+        index.remove_all(key)?;
+        for &seq in &seqs {
+            index.insert(kept_key.as_str(), seq)?;
+        }
+    }
+    let mut events = txn.open_table(EVENTS)?;
+    let mut delivery = txn.open_table(DELIVERY)?;
+    let mut erased = Vec::new();
+    for &seq in &seqs {
+        let bytes = events.get(seq)?.map(|v| v.value().to_vec());
+        let Some(bytes) = bytes else {
+            return Err(StoreError::Inconsistent(format!("event {seq} indexed but missing")));
+        };
+        if Event::is_erased(&bytes) {
+            continue;
+        }
+        let mut event = Event::decode(seq, &bytes)?;
+        event.body.key.clone_from(&kept_key);
+        events.insert(seq, event.encode_erased(id)?.as_slice())?;
+        let status = delivery.get(seq)?.map(|v| v.value().to_vec());
+        if let Some(status) = status {
+            let status = without_messages(codec::decode("delivery", &status)?);
+            delivery.insert(seq, codec::encode("delivery", &status)?.as_slice())?;
+        }
+        erased.push(seq);
+    }
+    txn.open_table(STATE)?.remove(key)?;
+    txn.open_table(REMOTE_IDS)?.remove(key)?;
+    txn.open_table(ABSENCE)?.remove(key)?;
+    {
+        let mut held = txn.open_table(HELD_EVENTS)?;
+        let mut scrubbed = Vec::new();
+        for entry in held.iter()? {
+            let (k, v) = entry?;
+            let (who, kind): (String, EventKind) = codec::decode("held_events", v.value())?;
+            if who == key {
+                scrubbed.push((k.value(), (kept_key.clone(), kind.without_values())));
+            }
+        }
+        for (k, event) in scrubbed {
+            held.insert(k, codec::encode("held_events", &event)?.as_slice())?;
+        }
+    }
+    let mut raw_dropped = Vec::new();
+    {
+        let snapshots = txn.open_table(SNAPSHOTS)?;
+        let mut raw = txn.open_table(RAW)?;
+        for &id in request.raw_holding {
+            let Some(meta) = snapshots.get(id)? else {
+                return Err(StoreError::NoSuchSnapshot(id));
+            };
+            let meta: SnapshotMeta = codec::decode("snapshots", meta.value())?;
+            let hash = &meta.file_hash;
+            if raw.range((hash, 0)..=(hash, u64::MAX))?.next().is_some() {
+                raw.retain_in((hash, 0)..=(hash, u64::MAX), |_, _| false)?;
+                raw_dropped.push(id);
+            }
+        }
+    }
+    // The digest holds the person's key and record hash: it is rebuilt
+    // from `state` by the next import.
+    txn.open_table(STATE_DIGEST)?.retain(|_, _| false)?;
+    digest::forget_tag(&mut txn.open_table(META)?)?;
+    let erasure = Erasure {
+        id,
+        key: kept_key,
+        time: request.time,
+        reason: request.reason.to_owned(),
+        by: request.by.map(str::to_owned),
+        events: erased,
+        raw_dropped,
+    };
+    erasures.insert(id, codec::encode("erasures", &erasure)?.as_slice())?;
+    Ok(erasure)
+}
+
+/// Refuses to forget an unknown person, an active one (they are in the
+/// current file and would come back), one already forgotten, and one with
+/// events Learn Amp has not yet been sent.
+fn check_forgettable_in(
+    state: &impl ReadableTable<&'static str, &'static [u8]>,
+    user_events: &impl ReadableMultimapTable<&'static str, u64>,
+    delivery: &impl ReadableTable<u64, &'static [u8]>,
+    key: &str,
+) -> Result<(), StoreError> {
+    let found = state.get(key)?.map(|v| v.value().to_vec());
+    match found {
+        Some(bytes) if crate::UserState::decode(&bytes)?.active => {
+            return Err(StoreError::StillActive { key: key.to_owned() });
+        }
+        Some(_) => {}
+        None => {
+            let known = user_events.get(key)?.next().is_some();
+            return Err(if known {
+                StoreError::AlreadyForgotten { key: key.to_owned() }
+            } else {
+                StoreError::NoSuchPerson { key: key.to_owned() }
+            });
+        }
+    }
+    for seq in user_events.get(key)? {
+        let seq = seq?.value();
+        if let Some(status) = delivery.get(seq)? {
+            let status: Delivery = codec::decode("delivery", status.value())?;
+            if status.is_due() {
+                return Err(StoreError::Undelivered {
+                    key: key.to_owned(),
+                    seq,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A delivery status without Learn Amp's messages (they may quote the

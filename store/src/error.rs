@@ -119,6 +119,13 @@ pub enum StoreError {
     /// `forget` of a key the store has never seen.
     #[error("no one with the key {key} is in the store")]
     NoSuchPerson { key: String },
+    /// A store opened to be checked needs redb's repair (it was not closed
+    /// cleanly), which would write to it.
+    #[error(
+        "{} was not closed cleanly and needs a repair, which writes to it: it was left as it is; check a copy of it",
+        path.display()
+    )]
+    NeedsRepair { path: PathBuf },
     /// A thread panicked while holding the store's handle.
     #[error("the store handle was poisoned by a panic")]
     Poisoned,

@@ -32,7 +32,7 @@ pub use append::{AppendOutcome, NewEvent};
 pub use backup::BackupReport;
 pub use deliver::DeliveryUpdate;
 pub use digest::{FileRows, HASH_PREFIX, RowHash, StateEntry};
-pub use erase::{Erasure, ForgetRequest};
+pub use erase::{Erasure, ForgetRequest, Leaver, Retention};
 pub use error::StoreError;
 pub use event::{Cause, Delivery, Erased, Event, EventBody, EventKind, FieldChange, GENESIS_HASH, Hash32};
 pub use migrate::Upgrade;

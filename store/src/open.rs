@@ -96,6 +96,47 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the store at `path` to check it (`verify --store`, a backup):
+    /// read-only, and never repaired, upgraded or otherwise written, so the
+    /// file stays byte for byte what it is. An older schema is read as it
+    /// is (schema 1 lacks only `erasures`, which the queries take as
+    /// empty); a newer one is refused.
+    pub fn open_to_check(path: &Path) -> Result<Store, StoreError> {
+        let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => StoreError::Missing { path: path.to_owned() },
+            _ => StoreError::File {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
+        if meta.len() == 0 {
+            return Err(StoreError::Empty { path: path.to_owned() });
+        }
+        if !meta.is_file() || !starts_with_redb_magic(path) {
+            return Err(StoreError::NotAStore { path: path.to_owned() });
+        }
+        let db = builder().open_read_only(path).map_err(|source| match source {
+            DatabaseError::RepairAborted => StoreError::NeedsRepair { path: path.to_owned() },
+            source => open_error(path, source),
+        })?;
+        let store = Store {
+            db: RwLock::new(Some(Db::Read(db))),
+            path: path.to_owned(),
+            upgraded: None,
+        };
+        {
+            let txn = store.read()?;
+            match txn.open_table(META) {
+                Ok(meta) => schema_in(&meta, path)?,
+                Err(TableError::TableDoesNotExist(_)) => {
+                    return Err(StoreError::NotAStore { path: path.to_owned() });
+                }
+                Err(e) => return Err(e.into()),
+            };
+        }
+        Ok(store)
+    }
+
     /// Where the store lives.
     pub fn path(&self) -> &Path {
         &self.path

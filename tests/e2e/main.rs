@@ -22,6 +22,7 @@ mod mapping_story;
 mod pgp_sync;
 mod push_story;
 mod reimport;
+mod retention;
 mod setup_helpers;
 mod sftp_source;
 mod sftp_sync;

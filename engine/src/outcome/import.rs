@@ -59,6 +59,9 @@ pub struct ImportSummary {
     /// New people whose `startDate` is still to come, not created yet
     /// (`policy.future_hires = "wait"`; new snapshots only).
     pub future_hires: u64,
+    /// Leavers forgotten by `policy.forget_leavers_after_days` in the
+    /// import's transaction (new snapshots only).
+    pub forgotten_by_retention: u64,
 }
 
 impl ImportSummary {
@@ -90,6 +93,7 @@ impl ImportSummary {
             skipped_by_rule: 0,
             leavers_by_date: 0,
             future_hires: 0,
+            forgotten_by_retention: 0,
         }
     }
 }
@@ -107,6 +111,7 @@ impl From<&ImportOutcome> for ImportSummary {
                 skipped_by_rule: report.skipped_by_rule,
                 leavers_by_date: report.leavers_by_date,
                 future_hires: report.future_hires,
+                forgotten_by_retention: report.forgotten_by_retention,
                 ..ImportSummary::of(ImportKind::Imported, &report.snapshot)
             },
         }
