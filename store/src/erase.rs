@@ -62,8 +62,9 @@ impl Store {
     /// Erases a person's personal values (see the module doc), in one
     /// write transaction, then rewrites the file so nothing erased survives
     /// in its free pages. Refused, with nothing changed, for a person who is
-    /// active ([`StoreError::StillActive`]), has events not yet delivered,
-    /// or is unknown.
+    /// active ([`StoreError::StillActive`]), is in a held import
+    /// ([`StoreError::InHeldImport`]), has events not yet delivered, or is
+    /// unknown.
     pub fn forget(&self, request: &ForgetRequest<'_>) -> Result<Erasure, StoreError> {
         let key = request.key;
         // The refusals first, on a read transaction: a refused forget
@@ -169,8 +170,9 @@ impl Store {
     }
 
     /// Refuses to forget an unknown person, an active one (they are in the
-    /// current file and would come back), one already forgotten, and one
-    /// with events Learn Amp has not yet been sent.
+    /// current file and would come back), one a held import has events for
+    /// (likewise), one already forgotten, and one with events Learn Amp has
+    /// not yet been sent.
     fn check_forgettable(&self, key: &str) -> Result<(), StoreError> {
         let txn = self.read()?;
         let state = txn.open_table(STATE)?.get(key)?.map(|v| v.value().to_vec());
@@ -187,6 +189,24 @@ impl Store {
                     StoreError::NoSuchPerson { key: key.to_owned() }
                 });
             }
+        }
+        // A held import that has them again would bring them back (and its
+        // events, computed against their state, could no longer be applied).
+        match txn.open_table(HELD_EVENTS) {
+            Ok(held) => {
+                for entry in held.iter()? {
+                    let (k, v) = entry?;
+                    let (who, _): (String, EventKind) = codec::decode("held_events", v.value())?;
+                    if who == key {
+                        return Err(StoreError::InHeldImport {
+                            key: key.to_owned(),
+                            snapshot: k.value().0,
+                        });
+                    }
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.into()),
         }
         let delivery = txn.open_table(DELIVERY)?;
         for seq in txn.open_multimap_table(USER_EVENTS)?.get(key)? {
@@ -316,6 +336,66 @@ mod tests {
             prune_raw_before: 0,
             origin: Default::default(),
         }
+    }
+
+    /// Regression: a person with events in a held import (a later file
+    /// that has them again) could be forgotten; their held events were
+    /// scrubbed to skeletons, and approving the import then failed for good
+    /// ("reactivated a person who does not exist"): the held file could only
+    /// be rejected.
+    #[test]
+    fn a_person_in_a_held_import_is_not_forgotten_and_the_import_can_be_approved() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).expect("open");
+        let record = Record::from_pairs([("email", "ann@x.io"), ("lastName", "Lee")]);
+        let created = EventKind::Created { record };
+        store
+            .append_import(0, snapshot(1), vec![("E1".to_owned(), created)], None, None)
+            .expect("import");
+        store
+            .append_import(1, snapshot(2), vec![("E1".to_owned(), EventKind::Deactivated)], None, None)
+            .expect("import");
+        let delivered = |seq| DeliveryUpdate {
+            seq,
+            key: "E1".into(),
+            delivery: Delivery::Delivered {
+                time: 3_000_000,
+                remote_id: Some(9),
+            },
+            remote_id: Some(9),
+        };
+        store.record_deliveries(&[delivered(1), delivered(2)]).expect("deliver");
+        let back = EventKind::Reactivated {
+            changes: vec![crate::FieldChange {
+                field: "lastName".into(),
+                old: Some("Lee".into()),
+                new: Some("Chan".into()),
+            }],
+        };
+        store
+            .append_held(2, snapshot(3), "held".into(), vec![("E1".to_owned(), back)], None)
+            .expect("held");
+        let before = std::fs::read(&path).expect("read");
+
+        let request = ForgetRequest {
+            key: "E1",
+            reason: "asked",
+            by: None,
+            time: 4_000_000,
+            raw_holding: &[],
+        };
+        match store.forget(&request) {
+            Err(e @ StoreError::InHeldImport { snapshot: 3, .. }) => assert_eq!(
+                e.to_string(),
+                "E1 is in held import 3, which would bring them back: approve or reject it first, then forget them"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(std::fs::read(&path).expect("read"), before, "nothing written");
+        store.approve(3, 5_000_000).expect("approve");
+        let ann = store.user_state("E1").expect("read").expect("E1 is back");
+        assert_eq!((ann.active, ann.record.get("lastName")), (true, Some("Chan")));
     }
 
     #[test]
