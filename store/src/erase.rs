@@ -354,7 +354,13 @@ mod tests {
             .append_import(0, snapshot(1), vec![("E1".to_owned(), created)], None, None)
             .expect("import");
         store
-            .append_import(1, snapshot(2), vec![("E1".to_owned(), EventKind::Deactivated)], None, None)
+            .append_import(
+                1,
+                snapshot(2),
+                vec![("E1".to_owned(), EventKind::Deactivated)],
+                None,
+                None,
+            )
             .expect("import");
         let delivered = |seq| DeliveryUpdate {
             seq,
