@@ -2,9 +2,10 @@
 //! has the store erase them (see `ampsync_store::Store::forget`).
 //!
 //! A kept file holds the person if its bytes contain their key or any
-//! email they had. A match by accident (a key inside a longer one) only
-//! drops a file that did not need to go: the file is dropped, never edited,
-//! so what remains is always a file as it was received, or nothing.
+//! email they had, in any ASCII case (the import lowercased the emails it
+//! recorded, not the file). A match by accident (a key inside a longer one)
+//! only drops a file that did not need to go: the file is dropped, never
+//! edited, so what remains is always a file as it was received, or nothing.
 
 use ampsync_store::{Erasure, ForgetRequest, Store, StoreError};
 
@@ -33,17 +34,22 @@ pub struct Forget<'a> {
 /// Erases `forget.key`'s personal values from the store, dropping every
 /// kept raw file that holds them.
 pub fn forget(store: &Store, forget: &Forget<'_>) -> Result<Erasure, ForgetError> {
-    let mut needles: Vec<Vec<u8>> = vec![forget.key.as_bytes().to_vec()];
+    let mut needles: Vec<Vec<u8>> = vec![forget.key.as_bytes().to_ascii_lowercase()];
     for (event, _) in store.user_events(forget.key)? {
         for change in event.body.kind.changes() {
             if change.field == "email" {
-                needles.extend([change.old, change.new].into_iter().flatten().map(String::into_bytes));
+                needles.extend(
+                    [change.old, change.new]
+                        .into_iter()
+                        .flatten()
+                        .map(|email| email.into_bytes().to_ascii_lowercase()),
+                );
             }
         }
     }
     let mut holding = Vec::new();
     for meta in store.snapshots()? {
-        let bytes = match snapshot_bytes(store, meta.id) {
+        let mut bytes = match snapshot_bytes(store, meta.id) {
             Ok(bytes) => bytes,
             Err(RawError::NotKept(_)) => continue,
             // A damaged kept file is dropped too: it cannot be searched.
@@ -53,6 +59,7 @@ pub fn forget(store: &Store, forget: &Forget<'_>) -> Result<Erasure, ForgetError
             }
             Err(e) => return Err(e.into()),
         };
+        bytes.make_ascii_lowercase();
         if needles.iter().any(|n| contains(&bytes, n)) {
             holding.push(meta.id);
         }
@@ -68,4 +75,74 @@ pub fn forget(store: &Store, forget: &Forget<'_>) -> Result<Erasure, ForgetError
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use ampsync_store::{Delivery, DeliveryUpdate, EventFilter};
+
+    use super::*;
+    use crate::{Config, ImportOutcome, Input, clock, import};
+
+    /// Regression (found by the store model test): a file without a key
+    /// column keys people by their email, lowercased; a kept file that had
+    /// it in capitals was not found to hold them, so it was kept, their
+    /// email in it, after they were forgotten.
+    #[test]
+    fn a_kept_file_with_the_email_in_another_case_is_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).expect("store");
+        let mut config = Config::parse("", Path::new("ampsync.toml")).expect("config");
+        config.policy.max_deactivate_percent = f64::INFINITY;
+        config.policy.max_change_percent = f64::INFINITY;
+        let days = [
+            "First name,Last name,Email\nZebedee,Quartermaine,ZEBEDEE.Q@ACME.EXAMPLE\n",
+            "First name,Last name,Email\nAnn,Lee,ann@acme.example\n",
+        ];
+        // At the real time: pinning the clock would reach the tests beside.
+        for (n, text) in days.iter().enumerate() {
+            let input = Input::Bytes {
+                name: format!("day{n}.csv"),
+                bytes: text.as_bytes().to_vec(),
+            };
+            let outcome = import(&store, &config, &input, None).expect("import");
+            assert!(matches!(outcome, ImportOutcome::Imported(_)), "{outcome:?}");
+        }
+        let delivered: Vec<DeliveryUpdate> = store
+            .events(&EventFilter::default())
+            .expect("events")
+            .into_iter()
+            .map(|(e, _)| DeliveryUpdate {
+                seq: e.seq,
+                key: e.body.key,
+                delivery: Delivery::Delivered {
+                    time: 1,
+                    remote_id: None,
+                },
+                remote_id: None,
+            })
+            .collect();
+        store.record_deliveries(&delivered).expect("deliver");
+
+        let key = "zebedee.q@acme.example";
+        let request = Forget {
+            key,
+            reason: "asked",
+            by: None,
+            time: clock::now_micros().expect("now"),
+        };
+        let erasure = forget(&store, &request).expect("forget");
+        assert_eq!(
+            erasure.raw_dropped,
+            vec![1],
+            "the file with ZEBEDEE.Q@ACME.EXAMPLE goes"
+        );
+        let bytes = std::fs::read(&path).expect("read the store").to_ascii_lowercase();
+        for value in [key, "quartermaine"] {
+            assert!(!contains(&bytes, value.as_bytes()), "{value} survives");
+        }
+    }
 }
