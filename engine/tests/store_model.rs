@@ -1166,6 +1166,45 @@ fn check(store: &Store, model: &mut Model) -> Result<(), TestCaseError> {
     let expected_events: Vec<(Event, Delivery)> = model.events().map(|(seq, e)| as_event(seq, e)).collect();
     prop_assert_eq!(&events, &expected_events);
 
+    // The log filtered (`events --kind/--field/--since/--until`): an erased
+    // event still says which fields it changed.
+    let changed = |e: &Event, field: &str| match &e.erased {
+        Some(erased) => erased.fields.iter().any(|f| f == field),
+        None => e.body.kind.changes().iter().any(|c| c.field == field),
+    };
+    let mut filters: Vec<(EventFilter, Wanted)> = Vec::new();
+    for kind in ["created", "updated", "deactivated", "reactivated"] {
+        let filter = EventFilter {
+            kinds: vec![kind.to_owned()],
+            ..EventFilter::default()
+        };
+        filters.push((filter, Box::new(move |e: &Event| e.body.kind.name() == kind)));
+    }
+    for field in ["email", "jobTitle"] {
+        let filter = EventFilter {
+            field: Some(field.to_owned()),
+            ..EventFilter::default()
+        };
+        filters.push((filter, Box::new(move |e: &Event| changed(e, field))));
+    }
+    let times: BTreeSet<i64> = model.snapshots.iter().map(|s| s.meta.received).collect();
+    for &t in &times {
+        let filter = EventFilter {
+            since: Some(t),
+            ..EventFilter::default()
+        };
+        filters.push((filter, Box::new(move |e: &Event| e.body.time >= t)));
+        let filter = EventFilter {
+            until: Some(t),
+            ..EventFilter::default()
+        };
+        filters.push((filter, Box::new(move |e: &Event| e.body.time < t)));
+    }
+    for (filter, wanted) in &filters {
+        let expected: Vec<_> = expected_events.iter().filter(|(e, _)| wanted(e)).cloned().collect();
+        prop_assert_eq!(&store.events(filter).map_err(fail)?, &expected, "events {:?}", filter);
+    }
+
     // Each person's history, state and state as of every snapshot: everyone
     // in the log (pseudonyms of the forgotten included) and everyone who
     // could be.
@@ -1308,6 +1347,9 @@ fn check(store: &Store, model: &mut Model) -> Result<(), TestCaseError> {
     );
     Ok(())
 }
+
+/// Which events a filter should let through.
+type Wanted = Box<dyn Fn(&Event) -> bool>;
 
 fn as_event(seq: u64, e: &MEvent) -> (Event, Delivery) {
     let (prev_hash, hash) = e.hashes.unwrap_or_default();
