@@ -28,7 +28,7 @@ use ampsync_engine::store::{
 };
 use ampsync_engine::{
     AsOf, Config, ImportError, ImportOutcome, IngestError, Input, RollbackError, clock, field_changes, import,
-    rollback, state_as_of,
+    resolve_key, rollback, state_as_of,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -422,6 +422,30 @@ impl Model {
             .iter()
             .rev()
             .find(|s| s.meta.file_hash == *hash && s.meta.status != SnapshotStatus::Rejected)
+    }
+
+    /// The key `text` names: a key the store knows, or an email someone
+    /// has or had (the newest event that set or changed it wins).
+    fn resolve(&self, text: &str) -> Option<String> {
+        if self.state.contains_key(text) || self.log.iter().any(|e| e.key == text) {
+            return Some(text.to_owned());
+        }
+        let email = text.trim().to_lowercase();
+        if !email.contains('@') {
+            return None;
+        }
+        if self.state.contains_key(&email) {
+            return Some(email);
+        }
+        let sets = |e: &MEvent| match &e.kind {
+            EventKind::Created { record } => record.get("email") == Some(email.as_str()),
+            EventKind::Updated { changes } | EventKind::Reactivated { changes } => changes.iter().any(|c| {
+                c.field == "email"
+                    && (c.old.as_deref() == Some(email.as_str()) || c.new.as_deref() == Some(email.as_str()))
+            }),
+            EventKind::Deactivated => false,
+        };
+        self.log.iter().rev().find(|e| sets(e)).map(|e| e.key.clone())
     }
 
     /// The snapshot waiting for a person, if any.
@@ -1246,6 +1270,28 @@ fn check(store: &Store, model: &mut Model) -> Result<(), TestCaseError> {
         }
     }
     prop_assert_eq!(state_as_of(store, "E99", AsOf::Now).map_err(fail)?, None);
+
+    // Finding a person by an email they have or had (never a forgotten
+    // person's: their emails are gone).
+    for k in 0..KEYS {
+        for text in [
+            format!("e{k}@x.io"),
+            format!("E{k}@X.IO"),
+            format!("e{k}.new@x.io"),
+            format!("E{k}"),
+        ] {
+            prop_assert_eq!(
+                resolve_key(store, &text).map_err(fail)?,
+                model.resolve(&text),
+                "resolve {}",
+                text
+            );
+        }
+    }
+    prop_assert_eq!(
+        resolve_key(store, "shared@x.io").map_err(fail)?,
+        model.resolve("shared@x.io")
+    );
 
     // The projection: read whole, and as the import reads it (the digest).
     let mut users = BTreeMap::new();
