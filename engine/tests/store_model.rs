@@ -1,8 +1,12 @@
 //! A model-based property test of the store (issue 14, item 6), in the
 //! spirit of redb's fuzzing against a `BTreeMap`: random sequences of
-//! imports, deliveries, retries, rollbacks, forgets, reopenings and backups
-//! run against a real store file, and after every step every query is
-//! checked against a plain in-memory model of what the store should hold.
+//! imports (some held by the deactivation safeguard, then approved or
+//! rejected), deliveries, retries, rollbacks, forgets, reopenings and
+//! backups run against a real store file, and after every step every query
+//! (log, filters, histories, state, digest, `--as-of`, snapshots, kept
+//! files, deliveries, Learn Amp ids, absences, erasures, lookups by email,
+//! `verify`) is checked against a plain in-memory model of what the store
+//! should hold; a backup is checked the same way.
 //!
 //! It lives in the engine's tests because imports, rollbacks and forgets are
 //! driven through the engine's public functions (the store cannot depend on
@@ -13,8 +17,15 @@
 //!
 //! Small population (8 keys), small alphabets (3 first names, 2 last names,
 //! 3 job titles, a person's own 3 emails and one shared address), so repeats,
-//! no-op rows, duplicate emails and byte-identical files all happen.
-//! `PROPTEST_CASES` raises the number of cases (64 by default).
+//! no-op rows, duplicate emails and byte-identical files all happen. A third
+//! of the runs read files without a key column (people keyed by email, so a
+//! forget files what remains under a pseudonym). `PROPTEST_CASES` raises the
+//! number of cases (64 by default).
+//!
+//! Not modelled: `reimport` (it needs a second config), reconcile repairs
+//! (they need Learn Amp), and the absence counters a held import computed:
+//! `approve` does not apply them, so imports are held only in runs that
+//! deactivate people at their first absence (which keep no counters).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -1435,7 +1446,7 @@ proptest! {
         by_email in prop::bool::weighted(0.3),
         ops in arb_ops(),
     ) {
-        let mut run = Run::new(after_missing, guard, by_email)?;
+        let mut run = Run::new(after_missing, guard && after_missing == 1, by_email)?;
         let store = run.store.as_ref().ok_or_else(|| fail("the store is closed"))?;
         check(store, &mut run.model)?;
         for (n, op) in ops.iter().enumerate() {
