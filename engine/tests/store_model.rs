@@ -938,6 +938,9 @@ impl Run {
     fn rollback(&mut self, to: u64, gap: Gap) -> Result<(), TestCaseError> {
         self.model.now += gap.micros();
         clock::pin(Some(self.model.now));
+        // A dry run first: the same events, nothing appended (the next
+        // check finds the store unchanged if the real run is refused).
+        let dry = rollback(self.store()?, to, true).ok();
         let result = rollback(self.store()?, to, false);
         let Some(target) = self.model.snapshots.get(to as usize - 1).map(|s| s.meta.log_end) else {
             prop_assert!(
@@ -983,6 +986,11 @@ impl Run {
             }
         }
         prop_assert_eq!(&done.events, &events);
+        prop_assert_eq!(
+            dry.map(|d| (d.events, d.appended)),
+            Some((events.clone(), None)),
+            "dry run"
+        );
         if events.is_empty() {
             prop_assert_eq!(done.appended, None);
             return Ok(());
