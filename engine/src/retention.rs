@@ -150,6 +150,8 @@ impl Watch {
         self.window.clear();
         self.window.extend_from_slice(&self.tail);
         self.window.extend_from_slice(chunk);
+        // The needles are lower case (see `forget::needles`).
+        self.window.make_ascii_lowercase();
         for (person, needle) in &self.needles {
             if !self.found[*person] && memchr::memmem::find(&self.window, needle).is_some() {
                 self.found[*person] = true;

@@ -89,8 +89,9 @@ impl Store {
     /// Erases a person's personal values (see the module doc), in one
     /// write transaction, then rewrites the file so nothing erased survives
     /// in its free pages. Refused, with nothing changed, for a person who is
-    /// active ([`StoreError::StillActive`]), has events not yet delivered,
-    /// or is unknown.
+    /// active ([`StoreError::StillActive`]), is in a held import
+    /// ([`StoreError::InHeldImport`]), has events not yet delivered, or is
+    /// unknown.
     pub fn forget(&self, request: &ForgetRequest<'_>) -> Result<Erasure, StoreError> {
         // The refusals first, on a read transaction: a refused forget
         // leaves the file byte for byte as it was.
@@ -139,7 +140,7 @@ impl Store {
         Ok(leavers)
     }
 
-    /// [`check_forgettable_in`] on a read transaction.
+    /// [`check_forgettable_in`] and [`check_not_held`] on a read transaction.
     fn check_forgettable(&self, key: &str) -> Result<(), StoreError> {
         let txn = self.read()?;
         check_forgettable_in(
@@ -147,7 +148,12 @@ impl Store {
             &txn.open_multimap_table(USER_EVENTS)?,
             &txn.open_table(DELIVERY)?,
             key,
-        )
+        )?;
+        match txn.open_table(HELD_EVENTS) {
+            Ok(held) => check_not_held(&held, key),
+            Err(TableError::TableDoesNotExist(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Every erasure, oldest first.
@@ -220,6 +226,7 @@ pub(crate) fn erase_in(txn: &WriteTransaction, request: &ForgetRequest<'_>) -> R
         &txn.open_table(DELIVERY)?,
         key,
     )?;
+    check_not_held(&txn.open_table(HELD_EVENTS)?, key)?;
     let mut erasures = txn.open_table(ERASURES)?;
     let id = erasures.last()?.map_or(1, |(k, _)| k.value() + 1);
     let seqs: Vec<u64> = txn
@@ -351,6 +358,23 @@ fn check_forgettable_in(
     Ok(())
 }
 
+/// Refuses to forget a person a held import has events for: the file that
+/// has them again waits for `approve`, which would bring them back (and its
+/// events, computed against their state, could no longer be applied).
+fn check_not_held(held: &impl ReadableTable<(u64, u64), &'static [u8]>, key: &str) -> Result<(), StoreError> {
+    for entry in held.iter()? {
+        let (k, v) = entry?;
+        let (who, _): (String, EventKind) = codec::decode("held_events", v.value())?;
+        if who == key {
+            return Err(StoreError::InHeldImport {
+                key: key.to_owned(),
+                snapshot: k.value().0,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A delivery status without Learn Amp's messages (they may quote the
 /// person's values): the status and its times stay.
 fn without_messages(status: Delivery) -> Delivery {
@@ -405,6 +429,72 @@ mod tests {
             prune_raw_before: 0,
             origin: Default::default(),
         }
+    }
+
+    /// Regression: a person with events in a held import (a later file
+    /// that has them again) could be forgotten; their held events were
+    /// scrubbed to skeletons, and approving the import then failed for good
+    /// ("reactivated a person who does not exist"): the held file could only
+    /// be rejected.
+    #[test]
+    fn a_person_in_a_held_import_is_not_forgotten_and_the_import_can_be_approved() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).expect("open");
+        let record = Record::from_pairs([("email", "ann@x.io"), ("lastName", "Lee")]);
+        let created = EventKind::Created { record };
+        store
+            .append_import(0, snapshot(1), vec![("E1".to_owned(), created)], None, None)
+            .expect("import");
+        store
+            .append_import(
+                1,
+                snapshot(2),
+                vec![("E1".to_owned(), EventKind::Deactivated)],
+                None,
+                None,
+            )
+            .expect("import");
+        let delivered = |seq| DeliveryUpdate {
+            seq,
+            key: "E1".into(),
+            delivery: Delivery::Delivered {
+                time: 3_000_000,
+                remote_id: Some(9),
+            },
+            remote_id: Some(9),
+        };
+        store.record_deliveries(&[delivered(1), delivered(2)]).expect("deliver");
+        let back = EventKind::Reactivated {
+            changes: vec![crate::FieldChange {
+                field: "lastName".into(),
+                old: Some("Lee".into()),
+                new: Some("Chan".into()),
+            }],
+        };
+        store
+            .append_held(2, snapshot(3), "held".into(), vec![("E1".to_owned(), back)], None)
+            .expect("held");
+        let before = std::fs::read(&path).expect("read");
+
+        let request = ForgetRequest {
+            key: "E1",
+            reason: "asked",
+            by: None,
+            time: 4_000_000,
+            raw_holding: &[],
+        };
+        match store.forget(&request) {
+            Err(e @ StoreError::InHeldImport { snapshot: 3, .. }) => assert_eq!(
+                e.to_string(),
+                "E1 is in held import 3, which would bring them back: approve or reject it first, then forget them"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(std::fs::read(&path).expect("read"), before, "nothing written");
+        store.approve(3, 5_000_000).expect("approve");
+        let ann = store.user_state("E1").expect("read").expect("E1 is back");
+        assert_eq!((ann.active, ann.record.get("lastName")), (true, Some("Chan")));
     }
 
     #[test]

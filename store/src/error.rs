@@ -126,6 +126,12 @@ pub enum StoreError {
         path.display()
     )]
     NeedsRepair { path: PathBuf },
+    /// `forget` of a person a held import has events for: the file that
+    /// has them again waits for `approve`, which would bring them back.
+    #[error(
+        "{key} is in held import {snapshot}, which would bring them back: approve or reject it first, then forget them"
+    )]
+    InHeldImport { key: String, snapshot: u64 },
     /// A thread panicked while holding the store's handle.
     #[error("the store handle was poisoned by a panic")]
     Poisoned,

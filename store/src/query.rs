@@ -10,7 +10,7 @@ use crate::tables::{
     ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, META, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE,
     USER_EVENTS,
 };
-use crate::{Delivery, Event, EventBody, EventKind, SnapshotMeta, StoreError, UserState, codec};
+use crate::{Delivery, Event, EventKind, SnapshotMeta, StoreError, UserState, codec};
 
 /// Which events a query wants. Empty fields match everything.
 #[derive(Debug, Clone, Default)]
@@ -28,15 +28,23 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
-    fn matches(&self, e: &EventBody) -> bool {
+    fn matches(&self, event: &Event) -> bool {
+        let e = &event.body;
         self.since.is_none_or(|t| e.time >= t)
             && self.until.is_none_or(|t| e.time < t)
             && (self.kinds.is_empty() || self.kinds.iter().any(|k| k == e.kind.name()))
-            && self
-                .field
-                .as_deref()
-                .is_none_or(|f| e.kind.changes().iter().any(|c| c.field == f))
+            && self.field.as_deref().is_none_or(|f| changed(event, f))
             && self.snapshot.is_none_or(|s| e.cause.snapshot() == Some(s))
+    }
+}
+
+/// Whether `event` changed `field`. An erased event keeps the names of the
+/// fields it changed beside its skeleton (an erased creation has no record
+/// left to read them from).
+fn changed(event: &Event, field: &str) -> bool {
+    match &event.erased {
+        Some(erased) => erased.fields.iter().any(|f| f == field),
+        None => event.body.kind.changes().iter().any(|c| c.field == field),
     }
 }
 
@@ -194,7 +202,7 @@ impl Store {
         for entry in events.range(first..=last)? {
             let (seq, bytes) = entry?;
             let event = Event::decode(seq.value(), bytes.value())?;
-            if filter.matches(&event.body) {
+            if filter.matches(&event) {
                 let status = delivery_of(&delivery, event.seq)?;
                 out.push((event, status));
             }
@@ -329,5 +337,84 @@ fn delivery_of(table: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Resu
     match table.get(seq)? {
         Some(v) => codec::decode("delivery", v.value()),
         None => Ok(Delivery::Pending),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Counts, DeliveryUpdate, ForgetRequest, NewSnapshot, Record};
+
+    /// Regression (found by the store model test): `events --field email`
+    /// left out a forgotten person's creation (its record is erased) while
+    /// it kept their erased updates: the skeleton says which fields changed.
+    #[test]
+    fn an_erased_event_still_matches_the_fields_it_changed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        let snapshot = |n: u8| NewSnapshot {
+            file_hash: [n; 32],
+            source: format!("day{n}.csv"),
+            received: i64::from(n) * 1_000_000,
+            rows: 1,
+            bytes: 10,
+            header: vec!["Email".into()],
+            mapped_columns: vec!["Email".into()],
+            counts: Counts::default(),
+            absences: vec![],
+            prune_raw_before: 0,
+            origin: Default::default(),
+        };
+        let created = EventKind::Created {
+            record: Record::from_pairs([("email", "ann@x.io"), ("lastName", "Lee")]),
+        };
+        store
+            .append_import(0, snapshot(1), vec![("E1".to_owned(), created)], None, None)
+            .expect("import");
+        store
+            .append_import(
+                1,
+                snapshot(2),
+                vec![("E1".to_owned(), EventKind::Deactivated)],
+                None,
+                None,
+            )
+            .expect("import");
+        let delivered = |seq| DeliveryUpdate {
+            seq,
+            key: "E1".into(),
+            delivery: Delivery::Delivered {
+                time: 3_000_000,
+                remote_id: None,
+            },
+            remote_id: None,
+        };
+        store.record_deliveries(&[delivered(1), delivered(2)]).expect("deliver");
+        let by_field = |field: &str| -> Vec<u64> {
+            let filter = EventFilter {
+                field: Some(field.to_owned()),
+                ..EventFilter::default()
+            };
+            store
+                .events(&filter)
+                .expect("events")
+                .iter()
+                .map(|(e, _)| e.seq)
+                .collect()
+        };
+        assert_eq!(by_field("email"), vec![1], "before");
+
+        store
+            .forget(&ForgetRequest {
+                key: "E1",
+                reason: "asked",
+                by: None,
+                time: 4_000_000,
+                raw_holding: &[],
+            })
+            .expect("forget");
+        assert_eq!(by_field("email"), vec![1], "after: the erased creation set the email");
+        assert_eq!(by_field("lastName"), vec![1]);
+        assert_eq!(by_field("jobTitle"), Vec::<u64>::new());
     }
 }
