@@ -157,7 +157,14 @@ pub async fn page(State(console): State<Arc<Console>>, Path(n): Path<u64>, Query
                     ..EventFilter::default()
                 })?;
                 let diff = Diff::of(all.iter().map(|(e, _)| (e.body.key.as_str(), &e.body.kind)));
-                let chosen: Vec<_> = all.iter().filter(|(e, _)| wanted(&e.body.kind)).collect();
+                // The store's own filter: an erased event matches by the
+                // fields it changed, which its values no longer show.
+                let filter = EventFilter {
+                    kinds: (!kind.is_empty()).then(|| kind.clone()).into_iter().collect(),
+                    field: (!field.is_empty()).then(|| field.clone()),
+                    ..EventFilter::default()
+                };
+                let chosen: Vec<_> = all.iter().filter(|(e, _)| filter.matches(e)).collect();
                 let rows = chosen
                     .iter()
                     .take(LISTED)

@@ -28,7 +28,9 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
-    fn matches(&self, event: &Event) -> bool {
+    /// Whether `event` is one this filter wants (an erased event by the
+    /// names of the fields it changed).
+    pub fn matches(&self, event: &Event) -> bool {
         let e = &event.body;
         self.since.is_none_or(|t| e.time >= t)
             && self.until.is_none_or(|t| e.time < t)
