@@ -18,7 +18,8 @@
 //! answer is checked, so a fast wrong page fails the bench.
 //!
 //! `nice cargo bench --bench console`; `AMPSYNC_BENCH_PEOPLE` /
-//! `AMPSYNC_BENCH_DAYS` shrink the year.
+//! `AMPSYNC_BENCH_DAYS` shrink the year; `AMPSYNC_BENCH_BINARY=PATH` serves
+//! it with another build of `ampsync` (to compare two builds on one store).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -92,7 +93,13 @@ fn main() {
         b.iter(|| assert!(api(&format!("/api/people/{LONG_HISTORY}")).body.contains(&last_title)))
     });
     c.bench_function("GET /api/snapshots", |b| {
-        b.iter(|| assert!(api("/api/snapshots").body.contains(&format!("users_{:03}.csv", days - 1))))
+        b.iter(|| {
+            assert!(
+                api("/api/snapshots")
+                    .body
+                    .contains(&format!("users_{:03}.csv", days - 1))
+            )
+        })
     });
     c.bench_function("GET /api/runs", |b| {
         b.iter(|| assert!(api("/api/runs").body.contains("\"imported\"")))
@@ -228,11 +235,21 @@ impl Served {
     fn start(dir: &Path, days: usize) -> Served {
         // The morning after the last import.
         let now = format_micros(START + (days as i64 - 1) * DAY + DAY / 4);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ampsync"))
+        // Another build's binary may be timed on the same store (A/B).
+        let binary = std::env::var_os("AMPSYNC_BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_ampsync").into());
+        let mut child = Command::new(binary)
             .current_dir(dir)
             .env(TOKEN_ENV, TOKEN)
             .env("AMPSYNC_NOW", now)
-            .args(["--config", "ampsync.toml", "--format", "json", "serve", "--addr", "127.0.0.1:0"])
+            .args([
+                "--config",
+                "ampsync.toml",
+                "--format",
+                "json",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -319,7 +336,9 @@ impl Served {
             &format!("csrf={}&q={key}", session.csrf),
         );
         assert_eq!(answer.status, 303, "{}", answer.body);
-        header(&answer.head, "location").expect("to the person's page").to_owned()
+        header(&answer.head, "location")
+            .expect("to the person's page")
+            .to_owned()
     }
 }
 

@@ -447,7 +447,11 @@ mod tests {
             );
             assert_eq!(postcard::from_bytes::<Delivery>(bytes).expect("decodes"), delivery);
             let tag = Delivery::tag_of_encoded(bytes);
-            assert_eq!(tag.map(|t| Delivery::NAME_BY_TAG[t]), Some(delivery.name()), "{delivery:?}");
+            assert_eq!(
+                tag.map(|t| Delivery::NAME_BY_TAG[t]),
+                Some(delivery.name()),
+                "{delivery:?}"
+            );
         }
         assert_eq!(Delivery::tag_of_encoded(&[8]), None);
         assert_eq!(Delivery::tag_of_encoded(&[]), None);

@@ -430,9 +430,21 @@ mod tests {
             time: 2,
         };
         let statuses = [
-            (1, Delivery::Delivered { time: 2, remote_id: Some(1) }),
+            (
+                1,
+                Delivery::Delivered {
+                    time: 2,
+                    remote_id: Some(1),
+                },
+            ),
             (2, failed("first")),
-            (3, Delivery::Delivered { time: 2, remote_id: None }),
+            (
+                3,
+                Delivery::Delivered {
+                    time: 2,
+                    remote_id: None,
+                },
+            ),
             (
                 4,
                 Delivery::Waiting {
