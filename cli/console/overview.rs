@@ -37,7 +37,7 @@ struct Overview {
     held: Vec<HeldRow>,
     deliveries: Vec<(&'static str, u64)>,
     failed: Vec<FailedRow>,
-    failed_total: usize,
+    failed_total: u64,
     chart: String,
     legend: [(&'static str, &'static str); 4],
 }
@@ -89,15 +89,15 @@ pub async fn page(State(console): State<Arc<Console>>, Extension(session): Exten
             let today = DateTime::<Utc>::from_timestamp_micros(now)
                 .unwrap_or_default()
                 .date_naive();
-            let counts = store.delivery_counts()?;
+            // One pass over the delivery table for the counts and the list.
+            let summary = store.delivery_summary(LISTED_FAILED)?;
             let deliveries = ["pending", "waiting", "failed", "dead", "delivered"]
                 .into_iter()
-                .map(|status| (status, counts.get(status).copied().unwrap_or(0)))
+                .map(|status| (status, summary.count(status)))
                 .collect();
-            let failed_events = store.failed_events()?;
-            let failed = failed_events
+            let failed = summary
+                .failed
                 .iter()
-                .take(LISTED_FAILED)
                 .map(|(e, d)| FailedRow {
                     seq: e.seq,
                     key: e.body.key.clone(),
@@ -132,7 +132,7 @@ pub async fn page(State(console): State<Arc<Console>>, Extension(session): Exten
                 }),
                 held,
                 deliveries,
-                failed_total: failed_events.len(),
+                failed_total: summary.count("failed"),
                 failed,
                 chart: chart::events_per_day(&per_day, today, CHART_DAYS),
                 legend: chart::KINDS,

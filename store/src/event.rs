@@ -306,6 +306,29 @@ impl Delivery {
         }
     }
 
+    /// The status names by postcard variant tag: [`Delivery::name`] of
+    /// each variant, in declaration order.
+    pub(crate) const NAME_BY_TAG: [&'static str; 8] = [
+        "pending",
+        "delivered",
+        "waiting",
+        "dead",
+        "skipped",
+        "waiting",
+        "failed",
+        "superseded",
+    ];
+
+    /// The variant tag of a delivery from its postcard bytes without
+    /// decoding the rest: postcard writes the variant first, as one byte for
+    /// these eight (the golden test below pins it). For counting a whole
+    /// table, where decoding every value costs as much as reading it.
+    /// `None` for bytes that do not start with a known variant.
+    pub(crate) fn tag_of_encoded(postcard: &[u8]) -> Option<usize> {
+        let tag = usize::from(*postcard.first()?);
+        (tag < Delivery::NAME_BY_TAG.len()).then_some(tag)
+    }
+
     /// The next push sends it: pending, waiting on a transient fault, or
     /// written as failed or dead by a release before 0.2.
     pub fn is_due(&self) -> bool {
@@ -423,6 +446,14 @@ mod tests {
                 "{delivery:?}"
             );
             assert_eq!(postcard::from_bytes::<Delivery>(bytes).expect("decodes"), delivery);
+            let tag = Delivery::tag_of_encoded(bytes);
+            assert_eq!(
+                tag.map(|t| Delivery::NAME_BY_TAG[t]),
+                Some(delivery.name()),
+                "{delivery:?}"
+            );
         }
+        assert_eq!(Delivery::tag_of_encoded(&[8]), None);
+        assert_eq!(Delivery::tag_of_encoded(&[]), None);
     }
 }

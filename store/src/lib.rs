@@ -38,7 +38,7 @@ pub use event::{Cause, Delivery, Erased, Event, EventBody, EventKind, FieldChang
 pub use migrate::Upgrade;
 pub use open::SCHEMA_VERSION;
 pub use origin::SnapshotOrigin;
-pub use query::EventFilter;
+pub use query::{DeliverySummary, EventFilter};
 pub use record::{Record, RecordHash, hash_fields, hash_fields_with};
 pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
 pub use state::UserState;

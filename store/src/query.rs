@@ -1,6 +1,8 @@
 //! The store's queries: snapshots, state, events and their delivery
 //! status, absences, Learn Amp ids, remote files.
 
+use std::collections::BTreeMap;
+
 use redb::{MultimapTableHandle, ReadTransaction, ReadableTable, ReadableTableMetadata, TableError, TableHandle};
 
 use crate::append::read_held;
@@ -47,6 +49,24 @@ fn changed(event: &Event, field: &str) -> bool {
     match &event.erased {
         Some(erased) => erased.fields.iter().any(|f| f == field),
         None => event.body.kind.changes().iter().any(|c| c.field == field),
+    }
+}
+
+/// Deliveries at a glance (see [`Store::delivery_summary`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliverySummary {
+    /// Events by status name ([`Delivery::name`]); a status no event has is
+    /// left out.
+    pub counts: BTreeMap<&'static str, u64>,
+    /// The first refused events, in sequence order, with their statuses.
+    pub failed: Vec<(Event, Delivery)>,
+}
+
+impl DeliverySummary {
+    /// Events with status `name`.
+    pub fn count(&self, name: &str) -> u64 {
+        self.counts.get(name).copied().unwrap_or(0)
     }
 }
 
@@ -280,16 +300,53 @@ impl Store {
     }
 
     /// Counts of events by delivery status name.
-    pub fn delivery_counts(&self) -> Result<std::collections::BTreeMap<&'static str, u64>, StoreError> {
+    pub fn delivery_counts(&self) -> Result<BTreeMap<&'static str, u64>, StoreError> {
+        Ok(self.delivery_summary(0)?.counts)
+    }
+
+    /// Events by delivery status name and the first `listed` refused events
+    /// ([`Delivery::is_failed`]), in one pass over the delivery table that
+    /// decodes only the refused statuses: the console's overview, which
+    /// would otherwise read the table twice (counts, then the refused).
+    pub fn delivery_summary(&self, listed: usize) -> Result<DeliverySummary, StoreError> {
         let txn = self.read()?;
+        let events = txn.open_table(EVENTS)?;
         let delivery = txn.open_table(DELIVERY)?;
-        let mut counts = std::collections::BTreeMap::new();
+        let mut summary = DeliverySummary::default();
+        // Counted by tag, named once at the end: a map entry per event would
+        // cost more than reading it.
+        let mut by_tag = [0u64; Delivery::NAME_BY_TAG.len()];
+        let failed_tag = Delivery::NAME_BY_TAG.iter().position(|n| *n == "failed");
         for entry in delivery.iter()? {
-            let (_, status) = entry?;
-            let status: Delivery = codec::decode("delivery", status.value())?;
-            *counts.entry(status.name()).or_insert(0) += 1;
+            let (seq, bytes) = entry?;
+            let bytes = bytes.value();
+            let tag = match bytes.split_first() {
+                Some((&codec::FORMAT_V1, postcard)) => Delivery::tag_of_encoded(postcard),
+                _ => None,
+            };
+            let Some(tag) = tag else {
+                // A value the peek does not know is decoded, so it counts or
+                // fails exactly as a full decode would.
+                let status: Delivery = codec::decode("delivery", bytes)?;
+                *summary.counts.entry(status.name()).or_insert(0) += 1;
+                continue;
+            };
+            by_tag[tag] += 1;
+            if Some(tag) == failed_tag && summary.failed.len() < listed {
+                let seq = seq.value();
+                let status: Delivery = codec::decode("delivery", bytes)?;
+                let event = events
+                    .get(seq)?
+                    .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
+                summary.failed.push((Event::decode(seq, event.value())?, status));
+            }
         }
-        Ok(counts)
+        for (name, n) in Delivery::NAME_BY_TAG.into_iter().zip(by_tag) {
+            if n > 0 {
+                *summary.counts.entry(name).or_insert(0) += n;
+            }
+        }
+        Ok(summary)
     }
 
     /// The Learn Amp id recorded for a person.
@@ -346,6 +403,105 @@ fn delivery_of(table: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Resu
 mod tests {
     use super::*;
     use crate::{Counts, DeliveryUpdate, ForgetRequest, NewSnapshot, Record};
+
+    fn created(n: usize) -> (String, EventKind) {
+        (
+            format!("k{n}"),
+            EventKind::Created {
+                record: Record::from_pairs([("email", format!("p{n}@x"))]),
+            },
+        )
+    }
+
+    #[test]
+    fn the_delivery_summary_counts_every_status_and_lists_the_first_refused_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        let snapshot = NewSnapshot {
+            file_hash: [1; 32],
+            source: "day1.csv".into(),
+            received: 1_000_000,
+            rows: 8,
+            bytes: 10,
+            header: vec!["Email".into()],
+            mapped_columns: vec!["Email".into()],
+            counts: Counts::default(),
+            absences: vec![],
+            prune_raw_before: 0,
+            origin: Default::default(),
+        };
+        store
+            .append_import(0, snapshot, (1..=8).map(created), None, None)
+            .expect("import");
+        let failed = |error: &str| Delivery::Failed {
+            attempts: 1,
+            status: Some(422),
+            error: error.into(),
+            time: 2,
+        };
+        let statuses = [
+            (
+                1,
+                Delivery::Delivered {
+                    time: 2,
+                    remote_id: Some(1),
+                },
+            ),
+            (2, failed("first")),
+            (
+                3,
+                Delivery::Delivered {
+                    time: 2,
+                    remote_id: None,
+                },
+            ),
+            (
+                4,
+                Delivery::Waiting {
+                    attempts: 1,
+                    last_error: "503".into(),
+                    since: 2,
+                    time: 2,
+                },
+            ),
+            (5, failed("second")),
+            (6, Delivery::Superseded { by: 7, time: 2 }),
+            (7, failed("third")),
+        ];
+        let updates: Vec<DeliveryUpdate> = statuses
+            .iter()
+            .map(|(seq, delivery)| DeliveryUpdate {
+                seq: *seq,
+                key: format!("k{seq}"),
+                delivery: delivery.clone(),
+                remote_id: None,
+            })
+            .collect();
+        store.record_deliveries(&updates).expect("deliver");
+
+        let summary = store.delivery_summary(2).expect("summary");
+        let want: BTreeMap<&str, u64> = [
+            ("delivered", 2),
+            ("failed", 3),
+            ("pending", 1),
+            ("superseded", 1),
+            ("waiting", 1),
+        ]
+        .into();
+        assert_eq!(summary.counts, want);
+        assert_eq!(store.delivery_counts().expect("counts"), want);
+        let listed: Vec<(u64, &str, Delivery)> = summary
+            .failed
+            .iter()
+            .map(|(e, d)| (e.seq, e.body.key.as_str(), d.clone()))
+            .collect();
+        assert_eq!(listed, [(2, "k2", failed("first")), (5, "k5", failed("second"))]);
+        // The same refused events, in the same order, as the full query.
+        let all = store.failed_events().expect("failed");
+        assert_eq!(summary.failed[..], all[..2]);
+        assert_eq!(summary.count("failed"), all.len() as u64);
+        assert_eq!(summary.count("dead"), 0);
+    }
 
     /// Regression (found by the store model test): `events --field email`
     /// left out a forgotten person's creation (its record is erased) while
