@@ -104,7 +104,7 @@ impl Store {
                 if Event::is_erased(&bytes) {
                     continue;
                 }
-                let mut event = Event::decode(seq, &bytes)?;
+                let mut event = Event::decode(seq, &bytes, &self.keys)?;
                 event.body.key.clone_from(&kept_key);
                 events.insert(seq, event.encode_erased(id)?.as_slice())?;
                 let status = delivery.get(seq)?.map(|v| v.value().to_vec());
@@ -122,13 +122,15 @@ impl Store {
                 let mut scrubbed = Vec::new();
                 for entry in held.iter()? {
                     let (k, v) = entry?;
-                    let (who, kind): (String, EventKind) = codec::decode("held_events", v.value())?;
+                    let (id, n) = k.value();
+                    let (who, kind): (String, EventKind) = crate::held::decode(id, n, v.value(), &self.keys)?;
                     if who == key {
-                        scrubbed.push((k.value(), (kept_key.clone(), kind.without_values())));
+                        scrubbed.push(((id, n), (kept_key.clone(), kind.without_values())));
                     }
                 }
-                for (k, event) in scrubbed {
-                    held.insert(k, codec::encode("held_events", &event)?.as_slice())?;
+                let sealer = self.keys.for_writing()?;
+                for ((id, n), event) in scrubbed {
+                    held.insert((id, n), crate::held::encode(id, n, &event, sealer)?.as_slice())?;
                 }
             }
             let mut raw_dropped = Vec::new();
@@ -175,7 +177,7 @@ impl Store {
         let txn = self.read()?;
         let state = txn.open_table(STATE)?.get(key)?.map(|v| v.value().to_vec());
         match state {
-            Some(bytes) if crate::UserState::decode(&bytes)?.active => {
+            Some(bytes) if crate::UserState::decode_summary(&bytes)?.0 => {
                 return Err(StoreError::StillActive { key: key.to_owned() });
             }
             Some(_) => {}
@@ -224,7 +226,7 @@ impl Store {
 
     /// Replaces the file with a consistent copy of itself (written beside
     /// it, synced, renamed over it), leaving no free page with old bytes.
-    fn rewrite(&self) -> Result<(), StoreError> {
+    pub(crate) fn rewrite(&self) -> Result<(), StoreError> {
         let mut name = self.path.as_os_str().to_owned();
         name.push(format!(".rewrite-{}", std::process::id()));
         let temp = PathBuf::from(name);

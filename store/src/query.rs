@@ -114,7 +114,7 @@ impl Store {
         let table = txn.open_table(STATE)?;
         for entry in table.iter()? {
             let (k, v) = entry?;
-            f(k.value(), &UserState::decode(v.value())?);
+            f(k.value(), &UserState::decode(k.value(), v.value(), &self.keys)?);
         }
         Ok(())
     }
@@ -128,7 +128,10 @@ impl Store {
     pub fn user_state(&self, key: &str) -> Result<Option<UserState>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(STATE)?;
-        table.get(key)?.map(|v| UserState::decode(v.value())).transpose()
+        table
+            .get(key)?
+            .map(|v| UserState::decode(key, v.value(), &self.keys))
+            .transpose()
     }
 
     /// Several people's current state, read in one transaction.
@@ -139,7 +142,12 @@ impl Store {
         let txn = self.read()?;
         let table = txn.open_table(STATE)?;
         keys.into_iter()
-            .map(|k| table.get(k)?.map(|v| UserState::decode(v.value())).transpose())
+            .map(|k| {
+                table
+                    .get(k)?
+                    .map(|v| UserState::decode(k, v.value(), &self.keys))
+                    .transpose()
+            })
             .collect()
     }
 
@@ -151,7 +159,7 @@ impl Store {
             Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
-        read_held(&table, id)
+        read_held(&table, id, &self.keys)
     }
 
     /// Everyone currently counted as missing: key → consecutive imports.
@@ -193,7 +201,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in events.range(first..=last)? {
             let (seq, bytes) = entry?;
-            let event = Event::decode(seq.value(), bytes.value())?;
+            let event = Event::decode(seq.value(), bytes.value(), &self.keys)?;
             if filter.matches(&event.body) {
                 let status = delivery_of(&delivery, event.seq)?;
                 out.push((event, status));
@@ -214,7 +222,10 @@ impl Store {
             let bytes = events
                 .get(seq)?
                 .ok_or_else(|| StoreError::Inconsistent(format!("event {seq} indexed but missing")))?;
-            out.push((Event::decode(seq, bytes.value())?, delivery_of(&delivery, seq)?));
+            out.push((
+                Event::decode(seq, bytes.value(), &self.keys)?,
+                delivery_of(&delivery, seq)?,
+            ));
         }
         Ok(out)
     }
@@ -244,7 +255,7 @@ impl Store {
                 let bytes = events
                     .get(seq)?
                     .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
-                out.push((Event::decode(seq, bytes.value())?, status));
+                out.push((Event::decode(seq, bytes.value(), &self.keys)?, status));
             }
         }
         Ok(out)
@@ -263,7 +274,7 @@ impl Store {
                 let bytes = events
                     .get(seq)?
                     .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
-                return Ok(Some((seq, Event::decode(seq, bytes.value())?.body.time)));
+                return Ok(Some((seq, Event::decode_skeleton(seq, bytes.value())?.body.time)));
             }
         }
         Ok(None)

@@ -2,7 +2,6 @@
 //! later run, keeps a second process off the store, and stops cleanly on
 //! SIGTERM.
 
-
 use std::process::Stdio;
 
 use crate::common::sandbox::TestSandbox;

@@ -1,7 +1,6 @@
 //! Setting up a daily sync from nothing: `keygen ssh`, `keygen pgp` and
 //! `check`, against a real sshd, gpg and the sandbox.
 
-
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::common::gpg::GpgHome;

@@ -3,7 +3,6 @@
 //! pushed to the sandbox, and moved aside; a wrong host key is refused
 //! before anything is downloaded.
 
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::sandbox::TestSandbox;

@@ -8,7 +8,6 @@
 //! A later release may add fields to its JSON; it may not change or drop one
 //! the old output had (see [`differences`]).
 
-
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
