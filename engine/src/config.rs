@@ -91,6 +91,10 @@ pub struct StoreConfig {
     pub path: PathBuf,
     #[serde(default = "default_keep_raw_days")]
     pub keep_raw_days: u32,
+    /// The environment variable holding the 256-bit key the store is
+    /// encrypted with (hex or base64); none: the store is plain.
+    #[serde(default)]
+    pub encryption_key_env: Option<String>,
 }
 
 impl Default for StoreConfig {
@@ -98,6 +102,7 @@ impl Default for StoreConfig {
         StoreConfig {
             path: default_store_path(),
             keep_raw_days: default_keep_raw_days(),
+            encryption_key_env: None,
         }
     }
 }
@@ -756,6 +761,22 @@ impl Config {
     /// Where the store file is.
     pub fn store_path(&self) -> PathBuf {
         self.resolve(&self.store.path)
+    }
+
+    /// What the store is opened with: the key from the variable
+    /// `store.encryption_key_env` names, [`Keying::Unset`] when that
+    /// variable is not set, [`Keying::None`] when no variable is named. A
+    /// value that is not a key is an error naming the variable.
+    pub fn store_keying(&self) -> Result<ampsync_store::Keying, ampsync_store::KeyError> {
+        use ampsync_store::{KeyError, Keying, StoreKey};
+        match &self.store.encryption_key_env {
+            None => Ok(Keying::None),
+            Some(var) => match StoreKey::from_env(var) {
+                Ok(key) => Ok(Keying::Key(key)),
+                Err(KeyError::Unset { var }) => Ok(Keying::Unset { var }),
+                Err(e) => Err(e),
+            },
+        }
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
