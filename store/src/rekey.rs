@@ -167,3 +167,170 @@ fn reseal_raw(txn: &WriteTransaction, old: &Keys, sealer: &Sealer) -> Result<u64
     }
     Ok(chunks.len() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seal::Keying;
+    use crate::{Counts, EventFilter, EventKind, NewSnapshot, Record};
+
+    const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn key(text: &str) -> Keying {
+        Keying::Key(StoreKey::parse("K", text).expect("key"))
+    }
+
+    fn import(store: &Store, based_on: u64, n: u8, events: Vec<(String, EventKind)>) {
+        let snapshot = NewSnapshot {
+            file_hash: [n; 32],
+            source: format!("day{n}.csv"),
+            received: i64::from(n) * 1_000_000,
+            rows: 1,
+            bytes: 1,
+            header: vec![],
+            mapped_columns: vec![],
+            counts: Counts::default(),
+            absences: vec![],
+            prune_raw_before: 0,
+            origin: Default::default(),
+        };
+        let mut raw: &[u8] = b"Email\nalice@example.com\n";
+        store
+            .append_import(based_on, snapshot, events, Some(&mut raw), None)
+            .expect("import");
+    }
+
+    fn created(k: &str, email: &str) -> (String, EventKind) {
+        let record = Record::from_pairs([("email", email)]);
+        (k.to_owned(), EventKind::Created { record })
+    }
+
+    #[test]
+    fn an_encrypted_store_needs_its_key_and_binds_each_value_to_its_row() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        let store = Store::open_with(&path, key(KEY)).expect("create");
+        assert!(store.is_encrypted());
+        import(
+            &store,
+            0,
+            1,
+            vec![created("a", "alice@example.com"), created("b", "bob@example.com")],
+        );
+        let events = store.events(&EventFilter::default()).expect("events");
+        assert!(store.verify().expect("verify").ok());
+        assert_eq!(
+            store.raw(&[1; 32]).expect("raw").as_deref(),
+            Some(&b"Email\nalice@example.com\n"[..])
+        );
+        drop(store);
+        let bytes = std::fs::read(&path).expect("read");
+        assert!(!bytes.windows(5).any(|w| w == b"alice"));
+
+        match Store::open_existing_with(&path, key(&"ab".repeat(32))) {
+            Err(StoreError::WrongKey { var, .. }) => assert_eq!(var, "K"),
+            other => panic!("expected WrongKey, got {other:?}"),
+        }
+        match Store::open_existing_with(&path, Keying::None) {
+            Ok(locked) => {
+                assert!(matches!(
+                    locked.user_state("a"),
+                    Err(StoreError::KeyNeeded { var: None })
+                ));
+                let report = locked.verify().expect("verify");
+                assert_eq!((report.ok(), report.links_only), (true, 2));
+                assert!(matches!(
+                    locked.append_repair(2, 9_000_000, vec![created("c", "c@x")]),
+                    Err(StoreError::KeyNeeded { .. })
+                ));
+            }
+            Err(e) => panic!("opens without the key: {e}"),
+        }
+        assert!(std::fs::read(&path).expect("read") == bytes, "nothing written");
+
+        // A sealed record moved to another person's row does not open.
+        let store = Store::open_existing_with(&path, key(KEY)).expect("open");
+        assert_eq!(store.events(&EventFilter::default()).expect("events"), events);
+        {
+            let txn = store.write().expect("write");
+            {
+                let mut state = txn.open_table(STATE).expect("state");
+                let a = state.get("a").expect("get").expect("a").value().to_vec();
+                state.insert("b", a.as_slice()).expect("insert");
+            }
+            txn.commit().expect("commit");
+        }
+        assert!(matches!(
+            store.user_state("b"),
+            Err(StoreError::Unsealable { table: "state" })
+        ));
+    }
+
+    #[test]
+    fn rekey_seals_a_plain_store_and_moves_it_to_a_new_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).expect("create");
+        import(&store, 0, 1, vec![created("a", "alice@example.com")]);
+        store
+            .append_held(
+                1,
+                NewSnapshot {
+                    file_hash: [2; 32],
+                    source: "day2.csv".into(),
+                    received: 2_000_000,
+                    rows: 1,
+                    bytes: 1,
+                    header: vec![],
+                    mapped_columns: vec![],
+                    counts: Counts::default(),
+                    absences: vec![],
+                    prune_raw_before: 0,
+                    origin: Default::default(),
+                },
+                "held".into(),
+                vec![created("h", "held@example.com")],
+                None,
+            )
+            .expect("held");
+        let events = store.events(&EventFilter::default()).expect("events");
+        drop(store);
+        assert!(matches!(
+            Store::open_existing_with(&path, key(KEY)),
+            Err(StoreError::NotEncrypted { .. })
+        ));
+
+        let mut store = Store::open_existing(&path).expect("open");
+        let report = store.rekey(&StoreKey::parse("K", KEY).expect("key")).expect("rekey");
+        assert_eq!(
+            (report.events, report.states, report.held_events, report.raw_chunks),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(store.events(&EventFilter::default()).expect("events"), events);
+        drop(store);
+        let bytes = std::fs::read(&path).expect("read");
+        for value in [&b"alice"[..], b"held@"] {
+            assert!(!bytes.windows(value.len()).any(|w| w == value), "plaintext survives");
+        }
+
+        let other = "ab".repeat(32);
+        let mut store = Store::open_existing_with(&path, key(KEY)).expect("open");
+        store.rekey(&StoreKey::parse("K", &other).expect("key")).expect("rekey");
+        drop(store);
+        assert!(matches!(
+            Store::open_existing_with(&path, key(KEY)),
+            Err(StoreError::WrongKey { .. })
+        ));
+        let store = Store::open_existing_with(&path, key(&other)).expect("open");
+        assert_eq!(store.events(&EventFilter::default()).expect("events"), events);
+        assert_eq!(
+            store.held_events(2).expect("held"),
+            vec![created("h", "held@example.com")]
+        );
+        assert_eq!(
+            store.raw(&[1; 32]).expect("raw").as_deref(),
+            Some(&b"Email\nalice@example.com\n"[..])
+        );
+        assert!(store.verify().expect("verify").ok());
+    }
+}
