@@ -264,6 +264,13 @@ mod tests {
             store.user_state("b"),
             Err(StoreError::Unsealable { table: "state" })
         ));
+        let report = store.verify().expect("verify");
+        assert!(
+            report
+                .state_differences
+                .contains(&"b: the projection's sealed record does not open: damaged or moved".to_owned()),
+            "{report:?}"
+        );
     }
 
     #[test]

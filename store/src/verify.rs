@@ -136,7 +136,16 @@ impl Store {
         for entry in state.iter()? {
             let (key, value) = entry?;
             let key = key.value();
-            let stored = UserState::decode(key, value.value(), &self.keys)?;
+            let stored = match UserState::decode(key, value.value(), &self.keys) {
+                Ok(stored) => stored,
+                Err(StoreError::Unsealable { .. }) => {
+                    report.note(format!(
+                        "{key}: the projection's sealed record does not open: damaged or moved"
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             match rebuilt.get(key) {
                 None => report.note(format!("{key}: in the projection but in no event")),
                 Some(expected) if *expected != stored => {

@@ -2,11 +2,12 @@
 //! sandbox over HTTP, with credentials provisioned with scopes, refusals,
 //! faults, people deleted by hand, and the documented languages and roles.
 
+
 use std::collections::BTreeMap;
 
+use ampsync_sandbox::{Faults, LoggedRequest, SandboxOptions, TeamSeed};
 use crate::common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
 use crate::common::{TestEnv, example};
-use ampsync_sandbox::{Faults, LoggedRequest, SandboxOptions, TeamSeed};
 use serde_json::{Value, json};
 
 /// Exactly the scopes ampsync asks for by default.

@@ -3,6 +3,7 @@
 //! the import or the state after it, never a mix; and the file rules
 //! (no overwrite without `--force`, never through a symlink).
 
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 

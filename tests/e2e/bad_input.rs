@@ -2,6 +2,7 @@
 //! the file, the line and the column, exit status 1, and the store exactly
 //! as it was, byte for byte.
 
+
 use crate::common::sandbox::TestSandbox;
 use crate::common::{TestEnv, example, repo};
 

@@ -7,6 +7,7 @@
 //! `chromium-driver`; scripts/test.sh installs them). A machine without
 //! them fails these tests with what to install, never skips them.
 
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -14,9 +15,9 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ampsync_sandbox::{SandboxOptions, TeamSeed};
 use crate::common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
 use crate::common::{Lines, TestEnv, example};
-use ampsync_sandbox::{SandboxOptions, TeamSeed};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 

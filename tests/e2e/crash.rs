@@ -1,6 +1,7 @@
 //! A crash in the middle of a large import: the store opens afterwards,
 //! holds the previous state, and the same import then succeeds.
 
+
 use std::process::Stdio;
 
 use crate::common::{Lines, TestEnv, example};

@@ -2,6 +2,7 @@
 //! later run, keeps a second process off the store, and stops cleanly on
 //! SIGTERM.
 
+
 use std::process::Stdio;
 
 use crate::common::sandbox::TestSandbox;

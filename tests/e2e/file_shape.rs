@@ -3,6 +3,7 @@
 //! under a spreadsheet's table; and messages that are plain text off a
 //! terminal and said once.
 
+
 use std::process::Command;
 
 use crate::common::TestEnv;

@@ -5,9 +5,10 @@
 //! nowhere in the store file's bytes; the kept raw file that held them is
 //! dropped and `export-snapshot` says so; imports go on.
 
+
+use ampsync_sandbox::{SandboxOptions, TeamSeed};
 use crate::common::TestEnv;
 use crate::common::sandbox::TestSandbox;
-use ampsync_sandbox::{SandboxOptions, TeamSeed};
 use serde_json::json;
 
 const HEADER: &str = "Employee ID,First name,Last name,Email,Job title,Primary team\n";

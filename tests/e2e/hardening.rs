@@ -4,6 +4,7 @@
 //! so it keeps holding. Everything runs the real binary against real
 //! servers on 127.0.0.1 (the sandbox, sshd, gpg).
 
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -3,16 +3,17 @@
 //! token endpoint that echoes the secret. Each is a small axum handler on
 //! 127.0.0.1 driven by the real binary.
 
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::TestEnv;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
+use crate::common::TestEnv;
 use serde_json::json;
 
 /// A server on its own runtime, counting the requests it gets.

@@ -1,6 +1,7 @@
 //! The example days end to end: day1 → day2 → day2 again → a reordered
 //! day2 → day3, checked through `snapshots`, `events`, `history` and `show`.
 
+
 use crate::common::{TestEnv, example};
 use serde_json::{Value, json};
 

@@ -1,6 +1,7 @@
 //! The file formats ampsync reads: Learn Amp's own two, a customer export
 //! through `[mapping]`, Windows-1252, and the `skip_row` policy.
 
+
 use crate::common::TestEnv;
 use serde_json::json;
 

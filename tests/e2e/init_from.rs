@@ -7,6 +7,7 @@
 //! `[[skip]]`, `[mapping.replace]`) are imported by the tests marked
 //! `#[ignore = "needs the mapping branch"]`, to be run once it is merged.
 
+
 use std::path::PathBuf;
 
 use crate::common::{TestEnv, repo};

@@ -3,6 +3,7 @@
 //! the table and JSON output of the commands people read most are pinned
 //! with `insta` snapshots on the example days, the clock pinned.
 
+
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 

@@ -8,6 +8,7 @@
 //! (never created) and one in the future (leaves on that day, with the same
 //! bytes), and a guest row that is not a person to sync.
 
+
 use crate::common::TestEnv;
 use serde_json::{Value, json};
 

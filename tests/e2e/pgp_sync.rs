@@ -2,6 +2,7 @@
 //! line, decrypted in memory, signature required; a tampered file, one for
 //! another key and an unsigned one are refused with the store unchanged.
 
+
 use crate::common::gpg::GpgHome;
 use crate::common::sandbox::TestSandbox;
 use crate::common::{TestEnv, example};

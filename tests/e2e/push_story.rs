@@ -2,12 +2,13 @@
 //! Learn Amp sandbox over HTTP, with and without injected faults, through a
 //! crash, a token expiry and a rejected event.
 
+
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
+use ampsync_sandbox::{Faults, SandboxOptions, TeamSeed};
 use crate::common::sandbox::{EXAMPLE_TEAMS, TestSandbox};
 use crate::common::{Lines, TestEnv, example};
-use ampsync_sandbox::{Faults, SandboxOptions, TeamSeed};
 use serde_json::{Value, json};
 
 /// Fields compared between the store and Learn Amp.

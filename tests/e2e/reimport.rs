@@ -3,6 +3,7 @@
 //! `reimport N` reads snapshot N's kept file again. The real binary on
 //! real stores, the v0.1.0 fixture store included.
 
+
 use serde_json::{Value, json};
 
 use crate::common::TestEnv;

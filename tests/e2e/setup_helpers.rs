@@ -1,6 +1,7 @@
 //! Setting up a daily sync from nothing: `keygen ssh`, `keygen pgp` and
 //! `check`, against a real sshd, gpg and the sandbox.
 
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::common::gpg::GpgHome;

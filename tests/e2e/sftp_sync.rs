@@ -3,6 +3,7 @@
 //! pushed to the sandbox, and moved aside; a wrong host key is refused
 //! before anything is downloaded.
 
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::sandbox::TestSandbox;

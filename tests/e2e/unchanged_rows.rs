@@ -3,6 +3,7 @@
 //! changes an answer: people who left and came back with the same row, a
 //! changed mapping, duplicates between known and new rows.
 
+
 use crate::common::TestEnv;
 use serde_json::{Value, json};
 
