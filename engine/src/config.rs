@@ -1086,6 +1086,18 @@ mod tests {
     }
 
     #[test]
+    fn the_store_key_comes_from_the_variable_the_config_names() {
+        let plain = parse("").expect("config");
+        assert!(matches!(plain.store_keying(), Ok(ampsync_store::Keying::None)));
+        let var = "AMPSYNC_TEST_STORE_KEY_NEVER_SET_41c2";
+        let keyed = parse(&format!("[store]\nencryption_key_env = \"{var}\"\n")).expect("config");
+        match keyed.store_keying() {
+            Ok(ampsync_store::Keying::Unset { var: named }) => assert_eq!(named, var),
+            other => panic!("expected Unset, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn the_init_template_is_valid() {
         let c = parse(CONFIG_TEMPLATE).expect("template parses");
         assert_eq!(c.policy.max_deactivate_percent, 10.0);
