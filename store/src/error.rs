@@ -131,7 +131,7 @@ pub enum StoreError {
     WrongKey { path: PathBuf, var: String },
     /// A key was given for a store that is not encrypted.
     #[error(
-        "the store {} is not encrypted, but store.encryption_key_env names {var}: run `ampsync rekey --new-key-env {var}` (without store.encryption_key_env in the config) to encrypt it, then keep the setting",
+        "the store {} is not encrypted, but store.encryption_key_env names {var}: run `ampsync rekey --new-key-env {var}` to encrypt it",
         path.display()
     )]
     NotEncrypted { path: PathBuf, var: String },
