@@ -16,6 +16,9 @@
 //!   dates, the manager by employee ID, a termination date column) over the
 //!   same day 1, read with a mapping (`datagen::MAPPED_CONFIG`): same counts,
 //!   target ≤ 1.2× `day2_import` (issue 12).
+//! - `day2_encrypted`: `day2_import` with encryption at rest on (day 1
+//!   imported into an encrypted store, opened with its key each time):
+//!   same counts, target ≤ 1.3× `day2_import` (issue 14).
 //! - `rerun`: day 2 into a store that already holds it: `AlreadyImported`.
 //! - `reordered`: the reordered day 1 into a store holding day 1: no events.
 //!
@@ -44,7 +47,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ampsync_engine::store::Store;
+use ampsync_engine::store::{Keying, Store, StoreKey};
 use ampsync_engine::{Config, ImportOutcome, Input, import};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -57,6 +60,10 @@ const TARGET_FIRST: f64 = 6.0;
 const TARGET_DAY2: f64 = 2.5;
 /// `day2_mapped` against `day2_import` (issue 12).
 const TARGET_MAPPED: f64 = 1.2;
+/// `day2_encrypted` against `day2_import` (issue 14).
+const TARGET_ENCRYPTED: f64 = 1.3;
+/// The key of the encrypted stores (a fixed one: the bench measures time).
+const BENCH_KEY: &str = "5eed20265eed20265eed20265eed20265eed20265eed20265eed20265eed2026";
 const TARGET_RERUN: f64 = 0.25;
 const TARGET_PEAK_MIB: f64 = 400.0;
 
@@ -231,6 +238,34 @@ fn main() {
         fs::remove_file(&mapped_store).expect("remove the store");
     }
 
+    // day2_encrypted: day2_import with encryption at rest on.
+    let mut encrypted_times = Vec::new();
+    {
+        let keyed = || Keying::Key(StoreKey::parse("AMPSYNC_BENCH_KEY", BENCH_KEY).expect("the bench key"));
+        let encrypted_store = dir.join("day1_encrypted.redb");
+        {
+            let store = Store::open_with(&encrypted_store, keyed()).expect("open the store");
+            let outcome = import(&store, &config, &Input::File(data.day1.clone()), None);
+            check_first(&outcome.expect("import day 1 encrypted"), data.day1_rows);
+        }
+        let mut g = group(&mut c, "day2_encrypted", day2_bytes);
+        g.bench_function(BenchmarkId::new("day2", rows), |b| {
+            b.iter_custom(|iters| {
+                each(iters, &mut encrypted_times, || {
+                    fs::copy(&encrypted_store, &work).expect("copy the store");
+                    let store = Store::open_existing_with(&work, keyed()).expect("open the store");
+                    let (elapsed, outcome) = timed(|| import(&store, &config, &Input::File(data.day2.clone()), None));
+                    check_day2(&outcome.expect("import day 2 encrypted"), &data);
+                    drop(store);
+                    fs::remove_file(&work).expect("remove the store");
+                    elapsed
+                })
+            })
+        });
+        g.finish();
+        fs::remove_file(&encrypted_store).expect("remove the store");
+    }
+
     // rerun
     let mut rerun_times = Vec::new();
     {
@@ -335,6 +370,13 @@ fn main() {
         line("day2_mapped", t, day2_bytes, mapped_times.len(), None);
         println!(
             "    day2_mapped / day2_import: {:.2}× (target ≤ {TARGET_MAPPED}×)",
+            t.as_secs_f64() / day2_t.as_secs_f64()
+        );
+    }
+    if let Some(t) = median(&encrypted_times) {
+        line("day2_encrypted", t, day2_bytes, encrypted_times.len(), None);
+        println!(
+            "    day2_encrypted / day2_import: {:.2}× (target ≤ {TARGET_ENCRYPTED}×)",
             t.as_secs_f64() / day2_t.as_secs_f64()
         );
     }

@@ -72,6 +72,8 @@ enum Command {
     Rollback(commands::rollback::Args),
     /// Erase a person's personal data from the store (the log still verifies).
     Forget(commands::forget::Args),
+    /// Encrypt the store, or move it to a new key (one transaction).
+    Rekey(commands::rekey::Args),
     /// Send failed events again (after the cause was fixed outside the file).
     Retry(commands::retry::Args),
     /// Compare the expected state with the users Learn Amp has; report drift.
@@ -146,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Reject(args) => commands::decide::reject(&cli.config, cli.format, args),
         Command::Rollback(args) => commands::rollback::run(&cli.config, cli.format, args),
         Command::Forget(args) => commands::forget::run(&cli.config, cli.format, args),
+        Command::Rekey(args) => commands::rekey::run(&cli.config, cli.format, args),
         Command::Retry(args) => commands::retry::run(&cli.config, cli.format, args),
         Command::Reconcile(args) => commands::reconcile::run(&cli.config, cli.format, args),
         Command::ExportSnapshot(args) => commands::export::run(&cli.config, cli.format, args),

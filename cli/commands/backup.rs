@@ -23,7 +23,7 @@ pub struct Args {
 pub fn run(config_path: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
     let config = super::load_config(config_path)?;
     let path = config.store_path();
-    let store = Store::open_existing(&path)
+    let store = Store::open_existing_with(&path, config.store_keying()?)
         .map(super::say_upgraded)
         .with_context(|| format!("opening the store {}", path.display()))?;
     let report = store

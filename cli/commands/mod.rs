@@ -18,6 +18,7 @@ pub mod preview;
 pub mod push;
 pub mod reconcile;
 pub mod reimport;
+pub mod rekey;
 pub mod retry;
 pub mod rollback;
 pub mod sandbox;
@@ -49,7 +50,7 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
 pub fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.store_path();
     crate::panic::note_store(&path);
-    match Store::open_existing(&path) {
+    match Store::open_existing_with(&path, config.store_keying()?) {
         Err(StoreError::Missing { .. }) => anyhow::bail!(
             "there is no store at {}: run `ampsync init` to create one, or set store.path in the config",
             path.display()
@@ -80,7 +81,7 @@ pub fn say_upgraded(store: Store) -> Store {
 pub fn open_or_create_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.store_path();
     crate::panic::note_store(&path);
-    Store::open(&path)
+    Store::open_with(&path, config.store_keying()?)
         .map(say_upgraded)
         .with_context(|| format!("opening the store {}", path.display()))
 }

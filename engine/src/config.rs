@@ -91,6 +91,10 @@ pub struct StoreConfig {
     pub path: PathBuf,
     #[serde(default = "default_keep_raw_days")]
     pub keep_raw_days: u32,
+    /// The environment variable holding the 256-bit key the store is
+    /// encrypted with (hex or base64); none: the store is plain.
+    #[serde(default)]
+    pub encryption_key_env: Option<String>,
 }
 
 impl Default for StoreConfig {
@@ -98,6 +102,7 @@ impl Default for StoreConfig {
         StoreConfig {
             path: default_store_path(),
             keep_raw_days: default_keep_raw_days(),
+            encryption_key_env: None,
         }
     }
 }
@@ -763,6 +768,22 @@ impl Config {
         self.resolve(&self.store.path)
     }
 
+    /// What the store is opened with: the key from the variable
+    /// `store.encryption_key_env` names, [`Keying::Unset`] when that
+    /// variable is not set, [`Keying::None`] when no variable is named. A
+    /// value that is not a key is an error naming the variable.
+    pub fn store_keying(&self) -> Result<ampsync_store::Keying, ampsync_store::KeyError> {
+        use ampsync_store::{KeyError, Keying, StoreKey};
+        match &self.store.encryption_key_env {
+            None => Ok(Keying::None),
+            Some(var) => match StoreKey::from_env(var) {
+                Ok(key) => Ok(Keying::Key(key)),
+                Err(KeyError::Unset { var }) => Ok(Keying::Unset { var }),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |setting: &str, reason: String| ConfigError::Invalid {
             path: path.to_owned(),
@@ -1073,6 +1094,18 @@ mod tests {
         assert_eq!(c.policy.on_invalid_row, OnInvalidRow::RejectFile);
         assert!(c.policy.deactivate_missing);
         assert_eq!(c.learnamp.concurrency, 8);
+    }
+
+    #[test]
+    fn the_store_key_comes_from_the_variable_the_config_names() {
+        let plain = parse("").expect("config");
+        assert!(matches!(plain.store_keying(), Ok(ampsync_store::Keying::None)));
+        let var = "AMPSYNC_TEST_STORE_KEY_NEVER_SET_41c2";
+        let keyed = parse(&format!("[store]\nencryption_key_env = \"{var}\"\n")).expect("config");
+        match keyed.store_keying() {
+            Ok(ampsync_store::Keying::Unset { var: named }) => assert_eq!(named, var),
+            other => panic!("expected Unset, got {other:?}"),
+        }
     }
 
     #[test]

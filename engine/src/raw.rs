@@ -164,6 +164,11 @@ pub fn verify_raw(store: &Store) -> Result<(u64, Vec<u64>), RawError> {
                 checked += 1;
                 damaged.push(id);
             }
+            // A sealed chunk that does not open with the store's key.
+            Err(RawError::Store(StoreError::Unsealable { .. })) => {
+                checked += 1;
+                damaged.push(meta.id);
+            }
             Err(e) => return Err(e),
         }
     }

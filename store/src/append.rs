@@ -9,6 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use crate::digest::{self, FileRows, RowHash};
 use crate::raw::{prune_raw, store_raw};
+use crate::seal::{Keys, Sealer};
 use crate::store::{Store, last_seq};
 use crate::tables::{
     ABSENCE, DELIVERY, EVENTS, HELD_EVENTS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES, STATE, USER_EVENTS,
@@ -105,8 +106,15 @@ impl Store {
             check_time(&txn, time)?;
             let id = next_snapshot_id(&txn)?;
             // The raw copy first: its compressed chunks wait in memory.
-            store_raw(&txn, &snapshot.file_hash, raw)?;
-            let range = append_events(&txn, Cause::Import { snapshot: id }, time, events, rows.as_ref())?;
+            store_raw(&txn, &snapshot.file_hash, raw, self.keys.for_writing()?)?;
+            let range = append_events(
+                &txn,
+                &self.keys,
+                Cause::Import { snapshot: id },
+                time,
+                events,
+                rows.as_ref(),
+            )?;
             prune_raw(&txn, snapshot.prune_raw_before)?;
             {
                 let mut absence = txn.open_table(ABSENCE)?;
@@ -126,7 +134,7 @@ impl Store {
             let meta = snapshot.into_meta(id, SnapshotStatus::Applied, range, log_end, None);
             record_snapshot(&txn, &meta, &origin)?;
             let erasures = match retention {
-                Some(retention) => retain(&txn, retention, id, time)?,
+                Some(retention) => retain(&txn, &self.keys, retention, id, time)?,
                 None => Vec::new(),
             };
             (meta, erasures)
@@ -159,11 +167,12 @@ impl Store {
             }
             check_time(&txn, snapshot.received)?;
             let id = next_snapshot_id(&txn)?;
-            store_raw(&txn, &snapshot.file_hash, raw)?;
+            let sealer = self.keys.for_writing()?;
+            store_raw(&txn, &snapshot.file_hash, raw, sealer)?;
             {
                 let mut held = txn.open_table(HELD_EVENTS)?;
-                for (n, event) in events.into_iter().enumerate() {
-                    held.insert((id, n as u64), codec::encode("held_events", &event)?.as_slice())?;
+                for (n, event) in (0u64..).zip(events) {
+                    held.insert((id, n), crate::held::encode(id, n, &event, sealer)?.as_slice())?;
                 }
             }
             let origin = snapshot.origin;
@@ -189,11 +198,11 @@ impl Store {
             let log_end = meta.log_end;
             let events = {
                 let mut held = txn.open_table(HELD_EVENTS)?;
-                let events = read_held(&held, id)?;
+                let events = read_held(&held, id, &self.keys)?;
                 held.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
                 events
             };
-            let range = append_events(&txn, Cause::Approval { snapshot: id }, time, events, None)?;
+            let range = append_events(&txn, &self.keys, Cause::Approval { snapshot: id }, time, events, None)?;
             meta.status = SnapshotStatus::Applied;
             meta.events = range;
             meta.log_end = range.map_or(log_end, |(_, last)| last);
@@ -240,7 +249,7 @@ impl Store {
         let range = {
             check_log_end(&txn, based_on)?;
             check_time(&txn, time)?;
-            let range = append_events(&txn, Cause::Rollback { to }, time, events, None)?;
+            let range = append_events(&txn, &self.keys, Cause::Rollback { to }, time, events, None)?;
             let mut snapshots = txn.open_table(SNAPSHOTS)?;
             let later: Vec<SnapshotMeta> = snapshots
                 .range(to + 1..)?
@@ -276,7 +285,7 @@ impl Store {
         let range = {
             check_log_end(&txn, based_on)?;
             check_time(&txn, time)?;
-            append_events(&txn, Cause::Repair, time, events, None)?
+            append_events(&txn, &self.keys, Cause::Repair, time, events, None)?
         };
         txn.commit()?;
         Ok(range)
@@ -301,6 +310,7 @@ impl Store {
 /// is not redb's, and it then costs no time.
 fn append_events<I>(
     txn: &WriteTransaction,
+    keys: &Keys,
     cause: Cause,
     time: i64,
     events: I,
@@ -319,12 +329,13 @@ where
         None => (0, GENESIS_HASH),
     };
     let first = seq + 1;
+    let sealer = keys.for_writing()?;
     let pending = codec::encode("delivery", &Delivery::Pending)?;
     let mut changes = digest::Changes::default();
     let events = events.into_iter();
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let (tx, batches) = std::sync::mpsc::sync_channel::<Vec<Encoded>>(ENCODED_AHEAD);
-        let encoder = scope.spawn(move || encode_events(events, cause, time, prev, &tx));
+        let encoder = scope.spawn(move || encode_events(events, cause, time, (first, prev), sealer, &tx));
         let mut inserted = || -> Result<(), StoreError> {
             for batch in &batches {
                 for e in batch {
@@ -341,10 +352,13 @@ where
                             encoded
                         }
                         (None, kind) => {
-                            let before = state.get(key)?.map(|v| UserState::decode(v.value())).transpose()?;
+                            let before = state
+                                .get(key)?
+                                .map(|v| UserState::decode(key, v.value(), keys))
+                                .transpose()?;
                             let after = UserState::apply(before, &kind.unwrap_or(EventKind::Deactivated))
                                 .map_err(|why| StoreError::Inconsistent(format!("{key}: {why}")))?;
-                            let encoded = after.encode()?;
+                            let encoded = after.encode(key, sealer)?;
                             state.insert(key, encoded.as_slice())?;
                             encoded
                         }
@@ -387,23 +401,25 @@ struct Encoded {
     row: RowHash,
 }
 
-/// The encoder thread: events to stored bytes, in order, hashes chained
+/// The encoder thread: events to stored bytes (sealed with `sealer` in an
+/// encrypted store), in order from sequence number `first`, hashes chained
 /// from `prev`. Stops quietly when the receiver is gone.
 fn encode_events(
     events: impl Iterator<Item: NewEvent>,
     cause: Cause,
     time: i64,
-    mut prev: Hash32,
+    (first, mut prev): (u64, Hash32),
+    sealer: Option<&Sealer>,
     tx: &std::sync::mpsc::SyncSender<Vec<Encoded>>,
 ) -> Result<(), StoreError> {
     let mut batch = Vec::with_capacity(ENCODED_BATCH);
-    for (key, kind, row) in events.map(NewEvent::into_parts) {
+    for ((key, kind, row), seq) in events.map(NewEvent::into_parts).zip(first..) {
         let state = match &kind {
-            EventKind::Created { record } => Some(UserState::encode_parts(true, record)?),
+            EventKind::Created { record } => Some(UserState::encode_parts(true, record, &key, sealer)?),
             _ => None,
         };
         let body = EventBody { key, kind, cause, time };
-        let (event, hash) = Event::encode_new(&body, &prev)?;
+        let (event, hash) = Event::encode_new(&body, &prev, seq, sealer)?;
         prev = hash;
         let EventBody { key, kind, .. } = body;
         batch.push(Encoded {
@@ -464,18 +480,25 @@ fn held_snapshot(txn: &WriteTransaction, id: u64) -> Result<SnapshotMeta, StoreE
 pub(crate) fn read_held(
     table: &impl ReadableTable<(u64, u64), &'static [u8]>,
     id: u64,
+    keys: &Keys,
 ) -> Result<Vec<(String, EventKind)>, StoreError> {
     let mut out = Vec::new();
     for entry in table.range((id, 0)..=(id, u64::MAX))? {
-        let (_, v) = entry?;
-        out.push(codec::decode("held_events", v.value())?);
+        let (k, v) = entry?;
+        out.push(crate::held::decode(id, k.value().1, v.value(), keys)?);
     }
     Ok(out)
 }
 
 /// Forgets `retention`'s leavers inside an import's transaction (snapshot
 /// `id`, time `time`), skipping anyone who may not be forgotten now.
-fn retain(txn: &WriteTransaction, retention: &Retention<'_>, id: u64, time: i64) -> Result<Vec<Erasure>, StoreError> {
+fn retain(
+    txn: &WriteTransaction,
+    keys: &Keys,
+    retention: &Retention<'_>,
+    id: u64,
+    time: i64,
+) -> Result<Vec<Erasure>, StoreError> {
     let mut erasures = Vec::new();
     for leaver in retention.leavers {
         let mut raw_holding = leaver.raw_holding.clone();
@@ -489,13 +512,15 @@ fn retain(txn: &WriteTransaction, retention: &Retention<'_>, id: u64, time: i64)
             time,
             raw_holding: &raw_holding,
         };
-        match crate::erase::erase_in(txn, &request) {
+        match crate::erase::erase_in(txn, keys, &request) {
             Ok(erasure) => erasures.push(erasure),
-            // Reactivated by this file, not yet delivered, or gone: the
-            // check runs before anything is written, so nothing changed.
+            // Reactivated by this file, not yet delivered, in a held
+            // import, or gone: the checks run before anything is written,
+            // so nothing changed.
             Err(
                 StoreError::StillActive { .. }
                 | StoreError::Undelivered { .. }
+                | StoreError::InHeldImport { .. }
                 | StoreError::AlreadyForgotten { .. }
                 | StoreError::NoSuchPerson { .. },
             ) => {}
@@ -532,7 +557,7 @@ fn time_goes_forward(
     time: i64,
 ) -> Result<(), StoreError> {
     let last_event = match events.last()? {
-        Some((seq, bytes)) => Some(Event::decode(seq.value(), bytes.value())?.body.time),
+        Some((seq, bytes)) => Some(Event::decode_skeleton(seq.value(), bytes.value())?.body.time),
         None => None,
     };
     let last_snapshot = match snapshots.last()? {

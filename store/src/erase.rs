@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest;
 use crate::open::open_error;
+use crate::seal::Keys;
 use crate::store::{Db, Store};
 use crate::tables::{
     ABSENCE, DELIVERY, ERASURES, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOTS, STATE, STATE_DIGEST,
@@ -97,7 +98,7 @@ impl Store {
         // leaves the file byte for byte as it was.
         self.check_forgettable(request.key)?;
         let txn = self.write()?;
-        let erasure = erase_in(&txn, request)?;
+        let erasure = erase_in(&txn, &self.keys, request)?;
         txn.commit()?;
         self.rewrite()?;
         Ok(erasure)
@@ -127,7 +128,7 @@ impl Store {
                 let Some(bytes) = events.get(seq)? else {
                     return Err(StoreError::Inconsistent(format!("event {seq} indexed but missing")));
                 };
-                let event = Event::decode(seq, bytes.value())?;
+                let event = Event::decode_skeleton(seq, bytes.value())?;
                 if matches!(event.body.kind, EventKind::Deactivated) {
                     if event.body.time < before {
                         leavers.push(key);
@@ -150,7 +151,7 @@ impl Store {
             key,
         )?;
         match txn.open_table(HELD_EVENTS) {
-            Ok(held) => check_not_held(&held, key),
+            Ok(held) => check_not_held(&held, &self.keys, key),
             Err(TableError::TableDoesNotExist(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -218,7 +219,11 @@ impl Store {
 /// both `forget` and an import's retention (`Store::append_import_retaining`)
 /// run. Checks again, inside the transaction, that the person can be
 /// forgotten. The caller commits, then rewrites the file.
-pub(crate) fn erase_in(txn: &WriteTransaction, request: &ForgetRequest<'_>) -> Result<Erasure, StoreError> {
+pub(crate) fn erase_in(
+    txn: &WriteTransaction,
+    keys: &Keys,
+    request: &ForgetRequest<'_>,
+) -> Result<Erasure, StoreError> {
     let key = request.key;
     check_forgettable_in(
         &txn.open_table(STATE)?,
@@ -226,7 +231,7 @@ pub(crate) fn erase_in(txn: &WriteTransaction, request: &ForgetRequest<'_>) -> R
         &txn.open_table(DELIVERY)?,
         key,
     )?;
-    check_not_held(&txn.open_table(HELD_EVENTS)?, key)?;
+    check_not_held(&txn.open_table(HELD_EVENTS)?, keys, key)?;
     let mut erasures = txn.open_table(ERASURES)?;
     let id = erasures.last()?.map_or(1, |(k, _)| k.value() + 1);
     let seqs: Vec<u64> = txn
@@ -259,7 +264,7 @@ pub(crate) fn erase_in(txn: &WriteTransaction, request: &ForgetRequest<'_>) -> R
         if Event::is_erased(&bytes) {
             continue;
         }
-        let mut event = Event::decode(seq, &bytes)?;
+        let mut event = Event::decode(seq, &bytes, keys)?;
         event.body.key.clone_from(&kept_key);
         events.insert(seq, event.encode_erased(id)?.as_slice())?;
         let status = delivery.get(seq)?.map(|v| v.value().to_vec());
@@ -277,13 +282,15 @@ pub(crate) fn erase_in(txn: &WriteTransaction, request: &ForgetRequest<'_>) -> R
         let mut scrubbed = Vec::new();
         for entry in held.iter()? {
             let (k, v) = entry?;
-            let (who, kind): (String, EventKind) = codec::decode("held_events", v.value())?;
+            let (id, n) = k.value();
+            let (who, kind): (String, EventKind) = crate::held::decode(id, n, v.value(), keys)?;
             if who == key {
-                scrubbed.push((k.value(), (kept_key.clone(), kind.without_values())));
+                scrubbed.push(((id, n), (kept_key.clone(), kind.without_values())));
             }
         }
-        for (k, event) in scrubbed {
-            held.insert(k, codec::encode("held_events", &event)?.as_slice())?;
+        let sealer = keys.for_writing()?;
+        for ((id, n), event) in scrubbed {
+            held.insert((id, n), crate::held::encode(id, n, &event, sealer)?.as_slice())?;
         }
     }
     let mut raw_dropped = Vec::new();
@@ -330,7 +337,7 @@ fn check_forgettable_in(
 ) -> Result<(), StoreError> {
     let found = state.get(key)?.map(|v| v.value().to_vec());
     match found {
-        Some(bytes) if crate::UserState::decode(&bytes)?.active => {
+        Some(bytes) if crate::UserState::decode_summary(&bytes)?.0 => {
             return Err(StoreError::StillActive { key: key.to_owned() });
         }
         Some(_) => {}
@@ -361,10 +368,15 @@ fn check_forgettable_in(
 /// Refuses to forget a person a held import has events for: the file that
 /// has them again waits for `approve`, which would bring them back (and its
 /// events, computed against their state, could no longer be applied).
-fn check_not_held(held: &impl ReadableTable<(u64, u64), &'static [u8]>, key: &str) -> Result<(), StoreError> {
+fn check_not_held(
+    held: &impl ReadableTable<(u64, u64), &'static [u8]>,
+    keys: &Keys,
+    key: &str,
+) -> Result<(), StoreError> {
     for entry in held.iter()? {
         let (k, v) = entry?;
-        let (who, _): (String, EventKind) = codec::decode("held_events", v.value())?;
+        let (id, n) = k.value();
+        let (who, _): (String, EventKind) = crate::held::decode(id, n, v.value(), keys)?;
         if who == key {
             return Err(StoreError::InHeldImport {
                 key: key.to_owned(),

@@ -132,12 +132,50 @@ pub enum StoreError {
         "{key} is in held import {snapshot}, which would bring them back: approve or reject it first, then forget them"
     )]
     InHeldImport { key: String, snapshot: u64 },
+    /// A value of an encrypted store was needed, and the store was opened
+    /// without its key.
+    #[error("{}", key_needed(var.as_deref()))]
+    KeyNeeded { var: Option<String> },
+    /// The key given does not open the store (its check value in `meta`).
+    #[error(
+        "the key in {var} (store.encryption_key_env) does not open the store {}: it was encrypted with another key; nothing was changed",
+        path.display()
+    )]
+    WrongKey { path: PathBuf, var: String },
+    /// A key was given for a store that is not encrypted.
+    #[error(
+        "the store {} is not encrypted, but store.encryption_key_env names {var}: run `ampsync rekey --new-key-env {var}` to encrypt it",
+        path.display()
+    )]
+    NotEncrypted { path: PathBuf, var: String },
+    /// The config names a key variable that is not set, for a store that
+    /// is not encrypted (or not yet made): it would be written in clear.
+    #[error(
+        "store.encryption_key_env names {var}, which is not set: the store {} would be written unencrypted; set {var} to the store's key",
+        path.display()
+    )]
+    KeyUnset { path: PathBuf, var: String },
+    /// A sealed value does not open with the store's key: damaged, or
+    /// moved from another row.
+    #[error("a sealed value in table `{table}` does not open with the store's key: it was damaged or moved")]
+    Unsealable { table: &'static str },
+    /// Sealing a value failed (no randomness from the system).
+    #[error("cannot encrypt a value: {0}")]
+    Seal(String),
     /// A thread panicked while holding the store's handle.
     #[error("the store handle was poisoned by a panic")]
     Poisoned,
     /// A caller asked for a state change the store refuses (a bug in the caller).
     #[error("inconsistent append: {0}")]
     Inconsistent(String),
+}
+
+/// What to do about a store opened without its key.
+fn key_needed(var: Option<&str>) -> String {
+    match var {
+        Some(var) => format!("the store is encrypted: set the key in ${var} (store.encryption_key_env)"),
+        None => "the store is encrypted: name the environment variable holding its key in store.encryption_key_env, and set it".into(),
+    }
 }
 
 /// RFC 3339 UTC, to the second.

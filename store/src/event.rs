@@ -3,9 +3,16 @@
 //! Each stored event carries the hash of its predecessor and its own hash,
 //! blake3 over that predecessor hash and the encoded body, so changing any
 //! event's bytes breaks the chain from there on.
+//!
+//! Three stored forms: plain (`FORMAT_V1`), erased (`FORMAT_ERASED`: the
+//! skeleton, values gone) and sealed (`FORMAT_SEALED`, in an encrypted
+//! store: the same skeleton in clear, then the sealed encoded body). The
+//! hash always covers the plain encoded body, so sealing, rekeying and
+//! erasing never change it.
 
 use serde::{Deserialize, Serialize};
 
+use crate::seal::{Keys, Sealer, aad};
 use crate::{Record, StoreError, codec};
 
 /// A blake3 hash.
@@ -71,6 +78,17 @@ impl EventKind {
                 changes: changes.iter().map(FieldChange::without_values).collect(),
             },
             EventKind::Deactivated => EventKind::Deactivated,
+        }
+    }
+
+    /// The names of the fields this event sets or changes.
+    pub(crate) fn field_names(&self) -> Vec<String> {
+        match self {
+            EventKind::Created { record } => record.iter().map(|(f, _)| f.to_owned()).collect(),
+            EventKind::Updated { changes } | EventKind::Reactivated { changes } => {
+                changes.iter().map(|c| c.field.clone()).collect()
+            }
+            EventKind::Deactivated => Vec::new(),
         }
     }
 
@@ -150,6 +168,15 @@ pub struct Erased {
 /// were (the chain still links), the skeleton and what was erased.
 pub(crate) const FORMAT_ERASED: u8 = 2;
 
+/// The stored form of an event in an encrypted store: version byte,
+/// predecessor and own hash, the length (u32 LE) and postcard of the
+/// skeleton and field names (as an erased event keeps), then the encoded
+/// body sealed to its sequence number (see `seal.rs`).
+pub(crate) const FORMAT_SEALED: u8 = 3;
+
+/// Where a sealed event's skeleton starts: after version byte and hashes.
+const SKELETON_AT: usize = 65;
+
 impl Event {
     /// The hash an event with this body and predecessor must have.
     pub fn compute_hash(prev_hash: &Hash32, encoded_body: &[u8]) -> Hash32 {
@@ -159,8 +186,23 @@ impl Event {
         *hasher.finalize().as_bytes()
     }
 
-    /// Stored form: version byte, previous hash, own hash, postcard body.
-    pub(crate) fn encode_new(body: &EventBody, prev_hash: &Hash32) -> Result<(Vec<u8>, Hash32), StoreError> {
+    /// Stored form of event `seq`: version byte, previous hash, own hash,
+    /// postcard body; sealed with `sealer` in an encrypted store.
+    pub(crate) fn encode_new(
+        body: &EventBody,
+        prev_hash: &Hash32,
+        seq: u64,
+        sealer: Option<&Sealer>,
+    ) -> Result<(Vec<u8>, Hash32), StoreError> {
+        if let Some(sealer) = sealer {
+            let plain = postcard::to_allocvec(body).map_err(|source| StoreError::Encode {
+                table: "events",
+                source,
+            })?;
+            let hash = Event::compute_hash(prev_hash, &plain);
+            let out = Event::encode_sealed(body, &plain, prev_hash, &hash, seq, sealer)?;
+            return Ok((out, hash));
+        }
         let mut out = Vec::with_capacity(160);
         out.push(codec::FORMAT_V1);
         out.extend_from_slice(prev_hash);
@@ -172,7 +214,109 @@ impl Event {
         Ok((out, hash))
     }
 
-    pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
+    /// The sealed stored form of an event whose encoded body is `plain`.
+    pub(crate) fn encode_sealed(
+        body: &EventBody,
+        plain: &[u8],
+        prev_hash: &Hash32,
+        hash: &Hash32,
+        seq: u64,
+        sealer: &Sealer,
+    ) -> Result<Vec<u8>, StoreError> {
+        let skeleton = EventBody {
+            key: body.key.clone(),
+            kind: body.kind.without_values(),
+            cause: body.cause,
+            time: body.time,
+        };
+        let mut out = Vec::with_capacity(2 * plain.len() + 160);
+        out.push(FORMAT_SEALED);
+        out.extend_from_slice(prev_hash);
+        out.extend_from_slice(hash);
+        out.extend_from_slice(&[0; 4]);
+        let mut out = codec::encode_after("events", &(skeleton, body.kind.field_names()), out)?;
+        let skeleton_len = u32::try_from(out.len() - SKELETON_AT - 4)
+            .map_err(|_| StoreError::Inconsistent("an event skeleton over 4 GiB".into()))?;
+        out[SKELETON_AT..SKELETON_AT + 4].copy_from_slice(&skeleton_len.to_le_bytes());
+        sealer.seal_into(&aad("events", &seq.to_be_bytes()), plain, &mut out)?;
+        Ok(out)
+    }
+
+    /// A sealed event's skeleton bytes and its sealed body.
+    fn sealed_parts(bytes: &[u8]) -> Result<(&[u8], &[u8]), StoreError> {
+        let corrupt = || StoreError::Inconsistent("a sealed event is cut short".into());
+        let len = bytes.get(SKELETON_AT..SKELETON_AT + 4).ok_or_else(corrupt)?;
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let start = SKELETON_AT + 4;
+        let skeleton = bytes.get(start..start + len).ok_or_else(corrupt)?;
+        Ok((skeleton, &bytes[start + len..]))
+    }
+
+    /// Whether a stored event is sealed (an encrypted store's).
+    pub(crate) fn is_sealed(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&FORMAT_SEALED)
+    }
+
+    /// The encoded body of a plain or sealed event (opening the seal
+    /// with `keys`): the bytes its hash covers. `None` for an erased one.
+    pub(crate) fn plain_body(seq: u64, bytes: &[u8], keys: &Keys) -> Result<Option<Vec<u8>>, StoreError> {
+        match bytes.first() {
+            Some(&FORMAT_SEALED) => {
+                let (_, sealed) = Event::sealed_parts(bytes)?;
+                Ok(Some(keys.open("events", &seq.to_be_bytes(), sealed)?))
+            }
+            Some(&FORMAT_ERASED) => Ok(None),
+            _ => Ok(Some(Event::split(bytes)?.2.to_vec())),
+        }
+    }
+
+    /// Decodes a stored event; a sealed one is opened with `keys`
+    /// ([`StoreError::KeyNeeded`] without the key).
+    pub(crate) fn decode(seq: u64, bytes: &[u8], keys: &Keys) -> Result<Event, StoreError> {
+        if Event::is_sealed(bytes) {
+            let (prev_hash, hash, _) = Event::split(bytes)?;
+            let (_, sealed) = Event::sealed_parts(bytes)?;
+            let plain = keys.open("events", &seq.to_be_bytes(), sealed)?;
+            let body = postcard::from_bytes(&plain).map_err(|source| StoreError::Decode {
+                table: "events",
+                source,
+            })?;
+            return Ok(Event {
+                seq,
+                body,
+                prev_hash,
+                hash,
+                erased: None,
+            });
+        }
+        Event::decode_clear(seq, bytes)
+    }
+
+    /// Decodes what any stored event holds in clear: a sealed event's
+    /// skeleton (no values), any other whole. Enough for its key, kind,
+    /// cause and time, without the key.
+    pub(crate) fn decode_skeleton(seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
+        if Event::is_sealed(bytes) {
+            let (prev_hash, hash, _) = Event::split(bytes)?;
+            let (skeleton, _) = Event::sealed_parts(bytes)?;
+            let (body, _fields): (EventBody, Vec<String>) =
+                postcard::from_bytes(skeleton).map_err(|source| StoreError::Decode {
+                    table: "events",
+                    source,
+                })?;
+            return Ok(Event {
+                seq,
+                body,
+                prev_hash,
+                hash,
+                erased: None,
+            });
+        }
+        Event::decode_clear(seq, bytes)
+    }
+
+    /// Decodes a plain or erased event.
+    fn decode_clear(seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
         let (prev_hash, hash, body) = Event::split(bytes)?;
         let decode_error = |source| StoreError::Decode {
             table: "events",
@@ -215,10 +359,11 @@ impl Event {
     }
 
     /// Splits a stored event into predecessor hash, own hash and body bytes,
-    /// without decoding the body (for the chain check).
+    /// without decoding the body (for the chain check). A sealed event's
+    /// "body" is its skeleton and seal: its hash is over [`Event::plain_body`].
     pub(crate) fn split(bytes: &[u8]) -> Result<(Hash32, Hash32, &[u8]), StoreError> {
         match bytes.first() {
-            Some(&(codec::FORMAT_V1 | FORMAT_ERASED)) if bytes.len() >= 65 => {
+            Some(&(codec::FORMAT_V1 | FORMAT_ERASED | FORMAT_SEALED)) if bytes.len() >= 65 => {
                 let mut prev = [0; 32];
                 let mut own = [0; 32];
                 prev.copy_from_slice(&bytes[1..33]);
@@ -375,7 +520,7 @@ mod tests {
             cause: Cause::Import { snapshot: 2 },
             time: 1_700_000_000_000_000,
         };
-        let (bytes, hash) = Event::encode_new(&body, &GENESIS_HASH).expect("encodes");
+        let (bytes, hash) = Event::encode_new(&body, &GENESIS_HASH, 1, None).expect("encodes");
         assert_eq!(
             &bytes[65..],
             &[
@@ -383,7 +528,7 @@ mod tests {
                 137, 133, 6
             ][..]
         );
-        let decoded = Event::decode(7, &bytes).expect("decodes");
+        let decoded = Event::decode(7, &bytes, &Keys::default()).expect("decodes");
         assert_eq!(decoded.body, body);
         assert_eq!(decoded.hash, hash);
         assert_eq!(hash, Event::compute_hash(&GENESIS_HASH, &bytes[65..]));

@@ -6,7 +6,8 @@
 //! engine hands it events and asks it questions.
 //!
 //! Every value is stored as one format-version byte followed by postcard, so
-//! the schema can evolve; see `codec`.
+//! the schema can evolve; see `codec`. An encrypted store seals personal
+//! values with its key (see `seal`).
 
 mod append;
 mod backup;
@@ -16,12 +17,15 @@ mod digest;
 mod erase;
 mod error;
 mod event;
+mod held;
 mod migrate;
 mod open;
 mod origin;
 mod query;
 mod raw;
 mod record;
+mod rekey;
+mod seal;
 mod snapshot;
 mod state;
 mod store;
@@ -40,6 +44,8 @@ pub use open::SCHEMA_VERSION;
 pub use origin::SnapshotOrigin;
 pub use query::{DeliverySummary, EventFilter};
 pub use record::{Record, RecordHash, hash_fields, hash_fields_with};
+pub use rekey::RekeyReport;
+pub use seal::{KeyError, Keying, StoreKey};
 pub use snapshot::{Counts, NewSnapshot, SnapshotMeta, SnapshotStatus};
 pub use state::UserState;
 pub use store::Store;

@@ -1,6 +1,8 @@
 //! Opening the store file: telling a store from a missing, empty or foreign
-//! file, creating a new one owner-only (0600), and the schema check (an
-//! older schema is upgraded: see `migrate`).
+//! file, creating a new one owner-only (0600), the schema check (an older
+//! schema is upgraded: see `migrate`) and the key check (see `seal`): a
+//! wrong key, or a key for a plain store, is refused before anything is
+//! written.
 //!
 //! A store keeps the decrypted daily files and everyone's personal data, so
 //! a new one is made readable by its owner alone, whatever the umask: it is
@@ -19,15 +21,16 @@ use std::sync::RwLock;
 
 use redb::{ConcurrencyMode, Database, DatabaseError, ReadableTable, TableError};
 
-use crate::StoreError;
+use crate::seal::{CHECK_ENTRY, Keying, Keys, Sealer};
 use crate::store::{Db, Store};
 use crate::tables::{
     ABSENCE, DELIVERY, ERASURES, EVENTS, HELD_EVENTS, META, RAW, REMOTE_IDS, SNAPSHOT_BY_HASH, SNAPSHOTS, SOURCE_FILES,
     STATE, STATE_DIGEST, USER_EVENTS,
 };
+use crate::{StoreError, StoreKey};
 
 /// The schema this build writes and the newest it reads.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// redb's page cache. Its default (1 GiB) would hold most of a million-person
 /// import in memory; a smaller cache costs a few percent of import time and
@@ -49,8 +52,28 @@ impl Store {
     /// written by a newer schema. Opening an existing store writes nothing to
     /// it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, Keying::None)
+    }
+
+    /// [`Store::open`] with what the config says of the key: a new store is
+    /// encrypted when a key is given (and refused when the configured
+    /// variable is not set); see [`Store::open_existing_with`] for an
+    /// existing one.
+    pub fn open_with(path: &Path, keying: Keying) -> Result<Store, StoreError> {
         match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Keying::Unset { var } = &keying {
+                    return Err(StoreError::KeyUnset {
+                        path: path.to_owned(),
+                        var: var.clone(),
+                    });
+                }
+                let key = match &keying {
+                    Keying::Key(key) => Some(key),
+                    _ => None,
+                };
+                create(path, key)?;
+            }
             Err(source) => {
                 return Err(StoreError::File {
                     path: path.to_owned(),
@@ -59,12 +82,24 @@ impl Store {
             }
             Ok(_) => {}
         }
-        Store::open_existing(path)
+        Store::open_existing_with(path, keying)
     }
 
     /// Opens the store at `path`, which must exist: a missing file is
-    /// [`StoreError::Missing`], never created.
+    /// [`StoreError::Missing`], never created. A plain store only: an
+    /// encrypted one opens without its values (see [`Keying::Unset`]).
     pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        Store::open_existing_with(path, Keying::None)
+    }
+
+    /// Opens the existing store at `path` with what the config says of the
+    /// key. An encrypted store and its key: the key must open its check
+    /// value ([`StoreError::WrongKey`] otherwise); without the key it opens
+    /// for what needs none, and anything else is [`StoreError::KeyNeeded`].
+    /// A plain store given a key is [`StoreError::NotEncrypted`] (`rekey`
+    /// encrypts it), and with its variable unset [`StoreError::KeyUnset`].
+    /// Every refusal comes before anything is written.
+    pub fn open_existing_with(path: &Path, keying: Keying) -> Result<Store, StoreError> {
         let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => StoreError::Missing { path: path.to_owned() },
             _ => StoreError::File {
@@ -84,12 +119,24 @@ impl Store {
             Err(DatabaseError::RepairAborted) => Db::Write(open_writable(path)?),
             Err(source) => return Err(open_error(path, source)),
         };
+        let var = keying.var().map(str::to_owned);
         let mut store = Store {
             db: RwLock::new(Some(db)),
             path: path.to_owned(),
             upgraded: None,
+            // Until the check below, only `initialise` (of an empty redb
+            // file) may use the key: to record its check value.
+            keys: Keys {
+                sealer: match &keying {
+                    Keying::Key(key) => Some(Sealer::new(key)),
+                    _ => None,
+                },
+                encrypted: false,
+                var: var.clone(),
+            },
         };
         let found = store.check_schema()?;
+        store.check_key(&keying)?;
         if found < SCHEMA_VERSION {
             store.upgraded = Some(store.upgrade(found)?);
         }
@@ -101,7 +148,9 @@ impl Store {
     /// file stays byte for byte what it is. An older schema is read as it
     /// is (schema 1 lacks only `erasures`, which the queries take as
     /// empty); a newer one is refused.
-    pub fn open_to_check(path: &Path) -> Result<Store, StoreError> {
+    /// An encrypted store is opened with `keying` as
+    /// [`Store::open_existing_with`] would.
+    pub fn open_to_check(path: &Path, keying: Keying) -> Result<Store, StoreError> {
         let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => StoreError::Missing { path: path.to_owned() },
             _ => StoreError::File {
@@ -119,10 +168,19 @@ impl Store {
             DatabaseError::RepairAborted => StoreError::NeedsRepair { path: path.to_owned() },
             source => open_error(path, source),
         })?;
-        let store = Store {
+        let var = keying.var().map(str::to_owned);
+        let mut store = Store {
             db: RwLock::new(Some(Db::Read(db))),
             path: path.to_owned(),
             upgraded: None,
+            keys: Keys {
+                sealer: match &keying {
+                    Keying::Key(key) => Some(Sealer::new(key)),
+                    _ => None,
+                },
+                encrypted: false,
+                var,
+            },
         };
         {
             let txn = store.read()?;
@@ -134,7 +192,46 @@ impl Store {
                 Err(e) => return Err(e.into()),
             };
         }
+        store.check_key(&keying)?;
         Ok(store)
+    }
+
+    /// Reads the key check value and settles how the store's values are
+    /// read and written (see [`Store::open_existing_with`]).
+    fn check_key(&mut self, keying: &Keying) -> Result<(), StoreError> {
+        let check = {
+            let txn = self.read()?;
+            let meta = txn.open_table(META)?;
+            meta.get(CHECK_ENTRY)?.map(|v| v.value().to_vec())
+        };
+        let path = || self.path.clone();
+        match (check, keying) {
+            (Some(check), Keying::Key(key)) => {
+                let opens = self.keys.sealer.as_ref().is_some_and(|s| s.opens_check(&check));
+                if !opens {
+                    return Err(StoreError::WrongKey {
+                        path: path(),
+                        var: key.var().to_owned(),
+                    });
+                }
+                self.keys.encrypted = true;
+            }
+            (Some(_), _) => self.keys.encrypted = true,
+            (None, Keying::Key(key)) => {
+                return Err(StoreError::NotEncrypted {
+                    path: path(),
+                    var: key.var().to_owned(),
+                });
+            }
+            (None, Keying::Unset { var }) => {
+                return Err(StoreError::KeyUnset {
+                    path: path(),
+                    var: var.clone(),
+                });
+            }
+            (None, _) => {}
+        }
+        Ok(())
     }
 
     /// Where the store lives.
@@ -180,8 +277,12 @@ impl Store {
     fn initialise(&self) -> Result<(), StoreError> {
         let txn = self.write()?;
         {
-            txn.open_table(META)?
-                .insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+            if let Some(sealer) = &self.keys.sealer {
+                meta.insert(CHECK_ENTRY, sealer.check_value()?.as_slice())?;
+            }
+            drop(meta);
             txn.open_table(SNAPSHOTS)?;
             txn.open_table(SNAPSHOT_BY_HASH)?;
             txn.open_table(EVENTS)?;
@@ -202,9 +303,10 @@ impl Store {
 }
 
 /// Builds a complete, empty store under a temporary name beside `path`
-/// (created 0600, never through a symlink), then links it into place. If
-/// another process made the store meanwhile, theirs is kept.
-fn create(path: &Path) -> Result<(), StoreError> {
+/// (created 0600, never through a symlink; encrypted with `key` when one is
+/// given), then links it into place. If another process made the store
+/// meanwhile, theirs is kept.
+fn create(path: &Path, key: Option<&StoreKey>) -> Result<(), StoreError> {
     let file_error = |path: &Path| {
         let path = path.to_owned();
         move |source| StoreError::File { path, source }
@@ -215,6 +317,10 @@ fn create(path: &Path) -> Result<(), StoreError> {
             db: RwLock::new(Some(Db::Write(open_writable(&temp.0)?))),
             path: temp.0.clone(),
             upgraded: None,
+            keys: Keys {
+                sealer: key.map(Sealer::new),
+                ..Keys::default()
+            },
         };
         store.initialise()?;
         store.close()?;

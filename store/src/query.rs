@@ -144,7 +144,7 @@ impl Store {
         let table = txn.open_table(STATE)?;
         for entry in table.iter()? {
             let (k, v) = entry?;
-            f(k.value(), &UserState::decode(v.value())?);
+            f(k.value(), &UserState::decode(k.value(), v.value(), &self.keys)?);
         }
         Ok(())
     }
@@ -158,7 +158,10 @@ impl Store {
     pub fn user_state(&self, key: &str) -> Result<Option<UserState>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(STATE)?;
-        table.get(key)?.map(|v| UserState::decode(v.value())).transpose()
+        table
+            .get(key)?
+            .map(|v| UserState::decode(key, v.value(), &self.keys))
+            .transpose()
     }
 
     /// Several people's current state, read in one transaction.
@@ -169,7 +172,12 @@ impl Store {
         let txn = self.read()?;
         let table = txn.open_table(STATE)?;
         keys.into_iter()
-            .map(|k| table.get(k)?.map(|v| UserState::decode(v.value())).transpose())
+            .map(|k| {
+                table
+                    .get(k)?
+                    .map(|v| UserState::decode(k, v.value(), &self.keys))
+                    .transpose()
+            })
             .collect()
     }
 
@@ -181,7 +189,7 @@ impl Store {
             Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
-        read_held(&table, id)
+        read_held(&table, id, &self.keys)
     }
 
     /// Everyone currently counted as missing: key → consecutive imports.
@@ -223,7 +231,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in events.range(first..=last)? {
             let (seq, bytes) = entry?;
-            let event = Event::decode(seq.value(), bytes.value())?;
+            let event = Event::decode(seq.value(), bytes.value(), &self.keys)?;
             if filter.matches(&event) {
                 let status = delivery_of(&delivery, event.seq)?;
                 out.push((event, status));
@@ -244,7 +252,10 @@ impl Store {
             let bytes = events
                 .get(seq)?
                 .ok_or_else(|| StoreError::Inconsistent(format!("event {seq} indexed but missing")))?;
-            out.push((Event::decode(seq, bytes.value())?, delivery_of(&delivery, seq)?));
+            out.push((
+                Event::decode(seq, bytes.value(), &self.keys)?,
+                delivery_of(&delivery, seq)?,
+            ));
         }
         Ok(out)
     }
@@ -274,7 +285,7 @@ impl Store {
                 let bytes = events
                     .get(seq)?
                     .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
-                out.push((Event::decode(seq, bytes.value())?, status));
+                out.push((Event::decode(seq, bytes.value(), &self.keys)?, status));
             }
         }
         Ok(out)
@@ -293,7 +304,7 @@ impl Store {
                 let bytes = events
                     .get(seq)?
                     .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
-                return Ok(Some((seq, Event::decode(seq, bytes.value())?.body.time)));
+                return Ok(Some((seq, Event::decode_skeleton(seq, bytes.value())?.body.time)));
             }
         }
         Ok(None)
@@ -338,7 +349,7 @@ impl Store {
                 let event = events
                     .get(seq)?
                     .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
-                summary.failed.push((Event::decode(seq, event.value())?, status));
+                summary.failed.push((Event::decode(seq, event.value(), &self.keys)?, status));
             }
         }
         for (name, n) in Delivery::NAME_BY_TAG.into_iter().zip(by_tag) {

@@ -1,10 +1,12 @@
 //! The kept raw files: the exact bytes of each import, zstd-compressed, in
-//! chunks, kept for `store.keep_raw_days`.
+//! chunks, kept for `store.keep_raw_days`. In an encrypted store every
+//! chunk is sealed to its (file hash, chunk number).
 
 use std::io::Read;
 
 use redb::{ReadableTable, TableError, WriteTransaction};
 
+use crate::seal::{Sealer, aad};
 use crate::store::Store;
 use crate::tables::{RAW, SNAPSHOTS};
 use crate::{SnapshotMeta, StoreError, codec};
@@ -21,8 +23,12 @@ impl Store {
         let mut out = Vec::new();
         let mut any = false;
         for entry in table.range((hash, 0)..=(hash, u64::MAX))? {
-            let (_, v) = entry?;
-            out.extend_from_slice(v.value());
+            let (k, v) = entry?;
+            if self.keys.encrypted {
+                out.extend_from_slice(&self.keys.open("raw", &chunk_row(hash, k.value().1), v.value())?);
+            } else {
+                out.extend_from_slice(v.value());
+            }
             any = true;
         }
         Ok(any.then_some(out))
@@ -35,8 +41,22 @@ impl Store {
 /// two: a full 1 MiB chunk took 2 MiB of file).
 const RAW_CHUNK: usize = (1 << 20) - 4096;
 
-/// Copies `raw` into the raw table under `hash`, chunk by chunk.
-pub(crate) fn store_raw(txn: &WriteTransaction, hash: &[u8; 32], raw: Option<&mut dyn Read>) -> Result<(), StoreError> {
+/// The row a raw chunk is sealed to: file hash, chunk number.
+pub(crate) fn chunk_row(hash: &[u8; 32], n: u64) -> [u8; 40] {
+    let mut out = [0; 40];
+    out[..32].copy_from_slice(hash);
+    out[32..].copy_from_slice(&n.to_be_bytes());
+    out
+}
+
+/// Copies `raw` into the raw table under `hash`, chunk by chunk, each
+/// sealed with `sealer` in an encrypted store.
+pub(crate) fn store_raw(
+    txn: &WriteTransaction,
+    hash: &[u8; 32],
+    raw: Option<&mut dyn Read>,
+    sealer: Option<&Sealer>,
+) -> Result<(), StoreError> {
     let Some(raw) = raw else { return Ok(()) };
     let mut table = txn.open_table(RAW)?;
     // The same bytes kept before (a re-import): replaced whole, so no
@@ -56,7 +76,13 @@ pub(crate) fn store_raw(txn: &WriteTransaction, hash: &[u8; 32], raw: Option<&mu
         if filled == 0 {
             break;
         }
-        table.insert((hash, n), &chunk[..filled])?;
+        match sealer {
+            Some(sealer) => {
+                let sealed = sealer.seal(&aad("raw", &chunk_row(hash, n)), &chunk[..filled])?;
+                table.insert((hash, n), sealed.as_slice())?;
+            }
+            None => table.insert((hash, n), &chunk[..filled]).map(drop)?,
+        }
         if filled < RAW_CHUNK {
             break;
         }

@@ -24,6 +24,8 @@ pub struct Store {
     pub(crate) path: PathBuf,
     /// Set when opening upgraded the file from an older schema.
     pub(crate) upgraded: Option<crate::migrate::Upgrade>,
+    /// Whether the store is encrypted, and its key when given.
+    pub(crate) keys: crate::seal::Keys,
 }
 
 pub(crate) enum Db {
@@ -41,6 +43,17 @@ impl std::fmt::Debug for Db {
 }
 
 impl Store {
+    /// Whether the store is encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.keys.encrypted
+    }
+
+    /// Whether the values of this store can be read: it is plain, or it
+    /// was opened with its key.
+    pub fn can_read_values(&self) -> bool {
+        !self.keys.encrypted || self.keys.sealer.is_some()
+    }
+
     pub(crate) fn read(&self) -> Result<ReadTransaction, StoreError> {
         let db = self.db.read().map_err(|_| StoreError::Poisoned)?;
         Ok(match db.as_ref() {
@@ -51,8 +64,10 @@ impl Store {
     }
 
     /// Begins a write transaction, reopening the file for writing first if
-    /// it was open read-only.
+    /// it was open read-only. An encrypted store opened without its key is
+    /// never written ([`StoreError::KeyNeeded`]).
     pub(crate) fn write(&self) -> Result<WriteTransaction, StoreError> {
+        self.keys.for_writing()?;
         let mut db = self.db.write().map_err(|_| StoreError::Poisoned)?;
         if let Some(Db::Read(_)) = db.as_ref() {
             if let Some(Db::Read(ro)) = db.take() {

@@ -351,7 +351,7 @@ fn verify_passes_on_a_healthy_store_and_fails_on_a_tampered_one() {
     env.import_at("2026-11-25T06:30:00Z", &example("day2.csv"));
     assert_eq!(
         env.json(&["verify"]),
-        json!({"ok": true, "events": 57, "chain_broken_at": null, "state_differences": [], "state_difference_count": 0, "erased_events": 0, "raw_files_checked": 2, "raw_files_damaged": []})
+        json!({"ok": true, "events": 57, "chain_broken_at": null, "state_differences": [], "state_difference_count": 0, "erased_events": 0, "raw_files_checked": 2, "raw_files_damaged": [], "encrypted": false, "links_only_events": 0})
     );
     {
         let store = ampsync_engine::store::Store::open(&env.store_path()).expect("open the store");

@@ -10,6 +10,7 @@ mod bad_input;
 mod console;
 mod crash;
 mod daemon;
+mod encryption;
 mod file_shape;
 mod forget;
 mod hardening;

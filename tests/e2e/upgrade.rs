@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::common::TestEnv;
+use ampsync_store::SCHEMA_VERSION;
 
 /// One command of a fixture's `cases.json`, and the file holding what the
 /// release printed for it (`outputs/NAME.json`).
@@ -170,7 +171,11 @@ fn reads_and_imports_as_its_release_did(name: &str) {
 
 /// Every fixture folder, each with a test below: a new folder without a
 /// test fails here.
-const FIXTURES: [&str; 2] = ["v0.1.0", "v0.2.0-pre"];
+const FIXTURES: [&str; 3] = ["v0.1.0", "v0.2.0-pre", "v0.3.0-pre"];
+
+/// The schema each fixture's store records (v0.1.0 and v0.2.0-pre had no
+/// version, read as 1).
+const FIXTURE_SCHEMAS: [u32; 3] = [1, 1, 2];
 
 #[test]
 fn every_fixture_folder_has_a_test() {
@@ -194,6 +199,13 @@ fn the_v0_2_0_pre_store_reads_and_imports_as_its_release_did() {
     reads_and_imports_as_its_release_did(FIXTURES[1]);
 }
 
+/// The release before encryption at rest (cc34f47): schema 2, with
+/// erasure records and the explicit schema version.
+#[test]
+fn the_v0_3_0_pre_store_reads_and_imports_as_its_release_did() {
+    reads_and_imports_as_its_release_did(FIXTURES[2]);
+}
+
 /// Sets the schema version a store records, as a newer release would.
 fn set_schema(path: &Path, version: u32) {
     const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
@@ -208,15 +220,15 @@ fn set_schema(path: &Path, version: u32) {
 
 #[test]
 fn an_old_store_is_upgraded_once_with_a_copy_beside_it_and_a_newer_one_is_refused() {
-    for name in FIXTURES {
+    for (name, from) in FIXTURES.into_iter().zip(FIXTURE_SCHEMAS) {
         let fixture = crate::common::repo().join("tests/data/stores").join(name);
         let mut env = copy_of(&fixture);
         env.now = "2026-11-04T12:00:00Z".into();
-        let backup = env.path().join("ampsync.redb.bak-v1");
+        let backup = env.path().join(format!("ampsync.redb.bak-v{from}"));
 
         let first = env.run(&["snapshots", "--format", "json"]).expect_code(0);
         let said = format!(
-            "upgraded the store {} from schema 1 to 2; the store as it was is kept as {}",
+            "upgraded the store {} from schema {from} to {SCHEMA_VERSION}; the store as it was is kept as {}",
             env.store_path().display(),
             backup.display()
         );
@@ -230,12 +242,14 @@ fn an_old_store_is_upgraded_once_with_a_copy_beside_it_and_a_newer_one_is_refuse
         );
 
         // The copy beside it is the whole old store: it verifies (and
-        // upgrades in its turn, being schema 1).
+        // upgrades in its turn, being of the old schema).
         let old = copy_of(&fixture);
         std::fs::copy(&backup, old.store_path()).expect("copy the backup");
         let verify = old.run(&["verify", "--format", "json"]).expect_code(0);
         assert!(
-            verify.stderr.contains("from schema 1 to 2"),
+            verify
+                .stderr
+                .contains(&format!("from schema {from} to {SCHEMA_VERSION}")),
             "{name}: {}",
             verify.stderr
         );
@@ -248,9 +262,9 @@ fn an_old_store_is_upgraded_once_with_a_copy_beside_it_and_a_newer_one_is_refuse
         let refused = env.run(&["snapshots"]);
         assert_ne!(refused.code, 0, "{name}");
         assert!(
-            refused
-                .stderr
-                .contains("was written by a newer ampsync (store schema 99; this build reads schema 2 and older)"),
+            refused.stderr.contains(&format!(
+                "was written by a newer ampsync (store schema 99; this build reads schema {SCHEMA_VERSION} and older)"
+            )),
             "{name}: {}",
             refused.stderr
         );
