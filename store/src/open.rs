@@ -33,9 +33,10 @@ use crate::{StoreError, StoreKey};
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// redb's page cache. Its default (1 GiB) would hold most of a million-person
-/// import in memory; a smaller cache costs a few percent of import time and
-/// keeps the process well under 400 MiB.
-const CACHE_BYTES: usize = 96 * 1024 * 1024;
+/// import in memory. 64 MiB (was 96) keeps a first import of a million
+/// people under 400 MiB (385 against 412 MiB) at no measured cost to day 2
+/// (BENCHMARKS.md, "after issue 14").
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// redb's file signature: a file that does not start with it is no store.
 const REDB_MAGIC: &[u8; 4] = b"redb";
