@@ -101,40 +101,18 @@ impl Store {
     /// encrypts it), and with its variable unset [`StoreError::KeyUnset`].
     /// Every refusal comes before anything is written.
     pub fn open_existing_with(path: &Path, keying: Keying) -> Result<Store, StoreError> {
-        let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => StoreError::Missing { path: path.to_owned() },
-            _ => StoreError::File {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
-        if meta.len() == 0 {
-            return Err(StoreError::Empty { path: path.to_owned() });
-        }
-        if !meta.is_file() || !starts_with_redb_magic(path) {
-            return Err(StoreError::NotAStore { path: path.to_owned() });
-        }
+        check_is_a_store(path)?;
         let db = match builder().open_read_only(path) {
             Ok(db) => Db::Read(db),
             // A store left by a crash needs redb's repair, which writes.
             Err(DatabaseError::RepairAborted) => Db::Write(open_writable(path)?),
             Err(source) => return Err(open_error(path, source)),
         };
-        let var = keying.var().map(str::to_owned);
         let mut store = Store {
             db: RwLock::new(Some(db)),
             path: path.to_owned(),
             upgraded: None,
-            // Until the check below, only `initialise` (of an empty redb
-            // file) may use the key: to record its check value.
-            keys: Keys {
-                sealer: match &keying {
-                    Keying::Key(key) => Some(Sealer::new(key)),
-                    _ => None,
-                },
-                encrypted: false,
-                var: var.clone(),
-            },
+            keys: Keys::unchecked(&keying),
         };
         let found = store.check_schema()?;
         store.check_key(&keying)?;
@@ -152,36 +130,16 @@ impl Store {
     /// An encrypted store is opened with `keying` as
     /// [`Store::open_existing_with`] would.
     pub fn open_to_check(path: &Path, keying: Keying) -> Result<Store, StoreError> {
-        let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => StoreError::Missing { path: path.to_owned() },
-            _ => StoreError::File {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
-        if meta.len() == 0 {
-            return Err(StoreError::Empty { path: path.to_owned() });
-        }
-        if !meta.is_file() || !starts_with_redb_magic(path) {
-            return Err(StoreError::NotAStore { path: path.to_owned() });
-        }
+        check_is_a_store(path)?;
         let db = builder().open_read_only(path).map_err(|source| match source {
             DatabaseError::RepairAborted => StoreError::NeedsRepair { path: path.to_owned() },
             source => open_error(path, source),
         })?;
-        let var = keying.var().map(str::to_owned);
         let mut store = Store {
             db: RwLock::new(Some(Db::Read(db))),
             path: path.to_owned(),
             upgraded: None,
-            keys: Keys {
-                sealer: match &keying {
-                    Keying::Key(key) => Some(Sealer::new(key)),
-                    _ => None,
-                },
-                encrypted: false,
-                var,
-            },
+            keys: Keys::unchecked(&keying),
         };
         {
             let txn = store.read()?;
@@ -419,6 +377,24 @@ pub(crate) fn open_error(path: &Path, source: DatabaseError) -> StoreError {
             source,
         },
     }
+}
+
+/// Refuses a missing, empty or foreign file before redb opens it.
+fn check_is_a_store(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => StoreError::Missing { path: path.to_owned() },
+        _ => StoreError::File {
+            path: path.to_owned(),
+            source,
+        },
+    })?;
+    if meta.len() == 0 {
+        return Err(StoreError::Empty { path: path.to_owned() });
+    }
+    if !meta.is_file() || !starts_with_redb_magic(path) {
+        return Err(StoreError::NotAStore { path: path.to_owned() });
+    }
+    Ok(())
 }
 
 fn starts_with_redb_magic(path: &Path) -> bool {

@@ -349,7 +349,9 @@ impl Store {
                 let event = events
                     .get(seq)?
                     .ok_or_else(|| StoreError::Inconsistent(format!("delivery of missing event {seq}")))?;
-                summary.failed.push((Event::decode(seq, event.value(), &self.keys)?, status));
+                summary
+                    .failed
+                    .push((Event::decode(seq, event.value(), &self.keys)?, status));
             }
         }
         for (name, n) in Delivery::NAME_BY_TAG.into_iter().zip(by_tag) {

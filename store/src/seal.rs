@@ -216,6 +216,21 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
+    /// What `keying` gives before the store's check value is read: the
+    /// sealer when a key was given (until `Store::check_key`, only an empty
+    /// store's initialisation uses it, to record its check value), not yet
+    /// known to be encrypted.
+    pub(crate) fn unchecked(keying: &Keying) -> Keys {
+        Keys {
+            sealer: match keying {
+                Keying::Key(key) => Some(Sealer::new(key)),
+                _ => None,
+            },
+            encrypted: false,
+            var: keying.var().map(str::to_owned),
+        }
+    }
+
     /// The sealer new values are written with: `None` for a plain store;
     /// [`StoreError::KeyNeeded`] for an encrypted one opened without its key.
     pub(crate) fn for_writing(&self) -> Result<Option<&Sealer>, StoreError> {
