@@ -141,7 +141,7 @@ impl Store {
         Ok(leavers)
     }
 
-    /// [`check_forgettable_in`] and [`check_not_held`] on a read transaction.
+    /// [`check_forgettable_in`] on a read transaction.
     fn check_forgettable(&self, key: &str) -> Result<(), StoreError> {
         let txn = self.read()?;
         check_forgettable_in(
@@ -149,12 +149,12 @@ impl Store {
             &txn.open_multimap_table(USER_EVENTS)?,
             &txn.open_table(DELIVERY)?,
             key,
-        )?;
-        match txn.open_table(HELD_EVENTS) {
-            Ok(held) => check_not_held(&held, &self.keys, key),
-            Err(TableError::TableDoesNotExist(_)) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+            || match txn.open_table(HELD_EVENTS) {
+                Ok(held) => check_not_held(&held, &self.keys, key),
+                Err(TableError::TableDoesNotExist(_)) => Ok(()),
+                Err(e) => Err(e.into()),
+            },
+        )
     }
 
     /// Every erasure, oldest first.
@@ -230,8 +230,8 @@ pub(crate) fn erase_in(
         &txn.open_multimap_table(USER_EVENTS)?,
         &txn.open_table(DELIVERY)?,
         key,
+        || check_not_held(&txn.open_table(HELD_EVENTS)?, keys, key),
     )?;
-    check_not_held(&txn.open_table(HELD_EVENTS)?, keys, key)?;
     let mut erasures = txn.open_table(ERASURES)?;
     let id = erasures.last()?.map_or(1, |(k, _)| k.value() + 1);
     let seqs: Vec<u64> = txn
@@ -327,13 +327,15 @@ pub(crate) fn erase_in(
 }
 
 /// Refuses to forget an unknown person, an active one (they are in the
-/// current file and would come back), one already forgotten, and one with
-/// events Learn Amp has not yet been sent.
+/// current file and would come back), one already forgotten, one a held
+/// import has (`not_held`), and one with events Learn Amp has not yet been
+/// sent, in that order.
 fn check_forgettable_in(
     state: &impl ReadableTable<&'static str, &'static [u8]>,
     user_events: &impl ReadableMultimapTable<&'static str, u64>,
     delivery: &impl ReadableTable<u64, &'static [u8]>,
     key: &str,
+    not_held: impl FnOnce() -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let found = state.get(key)?.map(|v| v.value().to_vec());
     match found {
@@ -350,6 +352,9 @@ fn check_forgettable_in(
             });
         }
     }
+    // A held import that has them again comes before their deliveries:
+    // pushing would not make them forgettable.
+    not_held()?;
     for seq in user_events.get(key)? {
         let seq = seq?.value();
         if let Some(status) = delivery.get(seq)? {
