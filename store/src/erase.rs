@@ -6,8 +6,8 @@
 //! cause, the names of the fields it changed), stored in the erased format
 //! (`FORMAT_ERASED`). Its hash can no longer be recomputed, so `verify`
 //! checks that it links to its neighbours and that an erasure record names
-//! it. The person's state, Learn Amp id, absence count and held events'
-//! values go; delivery records keep their status but lose their messages;
+//! it. The person's state, Learn Amp id and absence count go (a person a
+//! held import has is refused: approve or reject it first); delivery records keep their status but lose their messages;
 //! the kept raw files the caller names are dropped. Then the file is
 //! rewritten through a consistent copy (`Store::backup`), so no page of it
 //! holds an erased byte.
@@ -277,22 +277,7 @@ pub(crate) fn erase_in(
     txn.open_table(STATE)?.remove(key)?;
     txn.open_table(REMOTE_IDS)?.remove(key)?;
     txn.open_table(ABSENCE)?.remove(key)?;
-    {
-        let mut held = txn.open_table(HELD_EVENTS)?;
-        let mut scrubbed = Vec::new();
-        for entry in held.iter()? {
-            let (k, v) = entry?;
-            let (id, n) = k.value();
-            let (who, kind): (String, EventKind) = crate::held::decode(id, n, v.value(), keys)?;
-            if who == key {
-                scrubbed.push(((id, n), (kept_key.clone(), kind.without_values())));
-            }
-        }
-        let sealer = keys.for_writing()?;
-        for ((id, n), event) in scrubbed {
-            held.insert((id, n), crate::held::encode(id, n, &event, sealer)?.as_slice())?;
-        }
-    }
+    // No held event is theirs: `check_not_held` refused that above.
     let mut raw_dropped = Vec::new();
     {
         let snapshots = txn.open_table(SNAPSHOTS)?;
@@ -482,16 +467,7 @@ mod tests {
             remote_id: Some(9),
         };
         store.record_deliveries(&[delivered(1), delivered(2)]).expect("deliver");
-        let back = EventKind::Reactivated {
-            changes: vec![crate::FieldChange {
-                field: "lastName".into(),
-                old: Some("Lee".into()),
-                new: Some("Chan".into()),
-            }],
-        };
-        store
-            .append_held(2, snapshot(3), "held".into(), vec![("E1".to_owned(), back)], None)
-            .expect("held");
+        hold_reactivation(&store);
         let before = std::fs::read(&path).expect("read");
 
         let request = ForgetRequest {
@@ -512,6 +488,62 @@ mod tests {
         store.approve(3, 5_000_000).expect("approve");
         let ann = store.user_state("E1").expect("read").expect("E1 is back");
         assert_eq!((ann.active, ann.record.get("lastName")), (true, Some("Chan")));
+    }
+
+    /// Regression (a merge ran the checks in the other order): a person in a
+    /// held import whose deactivation is not yet sent is refused for the held
+    /// import, not told to push first (pushing would not make them
+    /// forgettable).
+    #[test]
+    fn the_held_import_is_named_before_undelivered_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("open");
+        let record = Record::from_pairs([("email", "ann@x.io"), ("lastName", "Lee")]);
+        store
+            .append_import(
+                0,
+                snapshot(1),
+                vec![("E1".to_owned(), EventKind::Created { record })],
+                None,
+                None,
+            )
+            .expect("import");
+        store
+            .append_import(
+                1,
+                snapshot(2),
+                vec![("E1".to_owned(), EventKind::Deactivated)],
+                None,
+                None,
+            )
+            .expect("import");
+        hold_reactivation(&store);
+        let request = ForgetRequest {
+            key: "E1",
+            reason: "asked",
+            by: None,
+            time: 4_000_000,
+            raw_holding: &[],
+        };
+        let refused = store.forget(&request);
+        assert!(
+            matches!(refused, Err(StoreError::InHeldImport { snapshot: 3, .. })),
+            "{refused:?}"
+        );
+    }
+
+    /// Holds snapshot 3: it would bring E1 back with a new last name.
+    fn hold_reactivation(store: &Store) {
+        let back = EventKind::Reactivated {
+            changes: vec![crate::FieldChange {
+                field: "lastName".into(),
+                old: Some("Lee".into()),
+                new: Some("Chan".into()),
+            }],
+        };
+        store
+            .append_held(2, snapshot(3), "held".into(), vec![("E1".to_owned(), back)], None)
+            .expect("held");
     }
 
     #[test]
